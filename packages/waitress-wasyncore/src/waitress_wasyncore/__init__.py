@@ -1,0 +1,3 @@
+"""An event loop over selectors with the asyncore-style dispatcher API that Waitress users know."""
+
+__version__ = "1.0.0"
