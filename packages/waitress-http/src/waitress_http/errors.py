@@ -1,0 +1,53 @@
+"""Errors that end a request, each carrying the status to answer with.
+
+The status lives on the error (``code`` and ``reason``), so the server has a
+single place that turns any of them into a response: ``error_response``.
+"""
+
+from typing import Optional
+
+
+class HTTPError(Exception):
+    """A request that cannot be served; ``detail`` says why, for the client."""
+
+    code = 500
+    reason = "Internal Server Error"
+
+    def __init__(self, detail: str = "", version: Optional[str] = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        #: The request's HTTP version ("1.0"/"1.1") when it was known, else None.
+        self.version = version
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.detail!r})"
+
+
+class BadRequest(HTTPError):
+    code = 400
+    reason = "Bad Request"
+
+
+class RequestEntityTooLarge(HTTPError):
+    code = 413
+    reason = "Request Entity Too Large"
+
+
+class RequestHeaderFieldsTooLarge(HTTPError):
+    code = 431
+    reason = "Request Header Fields Too Large"
+
+
+class InternalServerError(HTTPError):
+    code = 500
+    reason = "Internal Server Error"
+
+
+class NotImplementedTransferEncoding(HTTPError):
+    code = 501
+    reason = "Not Implemented"
+
+
+class HTTPVersionNotSupported(HTTPError):
+    code = 505
+    reason = "HTTP Version Not Supported"
