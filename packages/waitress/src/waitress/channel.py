@@ -1,0 +1,391 @@
+"""One client connection: joins the event loop, the parser and the workers.
+
+Rules this module keeps:
+
+- Only the loop thread closes the socket or changes what the loop waits for.
+  A worker that needs either asks through the server's trigger.  A worker may
+  *send* on the socket, but only while holding ``self.lock`` and after checking
+  ``self.closed``; the loop closes under the same lock, so a worker can never
+  write to a descriptor that was closed and reused (CVE-2022-31015).
+- Responses go out in request order: one task at a time per connection, and
+  a generated error response queues behind the requests before it.
+- Once the connection is to close (a parse error, ``Connection: close``),
+  nothing more is parsed from it (CVE-2024-49768).
+"""
+
+import threading
+import time
+from collections import deque
+
+from waitress_http import (
+    CONTINUE_RESPONSE,
+    NEED_DATA,
+    Body,
+    HTTPError,
+    RequestHead,
+    RequestParser,
+)
+from waitress_wasyncore import dispatcher
+from waitress_wasyncore.buffers import BodySpool, OutputBuffer
+
+from .logs import logger
+from .task import ClientDisconnected, ErrorTask, WSGITask
+
+_monotonic = time.monotonic
+
+
+class PendingRequest:
+    """A request being assembled from the wire: its head and body spool.
+
+    The spool is made on the first body byte: most requests have none.
+    """
+
+    __slots__ = ("head", "spool", "continue_sent")
+
+    def __init__(self, head: RequestHead) -> None:
+        self.head = head
+        self.spool = None
+        self.continue_sent = False
+
+
+class HTTPChannel(dispatcher):
+    """The server side of one HTTP connection."""
+
+    def __init__(self, server, sock, addr, adj, map=None) -> None:
+        self.server = server
+        self.adj = adj
+        self.addr = addr
+        self.remote_addr, self.remote_port = server.peer_strings(addr)
+        self.parser = RequestParser(adj.max_request_header_size, adj.max_request_body_size)
+        self.lock = threading.Lock()
+        self.drained = threading.Condition(self.lock)
+        self.outbuf = OutputBuffer(adj.outbuf_overflow)
+        self.tasks = deque()
+        self.current = None  # PendingRequest whose body is still arriving
+        self.busy = False  # a worker is serving this connection
+        self.will_close = False  # close once the queued output is sent
+        self.parse_stopped = False  # parse error or close pending: ignore input
+        self.reading_paused = False
+        self.write_wanted = False  # write interest asked of (or set on) the loop
+        self.closed = False
+        self.client_gone = False
+        self.head_started = None  # when the first byte of an unfinished head came
+        self.last_activity = _monotonic()
+        self.lookahead = adj.channel_request_lookahead
+        self.high_watermark = adj.outbuf_high_watermark
+        self.recv_bytes = adj.recv_bytes
+        self.inbuf_overflow = adj.inbuf_overflow
+        self.trigger = server.trigger
+        dispatcher.__init__(self, sock, map)
+        self.set_interest(True, False)
+
+    # ---------------------------------------------------------------- loop thread
+
+    def handle_read(self) -> None:
+        try:
+            data = self.socket.recv(self.recv_bytes)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._peer_lost(exc)
+            return
+        if not data:
+            self._peer_eof()
+            return
+        self.last_activity = _monotonic()
+        if self.parse_stopped:
+            return
+        with self.lock:
+            self.parser.feed(data)
+            start = self._parse_locked()
+        if start:
+            self.server.add_task(self)
+
+    def _peer_eof(self) -> None:
+        """The client closed its side: finish what is in progress, then close."""
+        self.client_gone = True
+        with self.lock:
+            idle = not self.busy and not self.tasks and not self.outbuf
+            self.will_close = True
+        if idle:
+            self.handle_close()
+        else:
+            self.set_interest(False, self.write_wanted)
+
+    def _peer_lost(self, exc: BaseException) -> None:
+        self.client_gone = True
+        if self.adj.log_socket_errors and not isinstance(exc, ConnectionError):
+            logger.warning("Socket error on %r: %s", self.addr, exc)
+        self.handle_close()
+
+    def handle_write(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            try:
+                sent = self.outbuf.send_to(self.socket)
+            except OSError:
+                sent = -1
+            if sent > 0:
+                self.last_activity = _monotonic()
+            drained = not self.outbuf
+            if drained or sent < 0:
+                self.drained.notify_all()
+            close_now = sent < 0 or (drained and self.will_close and not self.busy)
+            if drained:
+                self.write_wanted = False
+        if close_now:
+            if sent < 0:
+                self.client_gone = True
+            self.handle_close()
+        elif drained:
+            self._sync_interest()
+
+    def handle_close(self) -> None:
+        with self.lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.drained.notify_all()
+            tasks = list(self.tasks)
+            self.tasks.clear()
+            outbuf = self.outbuf
+            current = self.current
+            self.current = None
+        for task in tasks:
+            task.cancel()
+        outbuf.close()
+        if current is not None and current.spool is not None:
+            current.spool.close()
+        self.server.channel_closed(self)
+        self.close()
+
+    def handle_error(self) -> None:
+        logger.exception("Unexpected error on connection %r", self.addr)
+        self.handle_close()
+
+    # ---------------------------------------------------------------- parsing
+
+    def _parse_locked(self) -> bool:
+        """Turn buffered bytes into queued tasks; True if a worker must start.
+
+        Called with ``self.lock`` held, from the loop thread or from the
+        worker that just finished a request.
+        """
+        parser = self.parser
+        tasks = self.tasks
+        start = False
+        while not self.parse_stopped:
+            if self.current is None:
+                # At a request boundary: honour channel_request_lookahead.
+                if len(tasks) + self.busy > self.lookahead:
+                    if parser.buffered >= self.recv_bytes * 4 and not self.reading_paused:
+                        self.reading_paused = True
+                        self._call_on_loop(self._sync_interest)
+                    break
+                if parser.buffered and self.head_started is None:
+                    self.head_started = _monotonic()
+            try:
+                event = parser.next_event()
+            except HTTPError as error:
+                start = self._queue_error_locked(error) or start
+                break
+            if event is NEED_DATA:
+                break
+            cls = event.__class__
+            if cls is RequestHead:
+                self.head_started = None
+                self.current = PendingRequest(event)
+                if event.expect_continue:
+                    self._maybe_continue_locked(False)
+            elif cls is Body:
+                pending = self.current
+                if pending.spool is None:
+                    pending.spool = BodySpool(self.inbuf_overflow)
+                pending.spool.write(event.data)
+            else:  # EndOfMessage
+                pending = self.current
+                self.current = None
+                tasks.append(WSGITask(self, pending.head, pending.spool))
+                if not self.busy:
+                    self.busy = True
+                    start = True
+        return start
+
+    def _queue_error_locked(self, error: HTTPError) -> bool:
+        """Queue the error response behind earlier responses; stop parsing."""
+        self.parse_stopped = True
+        if self.current is not None:
+            if self.current.spool is not None:
+                self.current.spool.close()
+            self.current = None
+        self.tasks.append(ErrorTask(self, error))
+        if self.busy:
+            return False
+        self.busy = True
+        return True
+
+    def _maybe_continue_locked(self, between_tasks: bool) -> None:
+        """Send ``100 Continue`` once every earlier response is out.
+
+        ``between_tasks``: the caller is the connection's worker, done with
+        the previous request (so "busy" is itself, not an earlier response).
+        """
+        pending = self.current
+        if pending is None or pending.continue_sent or self.tasks:
+            return
+        if self.busy and not between_tasks:
+            return
+        pending.continue_sent = True
+        self._send_locked([CONTINUE_RESPONSE])
+
+    # ---------------------------------------------------------------- worker side
+
+    def service(self) -> None:
+        """Run queued tasks in order (a worker thread); the pool calls this."""
+        while True:
+            with self.lock:
+                if not self.tasks or self.closed:
+                    self.busy = False
+                    if not self.closed:
+                        self._after_requests_locked()
+                    return
+                task = self.tasks.popleft()
+            try:
+                task.service()
+            except ClientDisconnected:
+                with self.lock:
+                    self.will_close = True
+                    self.parse_stopped = True
+            if task.close_after:
+                with self.lock:
+                    self.will_close = True
+                    self.parse_stopped = True
+                    for dropped in self.tasks:
+                        dropped.cancel()
+                    self.tasks.clear()
+            else:
+                with self.lock:
+                    if not self.tasks and not self.closed:
+                        # The next pipelined request may already be buffered.
+                        self._parse_locked()
+                        if self.current is not None and self.current.head.expect_continue:
+                            self._maybe_continue_locked(True)
+
+    def _after_requests_locked(self) -> None:
+        """The worker is done: close when asked, or let the loop read again."""
+        if self.will_close:
+            if not self.outbuf:
+                self._call_on_loop(self.handle_close)
+        elif self.reading_paused:
+            self.reading_paused = False
+            self._call_on_loop(self._sync_interest)
+
+    def cancel(self) -> None:
+        """The pool shut down before this connection got a thread."""
+        self._call_on_loop(self.handle_close)
+
+    def _call_on_loop(self, fn) -> None:
+        self.trigger.pull_trigger(fn)
+
+    def _sync_interest(self) -> None:
+        if self.closed:
+            return
+        read = not self.reading_paused and not self.client_gone
+        self.set_interest(read, self.write_wanted)
+
+    def write_soon(self, buffers) -> None:
+        """Send ``buffers`` (a list of bytes-like) in order, from a worker.
+
+        Tries the socket at once when nothing is queued (one ``sendmsg`` for
+        the head and the body); what the socket does not take is queued for
+        the loop.  Blocks while more than ``outbuf_high_watermark`` bytes are
+        pending, so a slow client holds back the application, not memory.
+        """
+        with self.lock:
+            self._send_locked(buffers)
+            if len(self.outbuf) > self.high_watermark:
+                while len(self.outbuf) > self.high_watermark and not self.closed:
+                    self.drained.wait(1.0)
+            if self.closed:
+                raise ClientDisconnected()
+
+    def _send_locked(self, buffers) -> None:
+        if self.closed:
+            raise ClientDisconnected()
+        if not self.outbuf:
+            try:
+                sent = self.socket.sendmsg(buffers)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError:
+                self.client_gone = True
+                self.will_close = True
+                self.parse_stopped = True
+                self._call_on_loop(self.handle_close)
+                raise ClientDisconnected()
+            if sent:
+                self.last_activity = _monotonic()
+                for buf in buffers:
+                    size = len(buf) if buf.__class__ is bytes else memoryview(buf).nbytes
+                    if sent >= size:
+                        sent -= size
+                        continue
+                    self.outbuf.append(memoryview(buf)[sent:] if sent else buf)
+                    sent = 0
+                if not self.outbuf:
+                    return
+            else:
+                for buf in buffers:
+                    self.outbuf.append(buf)
+        else:
+            for buf in buffers:
+                self.outbuf.append(buf)
+        if not self.write_wanted:
+            self.write_wanted = True
+            self._call_on_loop(self._sync_interest)
+
+    def send_file_soon(self, filebuffer, size: int) -> None:
+        """Queue ``size`` bytes of a file for the loop to send with sendfile.
+
+        Waits until the file is sent, so the caller may close it afterwards.
+        """
+        with self.lock:
+            if self.closed:
+                raise ClientDisconnected()
+            self.outbuf.append_file(filebuffer, size)
+            if not self.write_wanted:
+                self.write_wanted = True
+                self._call_on_loop(self._sync_interest)
+            while self.outbuf and not self.closed:
+                self.drained.wait(1.0)
+            if self.closed:
+                raise ClientDisconnected()
+
+    def client_disconnected(self) -> bool:
+        """``environ['waitress.client_disconnected']``: has the peer gone?"""
+        return self.client_gone or self.closed
+
+    # ---------------------------------------------------------------- maintenance
+
+    def shutdown_gracefully(self) -> None:
+        """Loop thread, server closing: finish the response in progress, then close."""
+        with self.lock:
+            self.parse_stopped = True
+            self.will_close = True
+            idle = not self.busy and not self.outbuf
+        if idle:
+            self.handle_close()
+
+    def idle_for(self, now: float, timeout: float) -> bool:
+        """Should the sweep close this connection? (loop thread)
+
+        Idle means no request in progress and nothing moved for ``timeout``
+        seconds, or an unfinished request head older than ``timeout`` (a
+        client dribbling its headers a byte at a time is not kept forever).
+        """
+        if self.busy:
+            return False
+        if self.head_started is not None and now - self.head_started > timeout:
+            return True
+        return now - self.last_activity > timeout

@@ -1,0 +1,105 @@
+"""The worker threads that run the application.
+
+Tasks are handed over through a ``queue.SimpleQueue`` (a C-level queue: the
+hand-off costs a lock and a wake-up, nothing more).  A task is any object with
+``service()`` and ``cancel()``; the pool knows nothing of HTTP.
+"""
+
+import queue
+import threading
+import time
+from typing import List, Optional
+
+from .logs import logger, queue_logger
+
+#: The queue-depth warning is written at most this often (seconds): under
+#: sustained load Waitress wrote one per request, which buried real messages.
+QUEUE_WARNING_INTERVAL = 1.0
+
+_STOP = object()
+
+
+class ThreadedTaskDispatcher:
+    """A fixed pool of daemon threads named ``waitress-0`` ... ``waitress-N-1``."""
+
+    def __init__(self) -> None:
+        self.queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self.threads: List[threading.Thread] = []
+        self._idle = 0
+        self._idle_lock = threading.Lock()
+        self._last_warning = 0.0
+        self.stop_count = 0
+
+    @property
+    def queue_depth(self) -> int:
+        """How many tasks wait for a free thread right now."""
+        return max(0, self.queue.qsize() - self._idle)
+
+    def set_thread_count(self, count: int) -> None:
+        """Start threads until ``count`` run (the pool only grows here)."""
+        while len(self.threads) < count:
+            name = f"waitress-{len(self.threads)}"
+            thread = threading.Thread(target=self._work, name=name, daemon=True)
+            self.threads.append(thread)
+            thread.start()
+
+    def _work(self) -> None:
+        get = self.queue.get
+        lock = self._idle_lock
+        while True:
+            with lock:
+                self._idle += 1
+            task = get()
+            with lock:
+                self._idle -= 1
+            if task is _STOP:
+                return
+            try:
+                task.service()
+            except BaseException:  # a task must never take its thread down
+                logger.exception("Exception when servicing %r", task)
+
+    def add_task(self, task) -> None:
+        """Queue ``task``; warn (rate-limited) when every thread is busy."""
+        self.queue.put(task)
+        depth = self.queue.qsize() - self._idle
+        if depth > 0:
+            now = time.monotonic()
+            if now - self._last_warning >= QUEUE_WARNING_INTERVAL:
+                self._last_warning = now
+                queue_logger.warning("Task queue depth is %d", depth)
+
+    def shutdown(self, cancel_pending: bool = True, timeout: Optional[float] = 5) -> bool:
+        """Stop the threads; tasks still queued are cancelled when asked.
+
+        Returns True when every thread stopped within ``timeout`` seconds.
+        """
+        pending = []
+        if cancel_pending:
+            while True:
+                try:
+                    task = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if task is not _STOP:
+                    pending.append(task)
+        threads = [t for t in self.threads if t.is_alive()]
+        for _ in threads:
+            self.queue.put(_STOP)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in threads:
+            if thread is threading.current_thread():
+                continue
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        still = [t for t in threads if t.is_alive() and t is not threading.current_thread()]
+        if still:
+            logger.warning("%d thread(s) still running", len(still))
+        if pending:
+            logger.warning("Canceling %d pending task(s)", len(pending))
+            for task in pending:
+                try:
+                    task.cancel()
+                except Exception:
+                    logger.exception("Exception while canceling %r", task)
+        self.threads = [t for t in self.threads if t.is_alive()]
+        return not still

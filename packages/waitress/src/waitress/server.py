@@ -1,0 +1,530 @@
+"""Listeners: the sockets that accept connections, and the server objects.
+
+The classes and signatures follow Waitress 3.0.2 (``create_server``,
+``TcpWSGIServer`` alias ``WSGIServer``, ``UnixWSGIServer``,
+``MultiSocketServer``), because libraries subclass them (WebTest's
+``StopableWSGIServer``).  Everything here runs on the loop thread unless a
+method says otherwise.
+"""
+
+import os
+import socket
+import stat
+import sys
+import threading
+import time
+
+import waitress_wasyncore as wasyncore
+from waitress_http import EnvironBuilder
+from waitress_proxy import ProxySettings
+from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
+
+from .adjustments import Adjustments
+from .channel import HTTPChannel
+from .logs import logger
+from .pool import ThreadedTaskDispatcher
+
+#: How long ``close()`` lets in-flight requests finish before cutting them off.
+SHUTDOWN_TIMEOUT = 5.0
+
+
+def _new_map():
+    factory = getattr(wasyncore, "SocketMap", dict)
+    return factory()
+
+
+def create_server(
+    application,
+    map=None,
+    _start=True,  # test shim
+    _sock=None,  # test shim
+    _dispatcher=None,  # test shim
+    **kw,
+):
+    """Build the server for ``application`` from keyword options.
+
+    Returns one server object when there is one listener, else a
+    ``MultiSocketServer`` that runs them all on one loop.
+    """
+    if application is None:
+        raise ValueError(
+            'The "app" passed to ``create_server`` was ``None``.  You forgot '
+            "to return a WSGI app within your application."
+        )
+    adj = Adjustments(**kw)
+    if map is None:
+        map = _new_map()
+    dispatcher = _dispatcher
+    if dispatcher is None:
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(adj.threads)
+
+    if adj.unix_socket and hasattr(socket, "AF_UNIX"):
+        sockinfo = (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
+        return UnixWSGIServer(
+            application, map, _start, _sock, dispatcher=dispatcher, adj=adj, sockinfo=sockinfo
+        )
+
+    servers = []
+    try:
+        if not adj.sockets:
+            for sockinfo in adj.listen:
+                servers.append(
+                    TcpWSGIServer(
+                        application, map, _start, _sock,
+                        dispatcher=dispatcher, adj=adj, sockinfo=sockinfo,
+                    )
+                )
+        for sock in adj.sockets:
+            sockinfo = (sock.family, sock.type, sock.proto, sock.getsockname())
+            cls = UnixWSGIServer if sock.family == getattr(socket, "AF_UNIX", None) else TcpWSGIServer
+            servers.append(
+                cls(
+                    application, map, _start, sock, dispatcher=dispatcher, adj=adj,
+                    bind_socket=False, sockinfo=sockinfo,
+                )
+            )
+    except BaseException:
+        for server in servers:
+            server.close()
+        if _dispatcher is None:
+            dispatcher.shutdown(timeout=1)
+        raise
+    if len(servers) == 1:
+        return servers[0]
+    effective_listen = [(s.effective_host, s.effective_port) for s in servers]
+    return MultiSocketServer(
+        map, adj=adj, effective_listen=effective_listen, dispatcher=dispatcher, servers=servers
+    )
+
+
+class _LoopRunner:
+    """``run()`` and ``close()`` shared by single and multi-listener servers.
+
+    ``close()`` may be called from any thread: it asks the loop thread to
+    stop accepting, lets in-flight requests finish (at most
+    ``SHUTDOWN_TIMEOUT`` seconds), closes every connection and returns once
+    the loop has stopped.  Ctrl-C in ``run()`` does the same.
+    """
+
+    _loop_thread = None
+    _stopped = None
+    _shutting_down = False
+
+    def _listeners(self):
+        raise NotImplementedError
+
+    def run(self) -> None:
+        self._loop_thread = threading.current_thread()
+        self._stopped = threading.Event()
+        adj = self.adj
+        try:
+            try:
+                wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, self._map)
+            except (SystemExit, KeyboardInterrupt):
+                self._begin_shutdown()
+                wasyncore.loop(0.1, adj.asyncore_use_poll, self._map)
+        finally:
+            self._stopped.set()
+            self.task_dispatcher.shutdown()
+
+    @property
+    def queue_depth(self) -> int:
+        """Requests waiting for a free worker thread (Waitress only logged it)."""
+        return self.task_dispatcher.queue_depth
+
+    def close(self) -> None:
+        loop_thread = self._loop_thread
+        running = (
+            loop_thread is not None
+            and loop_thread.is_alive()
+            and not self._stopped.is_set()
+        )
+        if running and loop_thread is not threading.current_thread():
+            self._trigger().pull_trigger(self._begin_shutdown)
+            self._stopped.wait(SHUTDOWN_TIMEOUT + 5)
+            return
+        if running:
+            self._begin_shutdown()
+            return
+        # Not running: close everything here and now.
+        self._shutting_down = True
+        for obj in list(self._map.values()):
+            try:
+                obj.handle_close() if isinstance(obj, HTTPChannel) else obj.close()
+            except OSError:
+                pass
+        self.task_dispatcher.shutdown(timeout=1)
+
+    def _trigger(self):
+        return self._listeners()[0].trigger
+
+    def _begin_shutdown(self) -> None:
+        """Loop thread: stop accepting, close idle connections, drain the rest."""
+        if self._shutting_down:
+            return
+        self._shutting_down = True
+        listeners = self._listeners()
+        for listener in listeners:
+            listener.del_channel_and_close()
+        channels = [obj for obj in list(self._map.values()) if isinstance(obj, HTTPChannel)]
+        for channel in channels:
+            channel.shutdown_gracefully()
+        self._maybe_finish()
+        wasyncore.call_later(SHUTDOWN_TIMEOUT, self._force_close, self._map)
+
+    def _maybe_finish(self) -> None:
+        if not any(isinstance(obj, HTTPChannel) for obj in list(self._map.values())):
+            self._force_close()
+
+    def _force_close(self) -> None:
+        for obj in list(self._map.values()):
+            try:
+                obj.handle_close() if isinstance(obj, HTTPChannel) else obj.close()
+            except OSError:
+                pass
+        self._map.clear()
+
+
+class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
+    """A listening socket that hands each connection to an ``HTTPChannel``."""
+
+    channel_class = HTTPChannel
+    next_channel_cleanup = 0
+    socketmod = socket  # test shim
+    asyncore = wasyncore  # test shim
+    in_connection_overflow = False
+    family = None
+    _owner = None  # the MultiSocketServer this listener belongs to, if any
+
+    def __init__(
+        self,
+        application,
+        map=None,
+        _start=True,  # test shim
+        _sock=None,  # test shim
+        dispatcher=None,  # dispatcher
+        adj=None,  # adjustments
+        sockinfo=None,  # opaque object
+        bind_socket=True,
+        **kw,
+    ):
+        if adj is None:
+            adj = Adjustments(**kw)
+        if adj.trusted_proxy or adj.clear_untrusted_proxy_headers:
+            # Here, not in create_server: WebTest builds TcpWSGIServer itself.
+            self.proxy_settings = ProxySettings(
+                trusted_proxy=adj.trusted_proxy,
+                trusted_proxy_count=adj.trusted_proxy_count,
+                trusted_proxy_headers=adj.trusted_proxy_headers,
+                clear_untrusted_proxy_headers=adj.clear_untrusted_proxy_headers,
+                log_untrusted_proxy_headers=adj.log_untrusted_proxy_headers,
+            )
+        else:
+            self.proxy_settings = None
+        if map is None:
+            map = _new_map()
+        if sockinfo is None:
+            sockinfo = adj.listen[0]
+        self.sockinfo = sockinfo
+        self.family = sockinfo[0]
+        self.socktype = sockinfo[1]
+        self.application = application
+        self.adj = adj
+        self.trigger = wasyncore.trigger(map)
+        if dispatcher is None:
+            dispatcher = ThreadedTaskDispatcher()
+            dispatcher.set_thread_count(self.adj.threads)
+        self.task_dispatcher = dispatcher
+        self.asyncore.dispatcher.__init__(self, _sock, map=map)
+        try:
+            if _sock is None:
+                self.create_socket(self.family, self.socktype)
+                if self.family == socket.AF_INET6:
+                    self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            self.set_reuse_addr()
+            if bind_socket:
+                self.bind_server_socket()
+            self.effective_host, self.effective_port = self.getsockname()
+        except BaseException:
+            self.trigger.close()
+            self.close()
+            raise
+        self.server_name = adj.server_name
+        self.active_channels = {}
+        self.environ_builder = EnvironBuilder(
+            server_name=adj.server_name,
+            server_port=str(self.effective_port),
+            url_scheme=adj.url_scheme,
+            url_prefix=adj.url_prefix,
+            ident=adj.ident,
+            file_wrapper=ReadOnlyFileBasedBuffer,
+            errors=sys.stderr,
+        )
+        self._sweeper = None
+        if _start:
+            self.accept_connections()
+
+    # -- Waitress API ---------------------------------------------------------
+
+    def bind_server_socket(self) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    def getsockname(self):
+        raise NotImplementedError  # pragma: no cover
+
+    def peer_strings(self, addr):
+        """REMOTE_ADDR and REMOTE_PORT for a peer address."""
+        raise NotImplementedError  # pragma: no cover
+
+    def accept_connections(self) -> None:
+        self.accepting = True
+        self.socket.listen(self.adj.backlog)
+        self.set_interest(True, False)
+        if self._sweeper is None and self.adj.cleanup_interval > 0:
+            self._sweeper = wasyncore.call_every(
+                self.adj.cleanup_interval, self._sweep, self._map
+            )
+
+    def add_task(self, task) -> None:
+        self.task_dispatcher.add_task(task)
+
+    def pull_trigger(self) -> None:
+        self.trigger.pull_trigger()
+
+    def readable(self) -> bool:  # kept for code that asks; the loop does not
+        return self.accepting and not self.in_connection_overflow
+
+    def writable(self) -> bool:
+        return False
+
+    def handle_read(self) -> None:
+        pass
+
+    def handle_connect(self) -> None:
+        pass
+
+    def handle_accept(self) -> None:
+        # Accept what is waiting, bounded so one listener cannot starve the loop.
+        for _ in range(64):
+            if self.in_connection_overflow:
+                return
+            try:
+                sock, addr = self.socket.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                # ECONNABORTED, EMFILE...: the listener itself is fine.
+                if self.adj.log_socket_errors:
+                    logger.warning("server accept() threw an exception", exc_info=exc)
+                return
+            try:
+                self.set_socket_options(sock)
+                addr = self.fix_addr(addr)
+                channel = self.channel_class(self, sock, addr, self.adj, map=self._map)
+            except OSError:
+                # The peer vanished between accept() and setup (CVE-2024-49769).
+                sock.close()
+                continue
+            self.active_channels[channel._fileno] = channel
+            self._check_connection_limit()
+
+    def set_socket_options(self, conn) -> None:
+        for level, optname, value in self.adj.socket_options:
+            conn.setsockopt(level, optname, value)
+
+    def fix_addr(self, addr):
+        return addr
+
+    def maintenance(self, now) -> None:
+        """Close connections idle for longer than ``channel_timeout``.
+
+        ``now`` is a ``time.monotonic()`` reading; Waitress's callers pass 0
+        to mean "close nothing".
+        """
+        if not now:
+            return
+        timeout = self.adj.channel_timeout
+        for channel in list(self.active_channels.values()):
+            if channel.idle_for(now, timeout):
+                channel.handle_close()
+
+    def _sweep(self) -> None:
+        self.maintenance(time.monotonic())
+
+    def channel_closed(self, channel) -> None:
+        self.active_channels.pop(channel._fileno, None)
+        if self.in_connection_overflow and len(self.active_channels) < self.adj.connection_limit:
+            self.in_connection_overflow = False
+            logger.info(
+                "total open connections dropped below the connection limit, listening again"
+            )
+            if self.accepting:
+                self.set_interest(True, False)
+        owner = self._owner or self
+        if owner._shutting_down:
+            owner._maybe_finish()
+
+    def _check_connection_limit(self) -> None:
+        if len(self.active_channels) >= self.adj.connection_limit and not self.in_connection_overflow:
+            self.in_connection_overflow = True
+            logger.warning(
+                "total open connections reached the connection limit, "
+                "no longer accepting new connections"
+            )
+            self.set_interest(False, False)
+
+    def print_listen(self, format_str) -> None:
+        logger.info(format_str.format(*_bracket(self.effective_host, self.effective_port)))
+
+    def del_channel_and_close(self) -> None:
+        """Stop listening (shutdown): close the listening socket."""
+        self.accepting = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
+        wasyncore.dispatcher.close(self)
+
+    def close(self) -> None:
+        if self._loop_thread is None and not self._shutting_down:
+            # Never run (or run by someone else's loop, like WebTest's): Waitress semantics.
+            self._shutting_down = True
+            if self._sweeper is not None:
+                self._sweeper.cancel()
+                self._sweeper = None
+            try:
+                self.trigger.close()
+            finally:
+                wasyncore.dispatcher.close(self)
+                if self._owner is None:
+                    self.task_dispatcher.shutdown(timeout=1)
+            return
+        if self._loop_thread is None:
+            wasyncore.dispatcher.close(self)
+            return
+        _LoopRunner.close(self)
+
+    def _listeners(self):
+        return [self]
+
+
+def _bracket(host, port):
+    host = str(host)
+    if ":" in host:
+        host = f"[{host}]"
+    return host, port
+
+
+class TcpWSGIServer(BaseWSGIServer):
+    """A listener on a TCP (IPv4 or IPv6) address."""
+
+    def bind_server_socket(self) -> None:
+        (_, _, _, sockaddr) = self.sockinfo
+        self.bind(sockaddr)
+
+    def getsockname(self):
+        # Strings, as Waitress gives them (effective_port is a str there).
+        return self.socketmod.getnameinfo(
+            self.socket.getsockname(), self.socketmod.NI_NUMERICHOST | self.socketmod.NI_NUMERICSERV
+        )
+
+    def peer_strings(self, addr):
+        return addr[0], str(addr[1])
+
+    def set_socket_options(self, conn) -> None:
+        for level, optname, value in self.adj.socket_options:
+            try:
+                conn.setsockopt(level, optname, value)
+            except OSError:
+                pass
+
+
+WSGIServer = TcpWSGIServer
+
+
+if hasattr(socket, "AF_UNIX"):
+
+    class UnixWSGIServer(BaseWSGIServer):
+        """A listener on a UNIX domain socket (``unix_socket``)."""
+
+        def __init__(
+            self,
+            application,
+            map=None,
+            _start=True,  # test shim
+            _sock=None,  # test shim
+            dispatcher=None,  # dispatcher
+            adj=None,  # adjustments
+            sockinfo=None,  # opaque object
+            **kw,
+        ):
+            if sockinfo is None:
+                sockinfo = (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
+            super().__init__(
+                application, map=map, _start=_start, _sock=_sock,
+                dispatcher=dispatcher, adj=adj, sockinfo=sockinfo, **kw,
+            )
+
+        def bind_server_socket(self) -> None:
+            path = self.adj.unix_socket
+            try:
+                if stat.S_ISSOCK(os.stat(path).st_mode):
+                    os.unlink(path)  # a stale socket from an earlier run
+            except FileNotFoundError:
+                pass
+            self.bind(path)
+            if self.adj.unix_socket_perms is not None:
+                os.chmod(path, self.adj.unix_socket_perms)
+
+        def getsockname(self):
+            return ("unix", self.socket.getsockname())
+
+        def fix_addr(self, addr):
+            return ("localhost", None)
+
+        def peer_strings(self, addr):
+            return "localhost", "None"
+
+        def set_socket_options(self, conn) -> None:
+            pass
+
+
+class MultiSocketServer(_LoopRunner):
+    """Several listeners served by one loop and one worker pool."""
+
+    asyncore = wasyncore  # test shim
+
+    def __init__(
+        self,
+        map=None,
+        adj=None,
+        effective_listen=None,
+        dispatcher=None,
+        servers=None,
+    ):
+        self.adj = adj
+        self.map = map
+        self._map = map
+        self.effective_listen = effective_listen
+        self.task_dispatcher = dispatcher
+        self.servers = list(servers or [])
+        for server in self.servers:
+            server._owner = self
+
+    def print_listen(self, format_str) -> None:
+        for host, port in self.effective_listen:
+            logger.info(format_str.format(*_bracket(host, port)))
+
+    def log_info(self, message, type="info") -> None:
+        getattr(logger, type, logger.info)(message)
+
+    def _listeners(self):
+        return self.servers
+
+    def close(self) -> None:
+        if self._loop_thread is None:
+            for server in self.servers:
+                server.close()
+            self.task_dispatcher.shutdown(timeout=1)
+            return
+        _LoopRunner.close(self)

@@ -1,0 +1,157 @@
+"""What a worker thread does with one request: run the app, frame, send.
+
+A task runs on a worker thread and talks to its connection only through
+``channel.write_soon`` / ``channel.send_file_soon`` (which lock) and
+``close_after`` (read by the channel once the task returns).
+"""
+
+import io
+import traceback
+
+from waitress_http import (
+    BadRequest,
+    HTTPError,
+    InternalServerError,
+    Response,
+    error_response,
+)
+from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
+from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
+
+from .logs import logger
+
+
+class ClientDisconnected(Exception):
+    """The peer went away while a response was being written."""
+
+
+class ErrorTask:
+    """Answer a request that could not be parsed, then close."""
+
+    __slots__ = ("channel", "error", "close_after")
+
+    def __init__(self, channel, error: HTTPError) -> None:
+        self.channel = channel
+        self.error = error
+        self.close_after = True
+
+    def service(self) -> None:
+        self.channel.write_soon([error_response(self.error, self.channel.server.adj.ident)])
+
+    def cancel(self) -> None:
+        pass
+
+
+class WSGITask:
+    """Run the application for one parsed request."""
+
+    __slots__ = ("channel", "head", "spool", "close_after")
+
+    def __init__(self, channel, head, spool) -> None:
+        self.channel = channel
+        self.head = head
+        self.spool = spool
+        self.close_after = False
+
+    def cancel(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
+
+    def _input(self):
+        """``wsgi.input`` and CONTENT_LENGTH (the decoded length when chunked)."""
+        head = self.head
+        spool = self.spool
+        if spool is None:
+            return io.BytesIO(), (0 if head.chunked else head.content_length)
+        return spool.finish(), len(spool)
+
+    def service(self) -> None:
+        channel = self.channel
+        server = channel.server
+        head = self.head
+        body, content_length = self._input()
+        environ = server.environ_builder.build(
+            head, channel.remote_addr, channel.remote_port, body, content_length
+        )
+        environ["waitress.client_disconnected"] = channel.client_disconnected
+        proxy = server.proxy_settings
+        if proxy is not None:
+            try:
+                apply_proxy_headers(environ, proxy, logger)
+            except MalformedProxyHeader as exc:
+                logger.warning(
+                    'Malformed proxy header "%s" from "%s": %s value: %s',
+                    exc.header, channel.remote_addr, exc.reason, exc.value,
+                )
+                self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
+                return
+        write_soon = channel.write_soon
+        response = Response(head.version, head.method, head.keep_alive, server.adj.ident, None, logger)
+
+        def write(data):
+            if not response.headers_set:
+                raise RuntimeError("write() called before start_response()")
+            buffers = response.body(data)
+            if buffers:
+                write_soon(buffers)
+
+        response.write = write
+        try:
+            app_iter = server.application(environ, response.start_response)
+            try:
+                if app_iter.__class__ is ReadOnlyFileBasedBuffer and self._send_file(response, app_iter):
+                    pass
+                else:
+                    response.prepare(app_iter)
+                    for chunk in app_iter:
+                        if chunk:
+                            buffers = response.body(chunk)
+                            if buffers:
+                                write_soon(buffers)
+                    buffers = response.end()
+                    if buffers:
+                        write_soon(buffers)
+            finally:
+                close = getattr(app_iter, "close", None)
+                if close is not None:
+                    close()
+            self.close_after = response.close_connection
+        except ClientDisconnected:
+            self.close_after = True
+            logger.info("Client disconnected while serving %s", head.target)
+        except Exception:
+            logger.exception("Exception while serving %s", head.target)
+            if response.headers_sent:
+                self.close_after = True
+            else:
+                detail = "The server encountered an unexpected internal server error"
+                if server.adj.expose_tracebacks:
+                    detail += "\r\n\r\n" + traceback.format_exc()
+                self._fail(InternalServerError(detail, head.version))
+        finally:
+            if self.spool is not None:
+                self.spool.close()
+
+    def _send_file(self, response, filebuffer) -> bool:
+        """Send a seekable ``wsgi.file_wrapper`` file without copying it.
+
+        Returns False for a file whose size cannot be known; the caller then
+        iterates it like any other body.
+        """
+        if not response.headers_set:
+            raise RuntimeError("the application returned a file_wrapper before start_response()")
+        size = filebuffer.prepare()
+        if not size:
+            return False
+        head = response.start_file(size)
+        self.channel.write_soon([head])
+        if response.send_body:
+            self.channel.send_file_soon(filebuffer, size)
+        return True
+
+    def _fail(self, error: HTTPError) -> None:
+        try:
+            self.channel.write_soon([error_response(error, self.channel.server.adj.ident)])
+        except ClientDisconnected:
+            pass
+        self.close_after = True
