@@ -1,0 +1,109 @@
+"""RFC 7239 ``Forwarded`` syntax: a header value into its elements and pairs.
+
+Only syntax lives here.  What a ``for`` or ``host`` value means is decided in
+``environ.py``, and only for the elements that are trusted; untrusted elements
+are parsed solely to find where the trusted ones begin (a quoted-string may
+hide a comma, so the value cannot simply be split).  One left-to-right scan,
+one match per pair: time is linear in the length of the value.
+
+Grammar (RFC 7239 section 4, list rules of RFC 9110 section 5.6.1)::
+
+    Forwarded         = 1#forwarded-element
+    forwarded-element = [ forwarded-pair ] *( ";" [ forwarded-pair ] )
+    forwarded-pair    = token "=" value
+    value             = token / quoted-string
+
+Empty list elements are skipped, as RFC 9110 asks of recipients.  Optional
+whitespace is accepted around ``,`` (the list rule) and around ``;`` (which
+deployed proxies emit); none is accepted around ``=``.
+"""
+
+import re
+from typing import List, NamedTuple, Tuple
+
+__all__ = ["ForwardedElement", "parse_forwarded"]
+
+_TCHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z-]"
+_QUOTED = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
+# Optional whitespace, an optional pair, optional whitespace, then the
+# separator that ends it (or the end of the value).
+_STEP = re.compile(
+    r"[ \t]*(?:({t}+)=({t}+|{q})[ \t]*)?([;,]|\Z)".format(t=_TCHAR, q=_QUOTED)
+)
+_TOKEN = re.compile(_TCHAR + "*")
+_QUOTED_PREFIX = re.compile(_QUOTED)
+_ENDS = ("", ",", ";", " ", "\t")
+
+
+class ForwardedElement(NamedTuple):
+    """One hop of a Forwarded header: its text as received and its pairs.
+
+    ``pairs`` holds ``(name, value)`` with the name as received (compare it
+    case-insensitively) and the value still in its token or quoted form.
+    """
+
+    text: str
+    pairs: Tuple[Tuple[str, str], ...]
+
+
+def parse_forwarded(value: str) -> List[ForwardedElement]:
+    """Return the non-empty elements of a Forwarded value, left to right.
+
+    Raises ValueError naming the offset of the first character that breaks
+    the grammar (an unbalanced quote, a pair without ``=``, a stray byte).
+    """
+    elements = []
+    pairs: List[Tuple[str, str]] = []
+    has_content = False
+    element_start = 0
+    position = 0
+    match_step = _STEP.match
+    while True:
+        match = match_step(value, position)
+        if match is None:
+            raise ValueError(_describe_error(value, position))
+        name, pair_value, separator = match.groups()
+        if name is not None:
+            pairs.append((name, pair_value))
+            has_content = True
+        if separator == ";":
+            has_content = True
+            position = match.end()
+            continue
+        if has_content:
+            end = match.start(3)
+            text = value[element_start:end].strip(" \t")
+            elements.append(ForwardedElement(text, tuple(pairs)))
+            pairs = []
+            has_content = False
+        if not separator:
+            return elements
+        position = element_start = match.end()
+
+
+def _describe_error(value: str, position: int) -> str:
+    """Say why the scan stopped at ``position``; runs once, on the error path."""
+    rest = value[position:].lstrip(" \t")
+    offset = len(value) - len(rest)
+    name_end = _TOKEN.match(rest).end()
+    if name_end == 0:
+        if rest[:1] == "=":
+            return "empty parameter name at offset {}".format(offset)
+        return "invalid character at offset {}".format(offset)
+    after_name = rest[name_end : name_end + 1]
+    if after_name != "=":
+        if after_name in _ENDS:
+            return "parameter without '=' at offset {}".format(offset)
+        return "invalid character at offset {}".format(offset + name_end)
+    value_start = name_end + 1
+    first = rest[value_start : value_start + 1]
+    if first in _ENDS:
+        return "empty value at offset {}".format(offset + value_start)
+    if first == '"':
+        quoted = _QUOTED_PREFIX.match(rest, value_start)
+        if quoted is None:
+            return "unbalanced quotes or invalid character in quoted value"
+        value_end = quoted.end()
+    else:
+        value_end = _TOKEN.match(rest, value_start).end()
+    return "invalid character at offset {}".format(offset + value_end)
