@@ -1,0 +1,205 @@
+"""From a parsed request head to a PEP 3333 environ.
+
+The builder is made once per listener: everything that does not change from
+one request to the next (server name and port, scheme, the ``wsgi.*`` flags)
+lives in a template dict that each request copies.  The work left per request
+is the request line, the path and query, and one pass over the header fields.
+Two small bounded caches keep that pass cheap for the names and targets a
+server sees over and over.
+"""
+
+import sys
+from typing import IO, Any, Dict, Optional, Tuple
+from urllib.parse import unquote_to_bytes
+
+from .events import RequestHead
+
+__all__ = ["EnvironBuilder", "normalize_url_prefix"]
+
+# Header name as received -> environ key; "" means "leave it out".  Names are
+# few and repeat on every request; the bound keeps a client that invents a
+# new name per request from growing it without end.
+_KEY_CACHE_LIMIT = 1024
+_key_cache: Dict[str, str] = {}
+
+# Per builder: request-target -> (PATH_INFO, QUERY_STRING).
+_TARGET_CACHE_LIMIT = 256
+_TARGET_CACHE_MAX_LENGTH = 512
+
+_PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
+
+
+def _environ_key(name: str) -> str:
+    """The environ key for header ``name``, or "" when it must not appear.
+
+    Names with an underscore are dropped: ``X-Auth_User`` and ``X-Auth-User``
+    would otherwise land on the same key, letting a client forge a header a
+    front-end proxy believes it controls.  Content-Length comes from the
+    parsed body length instead of the header.
+    """
+    if "_" in name:
+        return ""
+    key = name.upper().replace("-", "_")
+    if key == "CONTENT_TYPE":
+        return key
+    if key == "CONTENT_LENGTH":
+        return ""
+    return "HTTP_" + key
+
+
+def normalize_url_prefix(prefix: str) -> str:
+    """``url_prefix`` as a SCRIPT_NAME: one leading slash, none trailing, or ''."""
+    stripped = prefix.strip().strip("/")
+    return "/" + stripped if stripped else ""
+
+
+def _split_target(target: str) -> Tuple[str, str]:
+    """Split a request-target into its undecoded path and its raw query.
+
+    Handles the four RFC 9112 forms: origin (``/p?q``), absolute
+    (``http://host/p?q``; an empty path is ``/``), asterisk (``*``) and
+    authority (``host:port``, whose path is empty).  Fragments, which a
+    client should never send, are cut off.
+    """
+    hash_at = target.find("#")
+    if hash_at >= 0:
+        target = target[:hash_at]
+    if target[:1] != "/":
+        if target == "*":
+            return "*", ""
+        scheme_end = target.find("://")
+        if scheme_end <= 0:
+            return "", ""
+        rest = target[scheme_end + 3 :]
+        slash = rest.find("/")
+        question = rest.find("?")
+        if question >= 0 and (slash < 0 or question < slash):
+            return "/", rest[question + 1 :]
+        if slash < 0:
+            return "/", ""
+        target = rest[slash:]
+    path, _, query = target.partition("?")
+    return path, query
+
+
+def _decode_path(path: str) -> str:
+    """Percent-decode ``path`` to bytes and carry them as latin-1 (PEP 3333)."""
+    if "%" in path:
+        path = unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
+    if path.startswith("//"):
+        path = "/" + path.lstrip("/")
+    return path
+
+
+class EnvironBuilder:
+    """Builds one fresh environ per request for a given listener.
+
+    ``server_name`` and ``server_port`` are strings (for a Unix socket the
+    port is its path); ``ident`` becomes SERVER_SOFTWARE ('' when empty or
+    None, so the key is always a str); ``url_prefix`` becomes SCRIPT_NAME and
+    is stripped from the front of PATH_INFO.
+    """
+
+    __slots__ = ("_template", "_prefix", "_prefix_slash", "_targets")
+
+    def __init__(
+        self,
+        server_name: str,
+        server_port: str,
+        url_scheme: str = "http",
+        url_prefix: str = "",
+        ident: Optional[str] = "waitress",
+        file_wrapper: Any = None,
+        errors: IO[str] = sys.stderr,
+    ) -> None:
+        prefix = normalize_url_prefix(url_prefix or "")
+        self._prefix = prefix
+        self._prefix_slash = prefix + "/"
+        self._targets: Dict[str, Tuple[str, str]] = {}
+        template: Dict[str, Any] = {
+            "SCRIPT_NAME": prefix,
+            "SERVER_NAME": str(server_name),
+            "SERVER_PORT": str(server_port),
+            "SERVER_SOFTWARE": ident or "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": url_scheme,
+            "wsgi.input_terminated": True,
+            "wsgi.errors": errors,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+        }
+        if file_wrapper is not None:
+            template["wsgi.file_wrapper"] = file_wrapper
+        self._template = template
+
+    def path_and_query(self, target: str) -> Tuple[str, str]:
+        """PATH_INFO and QUERY_STRING for ``target`` under this builder's prefix."""
+        cached = self._targets.get(target)
+        if cached is not None:
+            return cached
+        raw_path, query = _split_target(target)
+        path = _decode_path(raw_path)
+        prefix = self._prefix
+        if prefix:
+            if path == prefix:
+                path = ""
+            elif path.startswith(self._prefix_slash):
+                path = path[len(prefix) :]
+        result = (path, query)
+        if len(target) <= _TARGET_CACHE_MAX_LENGTH:
+            targets = self._targets
+            if len(targets) >= _TARGET_CACHE_LIMIT:
+                targets.clear()
+            targets[target] = result
+        return result
+
+    def build(
+        self,
+        head: RequestHead,
+        remote_addr: str,
+        remote_port: Any,
+        body_stream: Any,
+        content_length: Optional[int],
+    ) -> Dict[str, Any]:
+        """A new environ for ``head`` received from ``remote_addr:remote_port``.
+
+        ``content_length`` is the body's length as the server holds it (the
+        de-chunked length for a chunked request), or None when there is no
+        declared body.  The server adds ``waitress.client_disconnected``.
+        """
+        environ = self._template.copy()
+        target = head.target
+        path_query = self._targets.get(target)
+        if path_query is None:
+            path_query = self.path_and_query(target)
+        environ["PATH_INFO"], environ["QUERY_STRING"] = path_query
+        environ["REQUEST_METHOD"] = head.method
+        environ["REQUEST_URI"] = target
+        environ["SERVER_PROTOCOL"] = _PROTOCOLS.get(head.version, "HTTP/1.0")
+        environ["REMOTE_ADDR"] = remote_addr
+        environ["REMOTE_HOST"] = remote_addr
+        environ["REMOTE_PORT"] = str(remote_port)
+        environ["wsgi.input"] = body_stream
+        if content_length is not None:
+            environ["CONTENT_LENGTH"] = str(content_length)
+
+        keys = _key_cache
+        for name, value in head.headers:
+            key = keys.get(name)
+            if key is None:
+                key = _environ_key(name)
+                if len(keys) >= _KEY_CACHE_LIMIT:
+                    keys.clear()
+                keys[name] = key
+            if not key:
+                continue
+            if key in environ:
+                environ[key] = environ[key] + ", " + value
+            else:
+                environ[key] = value
+        if head.chunked:
+            # The body arrives de-chunked with CONTENT_LENGTH set; telling
+            # the app it is chunked would make it frame the body twice.
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return environ

@@ -1,0 +1,480 @@
+"""One response: PEP 3333 ``start_response``, header checks, framing, serializing.
+
+Rules this module keeps:
+
+* Nothing the application passes reaches the wire unchecked: the status and
+  every header name and value are validated in ``start_response``, and the
+  list is copied there, so a later change to the application's list cannot
+  smuggle CR/LF into the head.
+* Framing is decided once, when the head is produced, from what is known by
+  then (the application's Content-Length, a one-chunk iterable, the request's
+  method and version, the status).  After that ``body()`` and ``end()`` only
+  follow the decision.
+* It never touches a socket: it hands back lists of bytes-like buffers for the
+  server to send (with ``socket.sendmsg``), and never joins a large body chunk
+  into anything.
+"""
+
+import logging
+import re
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from .dates import http_date
+
+__all__ = ["Response", "CONTINUE_RESPONSE", "HOP_BY_HOP_HEADERS"]
+
+#: The interim response a server sends to ``Expect: 100-continue``.
+CONTINUE_RESPONSE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+#: Header names that describe one connection, not the message: an
+#: application cannot set them, the server decides them (RFC 9110 7.6.1).
+HOP_BY_HOP_HEADERS = frozenset(
+    (
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    )
+)
+
+_default_logger = logging.getLogger("waitress")
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 field-value characters: HTAB, SP, VCHAR, obs-text.
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_STATUS = re.compile(r"[1-9][0-9][0-9] [\t\x20-\x7e\x80-\xff]*")
+
+# What a valid header name means to the serializer.
+_ORDINARY = 0
+_CONTENT_LENGTH = 1
+_DATE = 2
+_SERVER = 3
+_SPECIAL_NAMES = {"content-length": _CONTENT_LENGTH, "date": _DATE, "server": _SERVER}
+
+# Valid names and statuses seen before.  Both are bounded: a misbehaving
+# application inventing names cannot grow them without end.
+_CACHE_LIMIT = 1024
+_name_kinds: Dict[str, int] = {}
+_status_codes: Dict[str, int] = {}
+
+# How the body is framed, decided when the head is produced.
+_UNDECIDED = 0
+_LENGTH = 1  # Content-Length: exactly that many bytes, extra ones dropped
+_CHUNKED = 2  # Transfer-Encoding: chunked
+_UNTIL_CLOSE = 3  # HTTP/1.0 without a length: the close ends the body
+_NO_BODY = 4  # HEAD, 1xx, 204, 304: no body bytes at all
+
+_SMALL_CHUNK = 1024  # chunked pieces up to this size are framed in one buffer
+_CHUNKED_END = b"0\r\n\r\n"
+
+
+def _name_kind(name: Any) -> int:
+    """Validate a header name the application gave and say what it is."""
+    if not isinstance(name, str):
+        raise TypeError(f"header name must be a str, not {type(name).__name__}: {name!r}")
+    if _TOKEN.fullmatch(name) is None:
+        raise ValueError(f"header name {name!r} is not a valid token")
+    lowered = name.lower()
+    if lowered in HOP_BY_HOP_HEADERS:
+        raise ValueError(f"hop-by-hop header {name!r} cannot be set by the application")
+    kind = _SPECIAL_NAMES.get(lowered, _ORDINARY)
+    if len(_name_kinds) >= _CACHE_LIMIT:
+        _name_kinds.clear()
+    _name_kinds[name] = kind
+    return kind
+
+
+def _check_value(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise TypeError(
+            f"value of header {name!r} must be a str, not {type(value).__name__}: {value!r}"
+        )
+    if _FIELD_VALUE.fullmatch(value) is None:
+        raise ValueError(
+            f"value of header {name!r} contains a control character or a character "
+            f"outside latin-1: {value!r}"
+        )
+
+
+def _status_code(status: Any) -> int:
+    """The code of a valid status line such as "200 OK"; raise otherwise."""
+    if not isinstance(status, str):
+        raise TypeError(f"status must be a str, not {type(status).__name__}: {status!r}")
+    code = _status_codes.get(status)
+    if code is not None:
+        return code
+    if _STATUS.fullmatch(status) is None:
+        raise ValueError(
+            f"status {status!r} is not three digits, a space and a reason "
+            "without control characters"
+        )
+    code = int(status[:3])
+    if len(_status_codes) >= _CACHE_LIMIT:
+        _status_codes.clear()
+    _status_codes[status] = code
+    return code
+
+
+def _refuse_write(data: bytes) -> None:
+    raise RuntimeError("this server offers no write() callable")
+
+
+class Response:
+    """The response to one request, driven by the worker thread serving it.
+
+    ``version`` is the request's HTTP version ("1.0" or "1.1"), ``method`` its
+    method, ``keep_alive`` whether the request asked to keep the connection.
+    ``ident`` is the Server header (none when empty or None), ``write`` the
+    callable ``start_response`` returns, ``logger`` where application mistakes
+    are reported (the ``waitress`` logger by default).
+
+    Use: the application calls ``start_response``; the server calls
+    ``prepare(app_iter)``, then ``body(chunk)`` for each chunk and ``end()``,
+    sending each returned list of buffers in order; the head goes out with
+    the first non-empty chunk or with ``end()``.  ``close_connection`` is final
+    once ``end()`` has returned.
+    """
+
+    __slots__ = (
+        "close_connection",
+        "_version",
+        "_http11",
+        "_is_head",
+        "_ident",
+        "_write",
+        "_logger",
+        "_status",
+        "_code",
+        "_headers",
+        "_length",
+        "_length_headers",
+        "_has_date",
+        "_has_server",
+        "_one_chunk",
+        "_forced_length",
+        "_head",
+        "_head_sent",
+        "_mode",
+        "_remaining",
+        "_warned_extra",
+        "_finished",
+    )
+
+    def __init__(
+        self,
+        version: str,
+        method: str,
+        keep_alive: bool,
+        ident: Optional[str] = "waitress",
+        write: Optional[Callable[[bytes], Any]] = None,
+        logger: Optional[logging.Logger] = None,
+    ) -> None:
+        #: True when the connection must end after this response.
+        self.close_connection = not keep_alive
+        self._version = version
+        self._http11 = version == "1.1"
+        self._is_head = method == "HEAD"
+        self._ident = ident
+        self._write = write if write is not None else _refuse_write
+        self._logger = logger if logger is not None else _default_logger
+        self._status: Optional[str] = None
+        self._code = 0
+        self._headers: List[Tuple[str, str]] = []
+        self._length: Optional[int] = None
+        self._length_headers = 0
+        self._has_date = False
+        self._has_server = False
+        self._one_chunk = False
+        self._forced_length: Optional[int] = None
+        self._head: Optional[bytes] = None
+        self._head_sent = False
+        self._mode = _UNDECIDED
+        self._remaining = 0
+        self._warned_extra = False
+        self._finished = False
+
+    # -- the PEP 3333 side -------------------------------------------------
+
+    def start_response(
+        self,
+        status: str,
+        headers: List[Tuple[str, str]],
+        exc_info: Optional[Tuple[Any, Any, Any]] = None,
+    ) -> Callable[[bytes], Any]:
+        """Record the status and headers after checking them; return ``write``.
+
+        A second call is allowed only with ``exc_info`` (an application
+        reporting an error): it replaces the status and headers while the head
+        is unsent, and re-raises the error once it is on the wire, since a
+        sent head cannot be taken back.
+        """
+        if exc_info:
+            try:
+                if self._head_sent:
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None  # no frame -> traceback -> frame cycle
+        elif self._status is not None:
+            raise AssertionError("start_response was already called")
+
+        code = _status_code(status)
+        if type(headers) is not list:
+            raise TypeError(f"headers must be a list, not {type(headers).__name__}")
+        kinds = _name_kinds
+        length: Optional[int] = None
+        length_headers = 0
+        has_date = has_server = False
+        for item in headers:
+            if type(item) is not tuple or len(item) != 2:
+                if not isinstance(item, (tuple, list)) or len(item) != 2:
+                    raise TypeError(f"each header must be a (name, value) tuple, not {item!r}")
+            name, value = item
+            kind = kinds.get(name) if type(name) is str else None
+            if kind is None:
+                kind = _name_kind(name)
+            if type(value) is not str or not (value.isascii() and value.isprintable()):
+                _check_value(name, value)
+            if kind:
+                if kind == _CONTENT_LENGTH:
+                    if not (value.isascii() and value.isdigit()):
+                        raise ValueError(f"header {name!r} must be digits, not {value!r}")
+                    declared = int(value)
+                    if length is not None and declared != length:
+                        raise ValueError(f"header {name!r} given twice with different values")
+                    length = declared
+                    length_headers += 1
+                elif kind == _DATE:
+                    has_date = True
+                else:
+                    has_server = True
+
+        self._status = status
+        self._code = code
+        self._headers = headers[:]
+        self._length = length
+        self._length_headers = length_headers
+        self._has_date = has_date
+        self._has_server = has_server
+        self._head = None
+        self._mode = _UNDECIDED
+        return self._write
+
+    @property
+    def headers_set(self) -> bool:
+        """Whether ``start_response`` has been called successfully."""
+        return self._status is not None
+
+    @property
+    def headers_sent(self) -> bool:
+        """Whether ``body()`` or ``end()`` has handed out the head."""
+        return self._head_sent
+
+    @property
+    def status(self) -> Optional[str]:
+        """The status the application gave, e.g. "200 OK" (None before)."""
+        return self._status
+
+    @property
+    def status_code(self) -> Optional[int]:
+        """The status code as an int (None before ``start_response``)."""
+        return self._code if self._status is not None else None
+
+    @property
+    def send_body(self) -> bool:
+        """False when the response has no body: HEAD, 1xx, 204 and 304."""
+        if self._is_head:
+            return False
+        code = self._code
+        return not (code < 200 and self._status is not None) and code != 204 and code != 304
+
+    # -- the server side ---------------------------------------------------
+
+    def prepare(self, app_iter: Any) -> None:
+        """Note whether the returned iterable is one chunk (its length is then known)."""
+        try:
+            self._one_chunk = len(app_iter) == 1
+        except Exception:
+            self._one_chunk = False
+
+    def set_content_length(self, length: int) -> None:
+        """Use ``length`` as the Content-Length, replacing the application's.
+
+        For ``wsgi.file_wrapper`` over a seekable file, whose remaining size
+        the server knows better than the application.
+        """
+        if self._head is not None:
+            raise RuntimeError("the head is already produced; too late to set Content-Length")
+        if length < 0:
+            raise ValueError(f"Content-Length cannot be negative: {length}")
+        self._forced_length = int(length)
+
+    def head_bytes(self) -> bytes:
+        """The status line and headers, ending in an empty line, as one bytes object.
+
+        Producing the head fixes the framing; ``body()`` and ``end()`` hand it
+        out with their first result, so a caller using those does not send
+        this itself.
+        """
+        if self._status is None:
+            raise RuntimeError("start_response was not called")
+        head = self._head
+        if head is None:
+            head = self._build_head(None)
+        return head
+
+    def body(self, chunk: Any) -> List[Any]:
+        """The buffers to send for one chunk of the application's body, in order.
+
+        The first non-empty chunk brings the head along.  The result is empty
+        for an empty chunk and holds no body bytes for a response without
+        a body; bytes past a declared Content-Length are dropped.
+        """
+        if type(chunk) is bytes:
+            size = len(chunk)
+        elif isinstance(chunk, (bytes, bytearray)):
+            size = len(chunk)
+        elif isinstance(chunk, memoryview):
+            size = chunk.nbytes
+        else:
+            raise TypeError(
+                f"the application must produce bytes, not {type(chunk).__name__}"
+            )
+        if not size:
+            return []
+        if self._status is None:
+            raise RuntimeError("start_response must be called before the body is sent")
+        if self._head is None:
+            self._build_head(size if self._one_chunk else None)
+        if self._head_sent:
+            out: List[Any] = []
+        else:
+            self._head_sent = True
+            out = [self._head]
+        mode = self._mode
+        if mode == _LENGTH:
+            remaining = self._remaining
+            if size > remaining:
+                if not self._warned_extra:
+                    self._warned_extra = True
+                    self._logger.warning(
+                        "application-written content exceeded the number of bytes "
+                        "specified by Content-Length header (%s)",
+                        self._length,
+                    )
+                if remaining <= 0:
+                    return out
+                chunk = memoryview(chunk).cast("B")[:remaining]
+                size = remaining
+            self._remaining = remaining - size
+            out.append(chunk)
+        elif mode == _CHUNKED:
+            if size <= _SMALL_CHUNK:
+                out.append(b"%X\r\n%b\r\n" % (size, chunk))
+            else:
+                out.append(b"%X\r\n" % size)
+                out.append(chunk)
+                out.append(b"\r\n")
+        elif mode == _UNTIL_CLOSE:
+            out.append(chunk)
+        elif not self._warned_extra and not self._is_head:
+            self._warned_extra = True
+            self._logger.warning(
+                "application-written content was ignored due to HTTP response "
+                "that may not contain a message-body"
+            )
+        return out
+
+    def end(self) -> List[bytes]:
+        """The buffers that finish the response: the head if still unsent, the last chunk.
+
+        Also notes a body shorter than its Content-Length: the client would
+        wait for bytes that never come, so the connection must close.
+        """
+        if self._status is None:
+            raise RuntimeError("start_response must be called before the response ends")
+        if self._finished:
+            return []
+        self._finished = True
+        if self._head is None:
+            # Nothing was produced: for anything but HEAD the body is empty.
+            self._build_head(None if self._is_head else 0)
+        out: List[bytes] = []
+        if not self._head_sent:
+            self._head_sent = True
+            out.append(self._head)  # type: ignore[arg-type]
+        mode = self._mode
+        if mode == _CHUNKED:
+            out.append(_CHUNKED_END)
+        elif mode == _LENGTH and self._remaining > 0:
+            declared = self._length
+            self._logger.warning(
+                "application returned too few bytes (%s) for specified "
+                "Content-Length (%s) via app_iter",
+                declared - self._remaining,  # type: ignore[operator]
+                declared,
+            )
+            self.close_connection = True
+        return out
+
+    # -- framing -----------------------------------------------------------
+
+    def _build_head(self, known_length: Optional[int]) -> bytes:
+        """Decide the framing and serialize the head.
+
+        ``known_length`` is the whole body's size when the caller knows it
+        (one chunk, or nothing at all by ``end()``), else None.
+        """
+        code = self._code
+        headers: Sequence[Tuple[str, str]] = self._headers
+        extra: List[str] = []
+        length = self._length
+        if code < 200 or code == 204 or code == 304:
+            mode = _NO_BODY
+            if self._length_headers:
+                headers = [h for h in headers if h[0].lower() != "content-length"]
+            length = None
+        else:
+            forced = self._forced_length
+            if forced is not None:
+                if self._length_headers:
+                    headers = [h for h in headers if h[0].lower() != "content-length"]
+                length = forced
+                extra.append("Content-Length: %d" % length)
+            elif length is None and known_length is not None:
+                length = known_length
+                extra.append("Content-Length: %d" % length)
+            if self._is_head:
+                mode = _NO_BODY
+            elif length is not None:
+                mode = _LENGTH
+            elif self._http11:
+                mode = _CHUNKED
+                extra.append("Transfer-Encoding: chunked")
+            else:
+                mode = _UNTIL_CLOSE
+                self.close_connection = True
+        self._mode = mode
+        self._length = length
+        self._remaining = length if length is not None else 0
+
+        if self.close_connection:
+            extra.append("Connection: close")
+        elif not self._http11:
+            extra.append("Connection: Keep-Alive")
+        if not self._has_date:
+            extra.append("Date: " + http_date())
+        ident = self._ident
+        if ident:
+            extra.append(("Via: " if self._has_server else "Server: ") + ident)
+
+        lines = [("HTTP/1.1 " if self._http11 else "HTTP/1.0 ") + self._status]  # type: ignore[operator]
+        lines.extend(map(": ".join, headers))
+        lines.extend(extra)
+        lines.append("\r\n")
+        head = "\r\n".join(lines).encode("latin-1")
+        self._head = head
+        return head

@@ -1,0 +1,302 @@
+"""EnvironBuilder: every key of the PEP 3333 environ, checked against the rules."""
+
+import io
+import sys
+
+import pytest
+
+from waitress_http.environ import EnvironBuilder, normalize_url_prefix
+from waitress_http.events import RequestHead
+
+
+def make_head(target="/", method="GET", version="1.1", headers=None, chunked=False):
+    return RequestHead(
+        method,
+        target,
+        version,
+        list(headers or []),
+        content_length=None,
+        chunked=chunked,
+    )
+
+
+def build(target="/", builder=None, content_length=None, **head_kw):
+    builder = builder or EnvironBuilder("example.invalid", "8080")
+    head = make_head(target, **head_kw)
+    return builder.build(head, "192.0.2.7", 51234, io.BytesIO(b""), content_length)
+
+
+class TestFixedKeys:
+    def test_every_constant_key(self):
+        stream = io.BytesIO(b"abc")
+        errors = io.StringIO()
+        builder = EnvironBuilder(
+            "srv.example", "8443", url_scheme="https", ident="myserver", errors=errors
+        )
+        environ = builder.build(make_head("/x"), "198.51.100.1", "4711", stream, 3)
+        assert environ["SERVER_NAME"] == "srv.example"
+        assert environ["SERVER_PORT"] == "8443"
+        assert environ["SERVER_SOFTWARE"] == "myserver"
+        assert environ["SCRIPT_NAME"] == ""
+        assert environ["wsgi.version"] == (1, 0)
+        assert environ["wsgi.url_scheme"] == "https"
+        assert environ["wsgi.input"] is stream
+        assert environ["wsgi.input_terminated"] is True
+        assert environ["wsgi.errors"] is errors
+        assert environ["wsgi.multithread"] is True
+        assert environ["wsgi.multiprocess"] is False
+        assert environ["wsgi.run_once"] is False
+        assert "wsgi.file_wrapper" not in environ
+
+    def test_defaults(self):
+        environ = build()
+        assert environ["wsgi.url_scheme"] == "http"
+        assert environ["wsgi.errors"] is sys.stderr
+        assert environ["SERVER_SOFTWARE"] == "waitress"
+
+    def test_file_wrapper_when_given(self):
+        class Wrapper:
+            pass
+
+        environ = build(builder=EnvironBuilder("h", "1", file_wrapper=Wrapper))
+        assert environ["wsgi.file_wrapper"] is Wrapper
+
+    @pytest.mark.parametrize("ident", ["", None])
+    def test_empty_ident_gives_empty_server_software(self, ident):
+        environ = build(builder=EnvironBuilder("h", "1", ident=ident))
+        assert environ["SERVER_SOFTWARE"] == ""
+
+    def test_each_build_is_a_fresh_dict(self):
+        builder = EnvironBuilder("h", "1")
+        first = build("/a", builder=builder)
+        first["SERVER_NAME"] = "changed"
+        first["HTTP_X"] = "leak"
+        second = build("/b", builder=builder)
+        assert second["SERVER_NAME"] == "h"
+        assert "HTTP_X" not in second
+        assert second["PATH_INFO"] == "/b"
+
+    def test_all_cgi_values_are_str(self):
+        environ = build("/p?q", headers=[("Host", "h"), ("Content-Type", "x/y")], content_length=0)
+        for key, value in environ.items():
+            if "." not in key:
+                assert type(value) is str, key
+
+
+class TestRequestLine:
+    def test_method_uri_protocol(self):
+        environ = build("/a/b?c=d", method="PATCH", version="1.0")
+        assert environ["REQUEST_METHOD"] == "PATCH"
+        assert environ["REQUEST_URI"] == "/a/b?c=d"
+        assert environ["SERVER_PROTOCOL"] == "HTTP/1.0"
+
+    def test_http11(self):
+        assert build()["SERVER_PROTOCOL"] == "HTTP/1.1"
+
+    def test_unknown_version_reported_as_1_0(self):
+        assert build(version="2.0")["SERVER_PROTOCOL"] == "HTTP/1.0"
+
+    def test_remote_address(self):
+        environ = build()
+        assert environ["REMOTE_ADDR"] == "192.0.2.7"
+        assert environ["REMOTE_HOST"] == "192.0.2.7"
+        assert environ["REMOTE_PORT"] == "51234"
+
+    def test_unix_socket_peer_port_none(self):
+        builder = EnvironBuilder("h", "/tmp/sock")
+        environ = builder.build(make_head(), "localhost", None, None, None)
+        assert environ["REMOTE_PORT"] == "None"
+        assert environ["SERVER_PORT"] == "/tmp/sock"
+
+
+class TestPathAndQuery:
+    @pytest.mark.parametrize(
+        "target, path, query",
+        [
+            ("/", "/", ""),
+            ("/a/b", "/a/b", ""),
+            ("/a?b=c&d", "/a", "b=c&d"),
+            ("/a?", "/a", ""),
+            ("/a?b?c", "/a", "b?c"),
+            ("/a#frag", "/a", ""),
+            ("/a?x=1#frag", "/a", "x=1"),
+            ("/a%20b", "/a b", ""),
+            ("/a%2Fb", "/a/b", ""),
+            ("/a%2fb", "/a/b", ""),
+            ("/%FF%e9", "/\xff\xe9", ""),
+            ("/caf%C3%A9", "/caf\xc3\xa9", ""),
+            ("/a%zzb", "/a%zzb", ""),
+            ("/q?a%20b", "/q", "a%20b"),
+            ("//x/y", "/x/y", ""),
+            ("///x", "/x", ""),
+            ("/%2F%2Fx", "/x", ""),
+            ("/x//y", "/x//y", ""),
+            ("*", "*", ""),
+            ("http://host.example/p/q?z=1", "/p/q", "z=1"),
+            ("http://host.example", "/", ""),
+            ("http://host.example?z", "/", "z"),
+            ("https://host.example:8443/a%2Fb", "/a/b", ""),
+            ("http://host.example/#f", "/", ""),
+            ("host.example:443", "", ""),
+        ],
+    )
+    def test_target_forms(self, target, path, query):
+        environ = build(target)
+        assert environ["PATH_INFO"] == path
+        assert environ["QUERY_STRING"] == query
+        assert environ["REQUEST_URI"] == target
+
+    def test_latin1_tunnelling_round_trips_bytes(self):
+        environ = build("/%FF%00%80")
+        assert environ["PATH_INFO"].encode("latin-1") == b"/\xff\x00\x80"
+
+    def test_raw_latin1_target(self):
+        # A parser may pass raw obs-text through as latin-1; it must survive decoding.
+        environ = build("/\xe9%41")
+        assert environ["PATH_INFO"] == "/\xe9A"
+
+    def test_connect_authority_form(self):
+        environ = build("example.com:443", method="CONNECT")
+        assert environ["PATH_INFO"] == ""
+        assert environ["QUERY_STRING"] == ""
+        assert environ["REQUEST_URI"] == "example.com:443"
+
+    def test_cached_target_gives_same_answer(self):
+        builder = EnvironBuilder("h", "1", url_prefix="/app")
+        first = build("/app/x%2F?y", builder=builder)
+        second = build("/app/x%2F?y", builder=builder)
+        assert (first["PATH_INFO"], first["QUERY_STRING"]) == ("/x/", "y")
+        assert (second["PATH_INFO"], second["QUERY_STRING"]) == ("/x/", "y")
+
+    def test_target_cache_is_bounded(self):
+        builder = EnvironBuilder("h", "1")
+        for n in range(2000):
+            assert build("/n%d" % n, builder=builder)["PATH_INFO"] == "/n%d" % n
+        assert len(builder._targets) <= 256
+
+
+class TestUrlPrefix:
+    @pytest.mark.parametrize(
+        "prefix, script_name",
+        [
+            ("", ""),
+            ("/", ""),
+            ("app", "/app"),
+            ("/app", "/app"),
+            ("/app/", "/app"),
+            ("//app//", "/app"),
+            ("/a/b/", "/a/b"),
+            ("  /app  ", "/app"),
+        ],
+    )
+    def test_normalised(self, prefix, script_name):
+        assert normalize_url_prefix(prefix) == script_name
+        environ = build(builder=EnvironBuilder("h", "1", url_prefix=prefix))
+        assert environ["SCRIPT_NAME"] == script_name
+
+    @pytest.mark.parametrize(
+        "target, path",
+        [
+            ("/app", ""),
+            ("/app/", "/"),
+            ("/app/x/y", "/x/y"),
+            ("/app?q=1", ""),
+            ("/application", "/application"),
+            ("/ap", "/ap"),
+            ("/other/app/x", "/other/app/x"),
+            ("/", "/"),
+            ("/app%2Fx", "/x"),
+            ("//app/x", "/x"),
+            ("http://h/app/x", "/x"),
+            ("*", "*"),
+        ],
+    )
+    def test_stripped_from_path_info(self, target, path):
+        environ = build(target, builder=EnvironBuilder("h", "1", url_prefix="/app/"))
+        assert environ["SCRIPT_NAME"] == "/app"
+        assert environ["PATH_INFO"] == path
+
+    def test_nested_prefix(self):
+        builder = EnvironBuilder("h", "1", url_prefix="/a/b")
+        assert build("/a/b/c", builder=builder)["PATH_INFO"] == "/c"
+        assert build("/a/bc", builder=builder)["PATH_INFO"] == "/a/bc"
+
+
+class TestHeaders:
+    def test_http_keys(self):
+        environ = build(
+            headers=[("Host", "h.example"), ("User-Agent", "t/1"), ("x-lower-case", "v")]
+        )
+        assert environ["HTTP_HOST"] == "h.example"
+        assert environ["HTTP_USER_AGENT"] == "t/1"
+        assert environ["HTTP_X_LOWER_CASE"] == "v"
+
+    def test_duplicates_joined_in_order(self):
+        environ = build(
+            headers=[("Accept", "a"), ("X-Other", "o"), ("accept", "b"), ("ACCEPT", "c")]
+        )
+        assert environ["HTTP_ACCEPT"] == "a, b, c"
+        assert environ["HTTP_X_OTHER"] == "o"
+
+    def test_names_with_underscore_dropped(self):
+        environ = build(headers=[("X_Forwarded_For", "1.2.3.4"), ("X-Real", "r"), ("_", "u")])
+        assert "HTTP_X_FORWARDED_FOR" not in environ
+        assert environ["HTTP_X_REAL"] == "r"
+        assert not any(key.startswith("HTTP__") for key in environ)
+
+    def test_underscore_name_cannot_join_onto_dash_name(self):
+        environ = build(headers=[("X-Auth-User", "real"), ("X-Auth_User", "forged")])
+        assert environ["HTTP_X_AUTH_USER"] == "real"
+
+    def test_content_type_without_prefix(self):
+        environ = build(headers=[("Content-Type", "text/plain")])
+        assert environ["CONTENT_TYPE"] == "text/plain"
+        assert "HTTP_CONTENT_TYPE" not in environ
+
+    def test_content_type_duplicates_joined(self):
+        environ = build(headers=[("Content-Type", "a/b"), ("content-type", "c/d")])
+        assert environ["CONTENT_TYPE"] == "a/b, c/d"
+
+    def test_content_length_from_argument(self):
+        environ = build(headers=[("Content-Length", "5")], content_length=5)
+        assert environ["CONTENT_LENGTH"] == "5"
+        assert "HTTP_CONTENT_LENGTH" not in environ
+
+    def test_content_length_zero(self):
+        assert build(content_length=0)["CONTENT_LENGTH"] == "0"
+
+    def test_absent_content_headers(self):
+        environ = build()
+        assert "CONTENT_LENGTH" not in environ
+        assert "CONTENT_TYPE" not in environ
+
+    def test_chunked_request_loses_transfer_encoding(self):
+        environ = build(
+            method="POST",
+            headers=[("Transfer-Encoding", "chunked")],
+            chunked=True,
+            content_length=11,
+        )
+        assert "HTTP_TRANSFER_ENCODING" not in environ
+        assert environ["CONTENT_LENGTH"] == "11"
+
+    def test_unchunked_transfer_encoding_passed_through(self):
+        # An HTTP/1.0 request's Transfer-Encoding is ignored for framing, so
+        # the application still gets to see it.
+        environ = build(version="1.0", headers=[("Transfer-Encoding", "chunked")])
+        assert environ["HTTP_TRANSFER_ENCODING"] == "chunked"
+
+    def test_header_cannot_overwrite_server_keys(self):
+        environ = build(headers=[("Server-Name", "evil"), ("Remote-Addr", "6.6.6.6")])
+        assert environ["SERVER_NAME"] == "example.invalid"
+        assert environ["REMOTE_ADDR"] == "192.0.2.7"
+        assert environ["HTTP_SERVER_NAME"] == "evil"
+        assert environ["HTTP_REMOTE_ADDR"] == "6.6.6.6"
+
+    def test_header_name_cache_is_bounded(self):
+        from waitress_http import environ as environ_module
+
+        for n in range(3000):
+            environ = build(headers=[("X-N%d" % n, "v")])
+            assert environ["HTTP_X_N%d" % n] == "v"
+        assert len(environ_module._key_cache) <= environ_module._KEY_CACHE_LIMIT

@@ -1,0 +1,748 @@
+"""Response: start_response checks, framing, keep-alive, added headers, logging."""
+
+import http.client
+import io
+import sys
+
+import pytest
+
+from waitress_http.dates import http_date
+from waitress_http.response import CONTINUE_RESPONSE, HOP_BY_HOP_HEADERS, Response
+
+
+class ListLogger:
+    """Collects warnings as formatted strings."""
+
+    def __init__(self):
+        self.messages = []
+
+    def warning(self, msg, *args):
+        self.messages.append(msg % args)
+
+
+def parse_head(head):
+    """The status line and the header list of a serialized head."""
+    assert head.endswith(b"\r\n\r\n")
+    status_line, _, fields = head.partition(b"\r\n")
+    message = http.client.parse_headers(io.BytesIO(fields + b"\r\n" if fields else b"\r\n"))
+    return status_line.decode("latin-1"), list(message.items())
+
+
+def make(version="1.1", method="GET", keep_alive=True, ident="waitress", **kw):
+    logger = ListLogger()
+    response = Response(version, method, keep_alive, ident, logger=logger, **kw)
+    return response, logger
+
+
+def run(response, chunks, app_iter=None):
+    """Drive ``response`` like a server: prepare, body per chunk, end; join it all."""
+    response.prepare(chunks if app_iter is None else app_iter)
+    out = []
+    for chunk in chunks:
+        out.extend(response.body(chunk))
+    out.extend(response.end())
+    raw = b"".join(out)
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status_line, headers = parse_head(head + b"\r\n\r\n")
+    return status_line, headers, body
+
+
+def names(headers):
+    return [name.lower() for name, _ in headers]
+
+
+def value(headers, name):
+    found = [v for n, v in headers if n.lower() == name.lower()]
+    assert len(found) == 1, (name, headers)
+    return found[0]
+
+
+def generator(*chunks):
+    yield from chunks
+
+
+# -- start_response ---------------------------------------------------------
+
+
+class TestStartResponse:
+    def test_returns_write_callable(self):
+        def write(data):
+            pass
+
+        response, _ = make(write=write)
+        assert response.start_response("200 OK", []) is write
+
+    def test_default_write_refuses(self):
+        response, _ = make()
+        write = response.start_response("200 OK", [])
+        with pytest.raises(RuntimeError):
+            write(b"x")
+
+    @pytest.mark.parametrize(
+        "status, code",
+        [
+            ("200 OK", 200),
+            ("404 Not Found", 404),
+            ("200 ", 200),
+            ("599 Custom\treason", 599),
+            ("200 caf\xe9", 200),
+            ("100 Continue", 100),
+        ],
+    )
+    def test_valid_status(self, status, code):
+        response, _ = make()
+        response.start_response(status, [])
+        assert response.headers_set
+        assert response.status == status
+        assert response.status_code == code
+
+    @pytest.mark.parametrize(
+        "status",
+        [
+            "200",
+            "20 OK",
+            "2000 OK",
+            "200OK",
+            " 200 OK",
+            "abc OK",
+            "099 Low",
+            "200 OK\r\nX-Injected: y",
+            "200 OK\n",
+            "200 OK\r",
+            "200 OK\x00",
+            "200 OK\x7f",
+            "200 OK\x1b",
+            "200 \u2603",
+            "",
+        ],
+    )
+    def test_invalid_status(self, status):
+        response, _ = make()
+        with pytest.raises(ValueError):
+            response.start_response(status, [])
+        assert not response.headers_set
+
+    @pytest.mark.parametrize("status", [b"200 OK", 200, None])
+    def test_status_wrong_type(self, status):
+        response, _ = make()
+        with pytest.raises(TypeError):
+            response.start_response(status, [])
+
+    @pytest.mark.parametrize(
+        "headers",
+        [
+            (("A", "b"),),
+            {"A": "b"},
+            None,
+            ["A: b"],
+            ["ab"],
+            [("A", "b", "c")],
+            [("A",)],
+            [(b"A", "b")],
+            [("A", b"b")],
+            [("A", 1)],
+            [(None, "b")],
+        ],
+    )
+    def test_headers_wrong_type(self, headers):
+        response, _ = make()
+        with pytest.raises(TypeError):
+            response.start_response("200 OK", headers)
+        assert not response.headers_set
+
+    def test_list_pairs_accepted(self):
+        response, _ = make()
+        response.start_response("200 OK", [["X-A", "1"]])
+        assert parse_head(response.head_bytes())[1][0] == ("X-A", "1")
+
+    @pytest.mark.parametrize(
+        "name", ["", "Bad Name", "X:Y", "X\r\nY", "X\n", "\xdcber", "X(1)", "X/Y", "X\x00"]
+    )
+    def test_invalid_name(self, name):
+        response, _ = make()
+        with pytest.raises(ValueError, match="header name"):
+            response.start_response("200 OK", [(name, "v")])
+
+    @pytest.mark.parametrize(
+        "bad", ["a\r\nb", "a\nb", "a\rb", "a\x00b", "\x7f", "\x01", "a\x1fb", "\u2603", "\x0b"]
+    )
+    def test_invalid_value(self, bad):
+        response, _ = make()
+        with pytest.raises(ValueError, match="X-Thing"):
+            response.start_response("200 OK", [("X-Ok", "fine"), ("X-Thing", bad)])
+        assert not response.headers_set
+
+    @pytest.mark.parametrize("good", ["a\tb", "caf\xe9", "", " padded ", "\x80\xff", "!~"])
+    def test_valid_value(self, good):
+        response, _ = make()
+        response.start_response("200 OK", [("X-Thing", good)])
+        head = response.head_bytes()
+        assert b"X-Thing: " + good.encode("latin-1") + b"\r\n" in head
+
+    @pytest.mark.parametrize("name", sorted(HOP_BY_HOP_HEADERS))
+    @pytest.mark.parametrize("spelling", [str.lower, str.upper, str.title])
+    def test_hop_by_hop_refused(self, name, spelling):
+        response, _ = make()
+        with pytest.raises(ValueError, match="hop-by-hop"):
+            response.start_response("200 OK", [(spelling(name), "x")])
+        assert not response.headers_set
+
+    def test_hop_by_hop_list(self):
+        assert HOP_BY_HOP_HEADERS == {
+            "connection",
+            "keep-alive",
+            "transfer-encoding",
+            "upgrade",
+            "te",
+            "trailer",
+            "proxy-authenticate",
+            "proxy-authorization",
+        }
+
+    def test_similar_names_allowed(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Trailers", "x"), ("X-Connection", "y")])
+        assert response.headers_set
+
+    @pytest.mark.parametrize("length", ["abc", "-1", "+5", "1 ", " 1", "", "0x5", "1.0", "\u0661"])
+    def test_invalid_content_length(self, length):
+        response, _ = make()
+        with pytest.raises(ValueError, match="Content-Length"):
+            response.start_response("200 OK", [("Content-Length", length)])
+
+    def test_conflicting_content_lengths(self):
+        response, _ = make()
+        with pytest.raises(ValueError, match="different"):
+            response.start_response("200 OK", [("Content-Length", "1"), ("content-length", "2")])
+
+    def test_second_call_without_exc_info(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        with pytest.raises(AssertionError, match="already called"):
+            response.start_response("500 Oops", [])
+        assert response.status == "200 OK"
+
+    def test_exc_info_before_head_sent_replaces(self):
+        response, _ = make()
+        response.start_response("200 OK", [("X-First", "1"), ("Content-Length", "99")])
+        try:
+            raise KeyError("boom")
+        except KeyError:
+            response.start_response("500 Internal Server Error", [("X-Second", "2")], sys.exc_info())
+        assert response.status_code == 500
+        status_line, headers, body = run(response, [b"oops"])
+        assert status_line == "HTTP/1.1 500 Internal Server Error"
+        assert "x-first" not in names(headers)
+        assert value(headers, "X-Second") == "2"
+        assert value(headers, "Content-Length") == "4"
+        assert body == b"oops"
+
+    def test_exc_info_after_head_built_but_unsent_rebuilds(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.head_bytes()
+        try:
+            raise KeyError("boom")
+        except KeyError:
+            response.start_response("500 Err", [], sys.exc_info())
+        assert response.end()[0].startswith(b"HTTP/1.1 500 Err\r\n")
+
+    def test_exc_info_after_head_sent_reraises(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.body(b"partial")
+        assert response.headers_sent
+        error = KeyError("boom")
+        try:
+            raise error
+        except KeyError:
+            info = sys.exc_info()
+        with pytest.raises(KeyError) as raised:
+            response.start_response("500 Err", [], info)
+        assert raised.value is error
+        assert raised.value.__traceback__ is not None
+        assert response.status == "200 OK"
+
+    def test_headers_copied(self):
+        response, _ = make()
+        headers = [("X-A", "1")]
+        response.start_response("200 OK", headers)
+        headers.append(("X-Evil", "a\r\nb"))
+        headers[0] = ("X-A", "changed")
+        _, parsed = parse_head(response.head_bytes())
+        assert ("X-A", "1") in parsed
+        assert "x-evil" not in names(parsed)
+
+    def test_properties_before_start(self):
+        response, _ = make()
+        assert not response.headers_set
+        assert not response.headers_sent
+        assert response.status is None
+        assert response.status_code is None
+        assert response.send_body
+        with pytest.raises(RuntimeError):
+            response.head_bytes()
+        with pytest.raises(RuntimeError):
+            response.body(b"x")
+        with pytest.raises(RuntimeError):
+            response.end()
+
+
+# -- framing ----------------------------------------------------------------
+
+
+class TestFraming:
+    def test_app_content_length(self):
+        response, log = make()
+        response.start_response("200 OK", [("Content-Length", "10")])
+        status_line, headers, body = run(response, [b"hello", b"world"])
+        assert status_line == "HTTP/1.1 200 OK"
+        assert value(headers, "Content-Length") == "10"
+        assert "transfer-encoding" not in names(headers)
+        assert "connection" not in names(headers)
+        assert body == b"helloworld"
+        assert not response.close_connection
+        assert log.messages == []
+
+    def test_one_chunk_iterable_gets_length(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Content-Type", "text/plain")])
+        status_line, headers, body = run(response, [b"Hello"])
+        assert value(headers, "Content-Length") == "5"
+        assert "transfer-encoding" not in names(headers)
+        assert body == b"Hello"
+        assert not response.close_connection
+
+    def test_first_body_call_returns_head_then_chunk(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Content-Length", "5")])
+        response.prepare([b"Hello"])
+        chunk = b"Hello"
+        out = response.body(chunk)
+        assert len(out) == 2
+        assert out[0] == response.head_bytes()
+        assert out[1] is chunk
+        assert response.headers_sent
+        assert response.end() == []
+
+    def test_len_that_raises_is_unknown(self):
+        class Weird:
+            def __len__(self):
+                raise RuntimeError("no length")
+
+        response, _ = make()
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [b"ab", b"c"], app_iter=Weird())
+        assert value(headers, "Transfer-Encoding") == "chunked"
+
+    def test_unknown_length_http11_is_chunked_and_kept_alive(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        big = b"x" * 5000
+        response.prepare(generator())
+        first = response.body(b"a" * 255)
+        assert first[1] == b"FF\r\n" + b"a" * 255 + b"\r\n"
+        second = response.body(big)
+        assert second[0] == b"1388\r\n"
+        assert second[1] is big  # large chunks are never copied
+        assert second[2] == b"\r\n"
+        assert response.body(b"") == []
+        assert response.end() == [b"0\r\n\r\n"]
+        _, headers = parse_head(first[0])
+        assert value(headers, "Transfer-Encoding") == "chunked"
+        assert "content-length" not in names(headers)
+        assert "connection" not in names(headers)
+        assert not response.close_connection
+
+    def test_chunked_body_decodes(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.prepare(generator())
+        raw = b"".join(
+            b"".join(response.body(c)) for c in [b"one", b"", b"two" * 1000, b"3"]
+        ) + b"".join(response.end())
+        head, _, body = raw.partition(b"\r\n\r\n")
+        decoded = b""
+        while True:
+            size_line, _, body = body.partition(b"\r\n")
+            size = int(size_line, 16)
+            if size == 0:
+                assert body == b"\r\n"
+                break
+            decoded += body[:size]
+            assert body[size : size + 2] == b"\r\n"
+            body = body[size + 2 :]
+        assert decoded == b"one" + b"two" * 1000 + b"3"
+
+    def test_unknown_length_http11_not_keep_alive_still_chunked(self):
+        response, _ = make(keep_alive=False)
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [b"a", b"b"], app_iter=generator())
+        assert value(headers, "Transfer-Encoding") == "chunked"
+        assert value(headers, "Connection") == "close"
+        assert response.close_connection
+
+    def test_unknown_length_http10_closes(self):
+        response, _ = make(version="1.0", keep_alive=True)
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [b"a", b"b"], app_iter=generator())
+        assert status_line == "HTTP/1.0 200 OK"
+        assert "transfer-encoding" not in names(headers)
+        assert "content-length" not in names(headers)
+        assert value(headers, "Connection") == "close"
+        assert body == b"ab"
+        assert response.close_connection
+
+    def test_http10_keep_alive_with_length(self):
+        response, _ = make(version="1.0", keep_alive=True)
+        response.start_response("200 OK", [("Content-Length", "2")])
+        status_line, headers, body = run(response, [b"a", b"b"], app_iter=generator())
+        assert status_line == "HTTP/1.0 200 OK"
+        assert value(headers, "Connection") == "Keep-Alive"
+        assert not response.close_connection
+
+    def test_http10_without_keep_alive_closes(self):
+        response, _ = make(version="1.0", keep_alive=False)
+        response.start_response("200 OK", [("Content-Length", "2")])
+        status_line, headers, body = run(response, [b"ab"])
+        assert value(headers, "Connection") == "close"
+        assert response.close_connection
+
+    def test_http11_close_requested(self):
+        response, _ = make(keep_alive=False)
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [b"ab"])
+        assert value(headers, "Connection") == "close"
+        assert value(headers, "Content-Length") == "2"
+        assert response.close_connection
+
+    @pytest.mark.parametrize("version", ["1.0", "1.1"])
+    def test_empty_body_gets_zero_length(self, version):
+        response, _ = make(version=version)
+        response.start_response("200 OK", [])
+        response.prepare([])
+        out = response.end()
+        assert len(out) == 1
+        status_line, headers = parse_head(out[0])
+        assert value(headers, "Content-Length") == "0"
+        assert "transfer-encoding" not in names(headers)
+        assert not response.close_connection
+
+    def test_only_empty_chunks_gets_zero_length(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [b"", b""], app_iter=generator())
+        assert value(headers, "Content-Length") == "0"
+        assert body == b""
+
+    def test_head_sent_only_with_first_non_empty_chunk(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.prepare(generator())
+        assert response.body(b"") == []
+        assert not response.headers_sent
+        out = response.body(b"x")
+        assert out[0].startswith(b"HTTP/1.1 200 OK\r\n")
+        assert response.headers_sent
+
+    def test_head_bytes_then_body_uses_same_framing(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.prepare([b"abc"])
+        head = response.head_bytes()
+        assert b"Transfer-Encoding: chunked" in head
+        assert not response.headers_sent
+        out = response.body(b"abc")
+        assert out[0] is head
+        assert b"".join(out[1:]) == b"3\r\nabc\r\n"
+
+    def test_end_is_final(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.prepare(generator())
+        response.body(b"a")
+        assert response.end() == [b"0\r\n\r\n"]
+        assert response.end() == []
+
+    def test_set_content_length_replaces_app_value(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Content-Length", "999"), ("X-A", "1")])
+        response.set_content_length(6)
+        status_line, headers, body = run(response, [b"abc", b"def"], app_iter=generator())
+        assert [v for n, v in headers if n.lower() == "content-length"] == ["6"]
+        assert body == b"abcdef"
+        assert not response.close_connection
+
+    def test_set_content_length_without_app_value(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.set_content_length(3)
+        status_line, headers, body = run(response, [b"abc"], app_iter=generator())
+        assert value(headers, "Content-Length") == "3"
+
+    def test_set_content_length_too_late(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.body(b"a")
+        with pytest.raises(RuntimeError):
+            response.set_content_length(3)
+
+    def test_bytearray_and_memoryview_pass(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Content-Length", "6")])
+        status_line, headers, body = run(
+            response, [bytearray(b"ab"), memoryview(b"cd"), b"ef"], app_iter=generator()
+        )
+        assert body == b"abcdef"
+
+    def test_memoryview_counts_bytes_not_items(self):
+        import array
+
+        data = memoryview(array.array("i", [1, 2]))  # 2 items, 8 bytes
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.prepare(generator())
+        out = response.body(data)
+        assert out[1].startswith(b"%X\r\n" % data.nbytes)
+
+    @pytest.mark.parametrize("chunk", ["text", 5, None, [b"a"]])
+    def test_non_bytes_chunk(self, chunk):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        with pytest.raises(TypeError):
+            response.body(chunk)
+
+
+class TestLengthMismatch:
+    def test_too_many_bytes_truncated_and_logged_once(self):
+        response, log = make()
+        response.start_response("200 OK", [("Content-Length", "5")])
+        status_line, headers, body = run(
+            response, [b"hel", b"lo world", b"more"], app_iter=generator()
+        )
+        assert body == b"hello"
+        assert log.messages == [
+            "application-written content exceeded the number of bytes specified "
+            "by Content-Length header (5)"
+        ]
+        assert not response.close_connection
+
+    def test_truncation_of_large_chunk_does_not_copy_all(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Content-Length", "3")])
+        response.prepare(generator())
+        out = response.body(b"x" * 100000)
+        assert bytes(out[1]) == b"xxx"
+
+    def test_truncation_of_memoryview(self):
+        import array
+
+        response, _ = make()
+        response.start_response("200 OK", [("Content-Length", "5")])
+        response.prepare(generator())
+        out = response.body(memoryview(array.array("i", [1, 2])))
+        assert len(bytes(out[1])) == 5
+
+    def test_too_few_bytes_closes(self):
+        response, log = make()
+        response.start_response("200 OK", [("Content-Length", "10")])
+        status_line, headers, body = run(response, [b"abc", b"de"], app_iter=generator())
+        assert body == b"abcde"
+        assert response.close_connection
+        assert log.messages == [
+            "application returned too few bytes (5) for specified Content-Length (10) via app_iter"
+        ]
+
+    def test_no_bytes_at_all_for_declared_length_closes(self):
+        response, log = make()
+        response.start_response("200 OK", [("Content-Length", "10")])
+        status_line, headers, body = run(response, [])
+        assert value(headers, "Content-Length") == "10"
+        assert response.close_connection
+        assert "too few bytes (0)" in log.messages[0]
+
+    def test_exact_length_is_quiet(self):
+        response, log = make()
+        response.start_response("200 OK", [("Content-Length", "0")])
+        run(response, [])
+        assert log.messages == []
+        assert not response.close_connection
+
+
+class TestHead:
+    def test_app_length_kept_body_dropped(self):
+        response, log = make(method="HEAD")
+        response.start_response("200 OK", [("Content-Length", "11")])
+        response.prepare([b"hello world"])
+        out = response.body(b"hello world")
+        assert len(out) == 1
+        _, headers = parse_head(out[0])
+        assert value(headers, "Content-Length") == "11"
+        assert response.end() == []
+        assert not response.close_connection
+        assert log.messages == []
+        assert not response.send_body
+
+    def test_one_chunk_length_computed(self):
+        response, _ = make(method="HEAD")
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [b"hello"])
+        assert value(headers, "Content-Length") == "5"
+        assert body == b""
+
+    def test_unknown_length_has_no_framing(self):
+        response, log = make(method="HEAD")
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [b"a", b"b"], app_iter=generator())
+        assert "content-length" not in names(headers)
+        assert "transfer-encoding" not in names(headers)
+        assert "connection" not in names(headers)
+        assert body == b""
+        assert not response.close_connection
+        assert log.messages == []
+
+    def test_empty_app_iter_claims_no_length(self):
+        response, _ = make(method="HEAD")
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [])
+        assert "content-length" not in names(headers)
+
+    def test_http10_keep_alive(self):
+        response, _ = make(version="1.0", method="HEAD", keep_alive=True)
+        response.start_response("200 OK", [])
+        status_line, headers, body = run(response, [], app_iter=generator())
+        assert value(headers, "Connection") == "Keep-Alive"
+        assert not response.close_connection
+
+    def test_declared_length_without_bytes_is_fine(self):
+        response, log = make(method="HEAD")
+        response.start_response("200 OK", [("Content-Length", "100")])
+        run(response, [])
+        assert log.messages == []
+        assert not response.close_connection
+
+
+class TestNoBodyStatuses:
+    @pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified", "101 Switching", "199 X"])
+    def test_length_dropped_and_body_ignored(self, status):
+        response, log = make()
+        response.start_response(status, [("Content-Length", "5"), ("X-A", "1")])
+        assert not response.send_body
+        status_line, headers, body = run(response, [b"hello", b"again"], app_iter=generator())
+        assert status_line == "HTTP/1.1 " + status
+        assert "content-length" not in names(headers)
+        assert "transfer-encoding" not in names(headers)
+        assert "connection" not in names(headers)
+        assert value(headers, "X-A") == "1"
+        assert body == b""
+        assert not response.close_connection
+        assert log.messages == [
+            "application-written content was ignored due to HTTP response "
+            "that may not contain a message-body"
+        ]
+
+    def test_no_log_without_body(self):
+        response, log = make()
+        response.start_response("304 Not Modified", [])
+        status_line, headers, body = run(response, [])
+        assert "content-length" not in names(headers)
+        assert log.messages == []
+
+    def test_http10_keep_alive_204(self):
+        response, _ = make(version="1.0")
+        response.start_response("204 No Content", [])
+        status_line, headers, body = run(response, [])
+        assert value(headers, "Connection") == "Keep-Alive"
+        assert not response.close_connection
+
+    def test_send_body(self):
+        for status, expected in [("200 OK", True), ("204 X", False), ("304 X", False),
+                                 ("100 X", False), ("205 X", True), ("404 X", True)]:
+            response, _ = make()
+            response.start_response(status, [])
+            assert response.send_body is expected, status
+
+
+# -- headers the server adds ------------------------------------------------
+
+
+class TestAddedHeaders:
+    def test_date_and_server(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Content-Length", "0")])
+        status_line, headers, body = run(response, [])
+        date = value(headers, "Date")
+        assert date in (http_date(), http_date(http_date_seconds() - 1))
+        assert value(headers, "Server") == "waitress"
+        assert "via" not in names(headers)
+
+    def test_app_date_kept(self):
+        response, _ = make()
+        app_date = "Sun, 06 Nov 1994 08:49:37 GMT"
+        response.start_response("200 OK", [("date", app_date)])
+        status_line, headers, body = run(response, [])
+        assert [(n, v) for n, v in headers if n.lower() == "date"] == [("date", app_date)]
+
+    def test_custom_ident(self):
+        response, _ = make(ident="acme/1.0")
+        response.start_response("200 OK", [])
+        assert value(run(response, [])[1], "Server") == "acme/1.0"
+
+    @pytest.mark.parametrize("ident", ["", None])
+    def test_no_ident_no_server(self, ident):
+        response, _ = make(ident=ident)
+        response.start_response("200 OK", [])
+        headers = run(response, [])[1]
+        assert "server" not in names(headers)
+        assert "via" not in names(headers)
+
+    def test_app_server_kept_with_via(self):
+        response, _ = make()
+        response.start_response("200 OK", [("Server", "app/2")])
+        headers = run(response, [])[1]
+        assert value(headers, "Server") == "app/2"
+        assert value(headers, "Via") == "waitress"
+
+    def test_app_server_without_ident(self):
+        response, _ = make(ident="")
+        response.start_response("200 OK", [("SERVER", "app/2")])
+        headers = run(response, [])[1]
+        assert value(headers, "Server") == "app/2"
+        assert "via" not in names(headers)
+
+    def test_app_order_and_spelling_kept(self):
+        response, _ = make()
+        app_headers = [
+            ("x-zeta", "1"),
+            ("Content-Type", "text/html"),
+            ("X-ALPHA", "2"),
+            ("Set-Cookie", "a=1"),
+            ("Set-Cookie", "b=2"),
+            ("content-length", "0"),
+        ]
+        response.start_response("200 OK", app_headers)
+        headers = run(response, [])[1]
+        assert headers[: len(app_headers)] == app_headers
+
+    def test_status_line_version(self):
+        for version, prefix in [("1.0", b"HTTP/1.0 "), ("1.1", b"HTTP/1.1 ")]:
+            response, _ = make(version=version)
+            response.start_response("418 I'm a teapot", [])
+            assert response.head_bytes().startswith(prefix + b"418 I'm a teapot\r\n")
+
+    def test_head_is_latin1(self):
+        response, _ = make()
+        response.start_response("200 Caf\xe9", [("X-Name", "\xfcber")])
+        head = response.head_bytes()
+        assert head.startswith(b"HTTP/1.1 200 Caf\xe9\r\n")
+        assert b"X-Name: \xfcber\r\n" in head
+
+
+def http_date_seconds():
+    import time
+
+    return time.time()
+
+
+def test_continue_response():
+    assert CONTINUE_RESPONSE == b"HTTP/1.1 100 Continue\r\n\r\n"
