@@ -1,0 +1,103 @@
+"""The help text is built from the table: every CLI option, grouped, with its default."""
+
+import pytest
+from waitress_cli import format_help, run
+from waitress_cli.helptext import describe_default
+
+
+def test_usage_line_first(fake_options):
+    text = format_help("myserve", fake_options)
+    assert text.splitlines()[0] == "Usage: myserve [OPTIONS] MODULE:OBJECT"
+    assert "myserve [OPTIONS] --app=MODULE:OBJECT" in text
+
+
+def test_every_cli_option_listed_once_with_its_help(fake_options):
+    text = format_help("x", fake_options)
+    for option in fake_options:
+        spelled = option.name.replace("_", "-")
+        if not option.cli:
+            assert spelled not in text
+            continue
+        heading = f"  --[no-]{spelled}" if option.flag else f"  --{spelled}={option.metavar}"
+        assert text.count(heading + "\n") == 1, heading
+        assert option.help in text
+
+
+def test_groups_in_table_order_with_their_options(fake_options):
+    lines = format_help("x", fake_options).splitlines()
+    network = lines.index("Network options:")
+    tuning = lines.index("Tuning options:")
+    assert lines.index("Runner options:") < network < tuning
+    assert network < lines.index("  --url-prefix=PATH") < tuning
+    assert lines.index("  --workers=INT") > tuning
+
+
+def test_runner_options_documented(fake_options):
+    text = format_help("x", fake_options)
+    for heading in ("-h, --help", "--version", "--app=MODULE:OBJECT", "--call"):
+        assert f"  {heading}\n" in text
+
+
+def test_defaults_shown(fake_options):
+    text = " ".join(format_help("x", fake_options).split())
+    assert "Port to listen on. Default: 8080." in text
+    assert "Log a lot. Default: off." in text
+    assert "Reuse connections. Default: on." in text
+    assert "Mount point. Default: empty." in text
+    assert "Listen here. Default: 0.0.0.0:8080." in text
+
+
+def test_lines_fit_in_79_columns(fake_options):
+    long_help = fake_options[0]._replace(help="word " * 60)
+    assert max(len(line) for line in format_help("x", [long_help]).splitlines()) <= 79
+
+
+@pytest.mark.parametrize(
+    "default, shown",
+    [(True, "on"), (False, "off"), (None, "not set"), ("", "empty"), ((), "empty"),
+     (frozenset({"b", "a"}), "a b"), (["x", "y"], "x y"), (42, "42"), ("http", "http")],
+)
+def test_describe_default(fake_options, default, shown):
+    assert describe_default(fake_options[0]._replace(default=default)) == shown
+
+
+def test_default_text_overrides(fake_options):
+    option = fake_options[1]._replace(default=0o600, default_text="600")
+    assert describe_default(option) == "600"
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_to_stdout_and_exits_zero(fake_options, fake_serve, console, flag):
+    status = run([flag], options=fake_options, serve=fake_serve, prog="srv",
+                 stdout=console.out, stderr=console.err)
+    assert status == 0
+    assert console.out.getvalue() == format_help("srv", fake_options)
+    assert console.err.getvalue() == ""
+    assert fake_serve.calls == []
+
+
+def test_help_wins_over_other_errors(fake_options, fake_serve, console):
+    status = run(["--bogus", "--help"], options=fake_options, serve=fake_serve,
+                 stdout=console.out, stderr=console.err)
+    assert status == 0
+    assert console.out.getvalue().startswith("Usage:")
+
+
+def test_help_after_double_dash_is_an_app_name(fake_options, fake_serve, console):
+    status = run(["--", "--help"], options=fake_options, serve=fake_serve,
+                 stdout=console.out, stderr=console.err)
+    assert status == 2
+
+
+def test_version(fake_options, fake_serve, console):
+    status = run(["--version"], options=fake_options, serve=fake_serve, prog="srv",
+                 version="1.2.3", stdout=console.out, stderr=console.err)
+    assert status == 0
+    assert console.out.getvalue() == "srv 1.2.3\n"
+    assert fake_serve.calls == []
+
+
+def test_version_unknown(fake_options, fake_serve, console):
+    run(["--version"], options=fake_options, serve=fake_serve, prog="srv",
+        stdout=console.out, stderr=console.err)
+    assert console.out.getvalue() == "srv\n"
