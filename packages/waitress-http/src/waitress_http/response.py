@@ -430,51 +430,55 @@ class Response:
         """
         code = self._code
         headers: Sequence[Tuple[str, str]] = self._headers
-        extra: List[str] = []
         length = self._length
-        if code < 200 or code == 204 or code == 304:
-            mode = _NO_BODY
-            if self._length_headers:
-                headers = [h for h in headers if h[0].lower() != "content-length"]
-            length = None
-        else:
+        added = ""  # server-made framing and connection lines, each ending in CRLF
+        if code >= 200 and code != 204 and code != 304:
             forced = self._forced_length
             if forced is not None:
                 if self._length_headers:
                     headers = [h for h in headers if h[0].lower() != "content-length"]
                 length = forced
-                extra.append("Content-Length: %d" % length)
+                added = "Content-Length: %d\r\n" % length
             elif length is None and known_length is not None:
                 length = known_length
-                extra.append("Content-Length: %d" % length)
+                added = "Content-Length: %d\r\n" % length
             if self._is_head:
                 mode = _NO_BODY
             elif length is not None:
                 mode = _LENGTH
             elif self._http11:
                 mode = _CHUNKED
-                extra.append("Transfer-Encoding: chunked")
+                added = "Transfer-Encoding: chunked\r\n"
             else:
                 mode = _UNTIL_CLOSE
                 self.close_connection = True
+        else:
+            mode = _NO_BODY
+            if self._length_headers:
+                headers = [h for h in headers if h[0].lower() != "content-length"]
+            length = None
         self._mode = mode
         self._length = length
         self._remaining = length if length is not None else 0
 
         if self.close_connection:
-            extra.append("Connection: close")
+            added += "Connection: close\r\n"
         elif not self._http11:
-            extra.append("Connection: Keep-Alive")
+            added += "Connection: Keep-Alive\r\n"
         if not self._has_date:
-            extra.append("Date: " + http_date())
+            added += "Date: " + http_date() + "\r\n"
         ident = self._ident
         if ident:
-            extra.append(("Via: " if self._has_server else "Server: ") + ident)
-
-        lines = [("HTTP/1.1 " if self._http11 else "HTTP/1.0 ") + self._status]  # type: ignore[operator]
-        lines.extend(map(": ".join, headers))
-        lines.extend(extra)
-        lines.append("\r\n")
-        head = "\r\n".join(lines).encode("latin-1")
+            added += ("Via: " if self._has_server else "Server: ") + ident + "\r\n"
+        head = (
+            "%s %s\r\n%s%s%s\r\n"
+            % (
+                "HTTP/1.1" if self._http11 else "HTTP/1.0",
+                self._status,
+                "\r\n".join(map(": ".join, headers)),
+                "\r\n" if headers else "",
+                added,
+            )
+        ).encode("latin-1")
         self._head = head
         return head
