@@ -4,7 +4,6 @@ import email.utils
 import time
 
 import pytest
-
 from waitress_http import dates
 from waitress_http.dates import http_date
 

@@ -4,7 +4,6 @@ import io
 import sys
 
 import pytest
-
 from waitress_http.environ import EnvironBuilder, normalize_url_prefix
 from waitress_http.events import RequestHead
 

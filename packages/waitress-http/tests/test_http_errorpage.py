@@ -5,7 +5,6 @@ import http.client
 import io
 
 import pytest
-
 from waitress_http import errors
 from waitress_http.errorpage import error_response
 

@@ -5,7 +5,6 @@ import io
 import sys
 
 import pytest
-
 from waitress_http.dates import http_date
 from waitress_http.response import CONTINUE_RESPONSE, HOP_BY_HOP_HEADERS, Response
 
@@ -228,7 +227,9 @@ class TestStartResponse:
         try:
             raise KeyError("boom")
         except KeyError:
-            response.start_response("500 Internal Server Error", [("X-Second", "2")], sys.exc_info())
+            response.start_response(
+                "500 Internal Server Error", [("X-Second", "2")], sys.exc_info()
+            )
         assert response.status_code == 500
         status_line, headers, body = run(response, [b"oops"])
         assert status_line == "HTTP/1.1 500 Internal Server Error"
@@ -623,7 +624,9 @@ class TestHead:
 
 
 class TestNoBodyStatuses:
-    @pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified", "101 Switching", "199 X"])
+    @pytest.mark.parametrize(
+        "status", ["204 No Content", "304 Not Modified", "101 Switching", "199 X"]
+    )
     def test_length_dropped_and_body_ignored(self, status):
         response, log = make()
         response.start_response(status, [("Content-Length", "5"), ("X-A", "1")])
@@ -656,8 +659,14 @@ class TestNoBodyStatuses:
         assert not response.close_connection
 
     def test_send_body(self):
-        for status, expected in [("200 OK", True), ("204 X", False), ("304 X", False),
-                                 ("100 X", False), ("205 X", True), ("404 X", True)]:
+        for status, expected in [
+            ("200 OK", True),
+            ("204 X", False),
+            ("304 X", False),
+            ("100 X", False),
+            ("205 X", True),
+            ("404 X", True),
+        ]:
             response, _ = make()
             response.start_response(status, [])
             assert response.send_body is expected, status

@@ -6,7 +6,6 @@ import string
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from waitress_http.response import HOP_BY_HOP_HEADERS, Response
 
 TCHAR = "!#$%&'*+-.^_`|~" + string.ascii_letters + string.digits

@@ -340,9 +340,7 @@ class Response:
         elif isinstance(chunk, memoryview):
             size = chunk.nbytes
         else:
-            raise TypeError(
-                f"the application must produce bytes, not {type(chunk).__name__}"
-            )
+            raise TypeError(f"the application must produce bytes, not {type(chunk).__name__}")
         if not size:
             return []
         if self._status is None:
