@@ -31,8 +31,9 @@ _PORT = re.compile(r"[0-9]{1,5}\Z")
 _OBFUSCATED = re.compile(r"_[A-Za-z0-9._-]+\Z")
 # RFC 6874 ZoneID: unreserved characters or percent-encodings.
 _ZONE_ID = re.compile(r"(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+\Z")
-# RFC 3986 reg-name (which also covers IPv4address); at least one character.
-_REG_NAME = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})+\Z")
+# RFC 3986 reg-name (which also covers IPv4address), at least one character,
+# without "," (a list separator in every header that carries a host).
+_REG_NAME = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+;=-]|%[0-9A-Fa-f]{2})+\Z")
 # RFC 3986 IPvFuture inside brackets.
 _IPV_FUTURE = re.compile(r"[vV][0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+\Z")
 _QUOTED_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"\Z', re.DOTALL)
