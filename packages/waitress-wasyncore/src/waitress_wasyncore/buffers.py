@@ -1,0 +1,495 @@
+"""Generic I/O plumbing with no HTTP in it: the file wrapper, the body spool, the output queue.
+
+- ``ReadOnlyFileBasedBuffer``: the ``wsgi.file_wrapper`` class.
+- ``BodySpool``: collects a request body in memory, spilling to a temporary
+  file past a size; ``finish()`` hands back the ``wsgi.input`` stream.
+- ``OutputBuffer``: what one connection still has to send, in order: memory
+  buffers (sent together with ``socket.sendmsg``), spilled data and files
+  (sent with ``os.sendfile`` where the platform and the socket allow).
+
+None of these classes is thread-safe: their owner serialises access.
+"""
+
+import collections
+import errno
+import io
+import itertools
+import os
+import socket
+import tempfile
+from typing import IO, Any, Deque, List, Optional, Union
+
+Bytes = Union[bytes, bytearray, memoryview]
+
+#: How many memory buffers one sendmsg() call may carry (well below IOV_MAX).
+SENDMSG_MAX_BUFFERS = 64
+#: Appends up to this size are copied into a shared buffer (fewer, larger sends).
+COALESCE_MAX = 8192
+#: A coalescing buffer stops growing at this size.
+COALESCE_LIMIT = 65536
+#: Largest count handed to one os.sendfile() call (Linux's own cap).
+SENDFILE_MAX = 0x7FFFF000
+#: Chunk read from a file when sendfile cannot be used.
+FALLBACK_CHUNK = 262144
+
+# os.sendfile errors that mean "not for this pair of descriptors": fall back to read+send.
+_SENDFILE_UNSUPPORTED = frozenset(
+    getattr(errno, name)
+    for name in ("EINVAL", "ENOSYS", "EOPNOTSUPP", "ENOTSUP", "ENOTSOCK", "ESPIPE", "EOVERFLOW")
+    if hasattr(errno, name)
+)
+
+
+class TruncatedFileError(OSError):
+    """A queued file ended before the number of bytes it was queued with.
+
+    The peer was promised more bytes than exist, so the connection can only
+    be closed: the caller treats it like any other send error.
+    """
+
+
+def empty_input() -> io.BytesIO:
+    """A fresh empty ``wsgi.input`` for a request without a body (the app may close it)."""
+    return io.BytesIO()
+
+
+# -- the file wrapper ------------------------------------------------------
+
+
+class ReadOnlyFileBasedBuffer:
+    """The ``wsgi.file_wrapper``: an iterable over a file in ``block_size`` reads.
+
+    When the server can stream the file itself it calls ``prepare()``,
+    which, for a seekable file, reports how many bytes remain from the
+    current position.  ``seekable``, ``seek``, ``tell`` and ``fileno`` are
+    the file's own, present when the file has them.
+    """
+
+    def __init__(self, file: Any, block_size: int = 32768) -> None:
+        self.file = file
+        self.block_size = block_size
+        # Bytes to send from the position prepare() found; None: read to EOF.
+        self.remain: Optional[int] = None
+        for name in ("seekable", "seek", "tell", "fileno"):
+            method = getattr(file, name, None)
+            if method is not None:
+                setattr(self, name, method)
+
+    def _can_seek(self) -> bool:
+        file = self.file
+        if not (hasattr(file, "seek") and hasattr(file, "tell")):
+            return False
+        seekable = getattr(file, "seekable", None)
+        if seekable is None:
+            return True
+        try:
+            return bool(seekable())
+        except (OSError, ValueError):
+            return False
+
+    def prepare(self, size: Optional[int] = None) -> int:
+        """Remember the current position and return the bytes left (at most ``size``); 0 if not seekable."""
+        if not self._can_seek():
+            return 0
+        file = self.file
+        try:
+            start = file.tell()
+            file.seek(0, io.SEEK_END)
+            end = file.tell()
+            file.seek(start, io.SEEK_SET)
+        except (OSError, ValueError, AttributeError):
+            return 0
+        remain = max(0, end - start)
+        if size is not None:
+            remain = min(remain, max(0, size))
+        self.remain = remain
+        return remain
+
+    def __iter__(self) -> "ReadOnlyFileBasedBuffer":
+        return self
+
+    def __next__(self) -> bytes:
+        wanted = self.block_size
+        remain = self.remain
+        if remain is not None:
+            if remain <= 0:
+                raise StopIteration
+            wanted = min(wanted, remain)
+        data = self.file.read(wanted)
+        if not data:
+            raise StopIteration
+        if remain is not None:
+            self.remain = remain - len(data)
+        return data
+
+    def close(self) -> None:
+        """Close the file (PEP 3333: the server calls this when done)."""
+        close = getattr(self.file, "close", None)
+        if close is not None:
+            close()
+
+
+# -- the request body ------------------------------------------------------
+
+
+class BodySpool:
+    """Collects a request body: in memory up to ``overflow`` bytes, then in a temporary file."""
+
+    def __init__(self, overflow: int) -> None:
+        self.overflow = overflow
+        self._length = 0
+        self._memory: Optional[io.BytesIO] = io.BytesIO()
+        self._file: Optional[IO[bytes]] = None
+
+    def __len__(self) -> int:
+        return self._length
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the body went to a temporary file."""
+        return self._file is not None
+
+    def write(self, data: Bytes) -> None:
+        size = data.nbytes if isinstance(data, memoryview) else len(data)
+        self._length += size
+        if self._file is None:
+            if self._length <= self.overflow:
+                self._memory.write(data)
+                return
+            self._spill()
+        self._file.write(data)
+
+    def _spill(self) -> None:
+        spill = tempfile.TemporaryFile()
+        try:
+            with self._memory.getbuffer() as held:
+                spill.write(held)
+        except BaseException:
+            spill.close()
+            raise
+        self._memory.close()
+        self._memory = None
+        self._file = spill
+
+    def finish(self) -> IO[bytes]:
+        """The body as a readable binary stream positioned at 0 (the ``wsgi.input``)."""
+        stream = self._file if self._file is not None else self._memory
+        stream.flush()
+        stream.seek(0)
+        return stream
+
+    def close(self) -> None:
+        for stream in (self._memory, self._file):
+            if stream is not None:
+                stream.close()
+
+
+# -- the output queue ------------------------------------------------------
+
+
+def _sendfile_target(sock: Any) -> Optional[int]:
+    """The socket's fd if os.sendfile may write to it directly, else None.
+
+    A socket class that overrides ``sendfile`` (TLS) must not be bypassed.
+    """
+    if not hasattr(os, "sendfile") or not isinstance(sock, socket.socket):
+        return None
+    if type(sock).sendfile is not socket.socket.sendfile:
+        return None
+    return sock.fileno()
+
+
+class _StreamPart:
+    """A queued part read from a descriptor rather than held in memory."""
+
+    remaining = 0
+
+    def send_to(self, sock: Any) -> int:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def _sendfile(sock: Any, fd: int, offset: int, count: int) -> Optional[int]:
+    """os.sendfile ``count`` bytes of ``fd`` from ``offset`` to ``sock``.
+
+    Returns the bytes sent (0 when the socket is full), or None when
+    sendfile cannot serve this socket or descriptor (the caller then reads
+    and sends).  A file that ends early raises ``TruncatedFileError``.
+    """
+    target = _sendfile_target(sock)
+    if target is None:
+        return None
+    try:
+        sent = os.sendfile(target, fd, offset, min(count, SENDFILE_MAX))
+    except BlockingIOError:
+        return 0
+    except OSError as why:
+        if why.errno in _SENDFILE_UNSUPPORTED:
+            return None
+        raise
+    if not sent:
+        raise TruncatedFileError(errno.EIO, "file ended before the queued size")
+    return sent
+
+
+class _SpillPart(_StreamPart):
+    """Appended data that went past the memory limit: written to, then sent from, a temporary file."""
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile(buffering=0)
+        self.written = 0
+        self.sent = 0
+        self.remaining = 0
+        self._use_sendfile = True
+
+    def write(self, data: Bytes) -> None:
+        view = memoryview(data).cast("B")
+        try:
+            while view:
+                count = self.file.write(view)
+                view = view[count:]
+                self.written += count
+                self.remaining += count
+        finally:
+            view.release()
+
+    def send_to(self, sock: Any) -> int:
+        if self._use_sendfile:
+            sent = _sendfile(sock, self.file.fileno(), self.sent, self.remaining)
+            if sent is not None:
+                self._advance(sent)
+                return sent
+            self._use_sendfile = False
+        self.file.seek(self.sent)
+        chunk = self.file.read(min(self.remaining, FALLBACK_CHUNK))
+        self.file.seek(self.written)
+        if not chunk:
+            raise TruncatedFileError(errno.EIO, "spill file lost data")
+        try:
+            sent = sock.send(chunk)
+        except BlockingIOError:
+            sent = 0
+        self._advance(sent)
+        return sent
+
+    def _advance(self, sent: int) -> None:
+        self.sent += sent
+        self.remaining -= sent
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class _FilePart(_StreamPart):
+    """A ``ReadOnlyFileBasedBuffer`` to send ``size`` bytes of, from its current position."""
+
+    def __init__(self, filebuffer: ReadOnlyFileBasedBuffer, size: int) -> None:
+        self.filebuffer = filebuffer
+        self.remaining = size
+        self._leftover: Optional[bytes] = None
+        self.fd: Optional[int] = None
+        self.offset: Optional[int] = None
+        file = filebuffer.file
+        try:
+            self.fd = file.fileno()
+            self.offset = file.tell()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+
+    def send_to(self, sock: Any) -> int:
+        if self.fd is not None and self._leftover is None:
+            sent = _sendfile(sock, self.fd, self.offset, self.remaining)
+            if sent is not None:
+                self.offset += sent
+                self.remaining -= sent
+                return sent
+            # sendfile cannot serve this pair: read and send from where it stopped.
+            self.filebuffer.file.seek(self.offset)
+            self.fd = None
+        return self._read_and_send(sock)
+
+    def _read_and_send(self, sock: Any) -> int:
+        chunk = self._leftover
+        if chunk is None:
+            chunk = self.filebuffer.file.read(min(self.remaining, FALLBACK_CHUNK))
+            if not chunk:
+                raise TruncatedFileError(errno.EIO, "file shorter than announced")
+        try:
+            sent = sock.send(chunk)
+        except BlockingIOError:
+            sent = 0
+        self._leftover = chunk[sent:] if sent < len(chunk) else None
+        self.remaining -= sent
+        return sent
+
+    def close(self) -> None:
+        self.filebuffer.close()
+
+
+class OutputBuffer:
+    """The bytes one connection still has to send, in the order they were queued.
+
+    Memory parts are kept as given (bytes and memoryviews are never copied;
+    a memoryview's buffer must not change until sent) and small appends are
+    coalesced.  Past ``overflow`` bytes held in memory, appended data goes to
+    a temporary file.  Files queued with ``append_file`` are owned by the
+    buffer from then on: it closes them once sent, or on ``close()``.
+    Not thread-safe: the caller locks.
+    """
+
+    def __init__(self, overflow: int) -> None:
+        self.overflow = overflow
+        self._parts: Deque[Any] = collections.deque()
+        self._head_offset = 0  # bytes of parts[0] already sent (memory parts)
+        self._pending = 0
+        self._in_memory = 0
+        self._coalescing: Optional[bytearray] = None  # the tail, when it may grow
+        self._use_sendmsg = True
+
+    def __len__(self) -> int:
+        return self._pending
+
+    def append(self, data: Bytes) -> None:
+        """Queue ``data`` after everything queued so far."""
+        if type(data) is memoryview:
+            if data.format != "B" or data.ndim != 1:
+                data = data.cast("B")
+            size = data.nbytes
+        else:
+            size = len(data)
+        if not size:
+            return
+        parts = self._parts
+        self._pending += size
+        if parts and type(parts[-1]) is _SpillPart:
+            parts[-1].write(data)
+            return
+        if self._in_memory + size > self.overflow:
+            spill = _SpillPart()
+            try:
+                spill.write(data)
+            except BaseException:
+                spill.close()
+                self._pending -= size
+                raise
+            parts.append(spill)
+            self._coalescing = None
+            return
+        self._in_memory += size
+        if size <= COALESCE_MAX:
+            tail = self._coalescing
+            if tail is not None and len(tail) + size <= COALESCE_LIMIT:
+                tail += data
+            else:
+                tail = self._coalescing = bytearray(data)
+                parts.append(tail)
+            return
+        if type(data) is bytearray:
+            data = bytes(data)
+        parts.append(data)
+        self._coalescing = None
+
+    def append_file(self, filebuffer: ReadOnlyFileBasedBuffer, size: int) -> None:
+        """Queue ``size`` bytes of ``filebuffer`` from its current position; the buffer now owns it."""
+        if size <= 0:
+            filebuffer.close()
+            return
+        self._parts.append(_FilePart(filebuffer, size))
+        self._pending += size
+        self._coalescing = None
+
+    def send_to(self, sock: socket.socket) -> int:
+        """Send as much as ``sock`` takes without blocking; return the byte count.
+
+        0 means the socket is full (or nothing is queued).  Errors other than
+        EAGAIN (a reset, a broken pipe, ``TruncatedFileError``) propagate.
+        """
+        parts = self._parts
+        total = 0
+        while parts:
+            head = parts[0]
+            if isinstance(head, _StreamPart):
+                sent = head.send_to(sock)
+                total += sent
+                self._pending -= sent
+                if head.remaining <= 0:
+                    parts.popleft()
+                    if head is self._coalescing:
+                        self._coalescing = None
+                    head.close()
+                    continue
+                break
+            sent, wanted = self._send_memory(sock)
+            total += sent
+            if sent < wanted:
+                break
+        return total
+
+    def _send_memory(self, sock: socket.socket) -> "tuple":
+        """One send of up to SENDMSG_MAX_BUFFERS leading memory parts: (sent, offered)."""
+        parts = self._parts
+        buffers: List[Any] = []
+        for part in itertools.islice(parts, SENDMSG_MAX_BUFFERS):
+            if isinstance(part, _StreamPart):
+                break
+            buffers.append(part)
+        offset = self._head_offset
+        view = None
+        if offset:
+            view = memoryview(buffers[0])[offset:]
+            buffers[0] = view
+        try:
+            wanted = sum(map(len, buffers))
+            try:
+                if len(buffers) == 1 or not self._use_sendmsg:
+                    sent = sock.send(buffers[0])
+                    if len(buffers) > 1:
+                        wanted = len(buffers[0])
+                else:
+                    sent = sock.sendmsg(buffers)
+            except BlockingIOError:
+                return 0, wanted
+            except (AttributeError, NotImplementedError):
+                self._use_sendmsg = False
+                try:
+                    sent = sock.send(buffers[0])
+                except BlockingIOError:
+                    return 0, wanted
+                wanted = len(buffers[0])
+        finally:
+            buffers = None
+            if view is not None:
+                view.release()
+        self._consume(sent)
+        return sent, wanted
+
+    def _consume(self, sent: int) -> None:
+        self._pending -= sent
+        self._in_memory -= sent
+        parts = self._parts
+        offset = self._head_offset + sent
+        while parts:
+            first = parts[0]
+            size = len(first)
+            if offset < size:
+                break
+            offset -= size
+            parts.popleft()
+            if first is self._coalescing:
+                self._coalescing = None
+        self._head_offset = offset
+
+    def close(self) -> None:
+        """Drop everything queued; close spill files and queued files."""
+        parts = self._parts
+        self._parts = collections.deque()
+        self._pending = self._in_memory = self._head_offset = 0
+        self._coalescing = None
+        for part in parts:
+            if isinstance(part, _StreamPart):
+                try:
+                    part.close()
+                except Exception:
+                    pass

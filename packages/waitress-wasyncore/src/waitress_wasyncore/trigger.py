@@ -1,0 +1,106 @@
+"""A thread-safe wake-up for the loop: other threads hand it work as thunks.
+
+Rules: thunks run on the loop thread, in the order they were pulled; while
+a wake-up is pending no further byte is written, so any number of pulls
+before the loop wakes cost one byte and one wake-up; a thunk that raises is
+logged and the rest still run.
+"""
+
+import logging
+import socket
+import threading
+from typing import Callable, List, Optional
+
+from .dispatcher import dispatcher
+from .errors import EXIT_EXCEPTIONS
+
+logger = logging.getLogger("waitress")
+
+Thunk = Callable[[], object]
+
+
+class trigger(dispatcher):
+    """A dispatcher over a socket pair whose other end any thread can poke.
+
+    ``pull_trigger(thunk)`` from a worker thread queues ``thunk`` and wakes
+    the loop, which then runs it.  Pulls after ``close()`` are ignored.
+    """
+
+    def __init__(self, map: Optional[dict] = None) -> None:
+        reader, writer = socket.socketpair()
+        writer.setblocking(False)
+        self._writer = writer
+        self._lock = threading.Lock()
+        self._thunks: List[Thunk] = []
+        self._wake_pending = False
+        self._closed = False
+        try:
+            super().__init__(reader, map)
+        except BaseException:
+            reader.close()
+            writer.close()
+            raise
+
+    def __repr__(self) -> str:
+        return "<%s.trigger at %#x>" % (type(self).__module__, id(self))
+
+    def pull_trigger(self, thunk: Optional[Thunk] = None) -> None:
+        """Queue ``thunk`` (if any) and wake the loop.  Callable from any thread."""
+        with self._lock:
+            if self._closed:
+                return
+            if thunk is not None:
+                self._thunks.append(thunk)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+            try:
+                self._writer.send(b"x")
+            except OSError:
+                # Full (cannot happen with one byte pending) or closed:
+                # the loop will still see the queued thunks on its next wake.
+                self._wake_pending = False
+
+    def handle_connect(self) -> None:
+        pass
+
+    def handle_read(self) -> None:
+        try:
+            self.socket.recv(8192)
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.handle_close()
+            return
+        with self._lock:
+            thunks = self._thunks
+            self._thunks = []
+            self._wake_pending = False
+        for index, thunk in enumerate(thunks):
+            try:
+                thunk()
+            except EXIT_EXCEPTIONS:
+                self._requeue(thunks[index + 1 :])
+                raise
+            except BaseException:
+                logger.exception("Exception in a thunk run by the trigger: %r", thunk)
+
+    def _requeue(self, thunks: List[Thunk]) -> None:
+        """Put back thunks that did not run because one raised ExitNow, ahead of newer ones."""
+        if not thunks:
+            return
+        with self._lock:
+            self._thunks[:0] = thunks
+        self.pull_trigger()
+
+    def handle_close(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close both ends; queued thunks are dropped.  Safe to call twice and from any thread."""
+        with self._lock:
+            self._closed = True
+            self._thunks = []
+            writer = self._writer
+        super().close()
+        writer.close()
