@@ -8,6 +8,7 @@ a port is 0-65535 in ASCII digits.  All patterns are linear (no nested or
 overlapping repetition), so hostile values cost time proportional to length.
 """
 
+import functools
 import ipaddress
 import re
 from typing import Optional, Tuple
@@ -50,6 +51,9 @@ def unquote(value: str) -> str:
     """
     if not value.startswith('"'):
         return value
+    inner = value[1:-1]
+    if value.endswith('"') and len(value) > 1 and '"' not in inner and "\\" not in inner:
+        return inner
     match = _QUOTED_STRING.match(value)
     if match is None:
         raise ValueError("unbalanced quotes")
@@ -96,6 +100,10 @@ def _node_port(text: str) -> Optional[str]:
     return parse_port(text)
 
 
+# Proxies send the same few hosts and a working set of client addresses over
+# and over: remembering recent answers turns two regex matches into a lookup.
+# Only successes are cached (a raise is not), and the size is bounded.
+@functools.lru_cache(maxsize=1024)
 def parse_node(text: str, bare_ipv6: bool) -> Node:
     """Split a node into ``(address, port)``; ``address`` None means "not known".
 
@@ -136,6 +144,7 @@ def parse_node(text: str, bare_ipv6: bool) -> Node:
     raise ValueError("invalid address")
 
 
+@functools.lru_cache(maxsize=256)
 def parse_host(text: str) -> Tuple[str, Optional[str]]:
     """Split an RFC 9110 Host value into ``(host, port)``; port None when absent.
 

@@ -97,6 +97,9 @@ def _trusted_hops(value: str, count: int) -> List[str]:
     thousands of hops costs one scan; the slower full split runs only when
     one of the trusted hops is an empty list element.
     """
+    if "," not in value:
+        hop = value.strip(" \t")
+        return [hop] if hop else []
     hops = [hop.strip(" \t") for hop in value.rsplit(",", count)[-count:]]
     if "" in hops:
         hops = [hop for hop in (h.strip(" \t") for h in value.split(",")) if hop]

@@ -18,8 +18,9 @@ whitespace is accepted around ``,`` (the list rule) and around ``;`` (which
 deployed proxies emit); none is accepted around ``=``.
 """
 
+import functools
 import re
-from typing import List, NamedTuple, Tuple
+from typing import NamedTuple, Tuple
 
 __all__ = ["ForwardedElement", "parse_forwarded"]
 
@@ -46,14 +47,25 @@ class ForwardedElement(NamedTuple):
     pairs: Tuple[Tuple[str, str], ...]
 
 
-def parse_forwarded(value: str) -> List[ForwardedElement]:
+# A proxy sends the same value for every request of a client; short values
+# are remembered (long ones would pin too much memory in the cache).
+_CACHED_LENGTH = 512
+
+
+def parse_forwarded(value: str) -> Tuple[ForwardedElement, ...]:
     """Return the non-empty elements of a Forwarded value, left to right.
 
     Raises ValueError naming the offset of the first character that breaks
     the grammar (an unbalanced quote, a pair without ``=``, a stray byte).
     """
+    if len(value) <= _CACHED_LENGTH:
+        return _parse_cached(value)
+    return _parse(value)
+
+
+def _parse(value: str) -> Tuple[ForwardedElement, ...]:
     elements = []
-    pairs: List[Tuple[str, str]] = []
+    pairs = []
     has_content = False
     element_start = 0
     position = 0
@@ -77,8 +89,11 @@ def parse_forwarded(value: str) -> List[ForwardedElement]:
             pairs = []
             has_content = False
         if not separator:
-            return elements
+            return tuple(elements)
         position = element_start = match.end()
+
+
+_parse_cached = functools.lru_cache(maxsize=256)(_parse)
 
 
 def _describe_error(value: str, position: int) -> str:
