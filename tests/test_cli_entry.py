@@ -1,0 +1,457 @@
+"""``waitress-serve`` and ``python -m waitress`` as installed, run as real processes.
+
+Each test writes a small app module into its temporary directory, runs the
+command there, learns the port from the "Serving on" log line, talks to it
+over a real socket and stops it with SIGTERM.  Every wait is bounded and
+every process started is killed by PID in a ``finally``.
+"""
+
+import http.client
+import os
+import pathlib
+import re
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from typing import List, Optional
+
+import pytest
+from waitress.options import OPTIONS
+
+BIN_DIR = pathlib.Path(sys.executable).parent
+WAITRESS_SERVE = BIN_DIR / ("waitress-serve.exe" if os.name == "nt" else "waitress-serve")
+
+COMMANDS = {
+    "waitress-serve": ([str(WAITRESS_SERVE)], "waitress-serve"),
+    "python -m waitress": ([sys.executable, "-m", "waitress"], "python -m waitress"),
+}
+
+APP_SOURCE = """
+def app(environ, start_response):
+    body = ("hello %s %s%s" % (environ["REQUEST_METHOD"], environ["SCRIPT_NAME"],
+                               environ["PATH_INFO"])).encode("latin-1")
+    start_response("200 OK", [("Content-Type", "text/plain"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Holder:
+    pass
+
+
+holder = Holder()
+holder.inner = Holder()
+holder.inner.wsgi = app
+
+
+def factory():
+    return app
+
+
+not_callable = "a string"
+"""
+
+SERVING = re.compile(r"Serving on http://(\S+)")
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 20.0
+
+
+@pytest.fixture(params=sorted(COMMANDS))
+def command(request):
+    argv, prog = COMMANDS[request.param]
+    if argv[0] != sys.executable and not WAITRESS_SERVE.exists():
+        pytest.skip(f"{WAITRESS_SERVE} is not installed")
+    return argv, prog
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    (tmp_path / "webapp.py").write_text(textwrap.dedent(APP_SOURCE), encoding="utf-8")
+    return tmp_path
+
+
+def child_env() -> dict:
+    env = dict(os.environ)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("PYTHONPATH", None)  # the app must be found through the working directory
+    return env
+
+
+class Serving:
+    """A serving child process; its stderr is collected by a thread."""
+
+    def __init__(self, argv: List[str], cwd: pathlib.Path) -> None:
+        self.process = subprocess.Popen(
+            argv,
+            cwd=str(cwd),
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        self.lines: List[str] = []
+        self.changed = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for raw in self.process.stderr:
+            with self.changed:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.changed.notify_all()
+        with self.changed:
+            self.lines.append("<EOF>")
+            self.changed.notify_all()
+
+    def wait_for_listen(self, timeout: float = STARTUP_TIMEOUT) -> List[str]:
+        """Every address of the "Serving on" lines, once at least one appeared."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                found = [m.group(1) for line in self.lines for m in [SERVING.search(line)] if m]
+                if found:
+                    return found
+                if "<EOF>" in self.lines:
+                    raise AssertionError("server exited before serving:\n" + self.stderr)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("no 'Serving on' line in time:\n" + self.stderr)
+                self.changed.wait(remaining)
+
+    @property
+    def stderr(self) -> str:
+        with self.changed:
+            return "\n".join(self.lines)
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(STOP_TIMEOUT)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(STOP_TIMEOUT)
+        self.reader.join(STOP_TIMEOUT)
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+
+
+@pytest.fixture
+def serving():
+    started: List[Serving] = []
+
+    def start(argv, cwd) -> Serving:
+        child = Serving(argv, cwd)
+        started.append(child)
+        return child
+
+    yield start
+    for child in started:
+        child.kill()
+
+
+def tcp_port(address: str) -> int:
+    host, _, port = address.rpartition(":")
+    assert host == "127.0.0.1", address
+    return int(port)
+
+
+def get(port: int, path: str = "/") -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.body = response.read()
+        return response
+    finally:
+        connection.close()
+
+
+def unix_get(path: str, target: str = "/") -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(path)
+        sock.sendall(f"GET {target} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode("ascii"))
+        chunks = []
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# --- serving --------------------------------------------------------------------------------
+
+
+def test_serves_an_app_from_the_working_directory(command, app_dir, serving):
+    argv, _prog = command
+    child = serving(argv + ["--listen=127.0.0.1:0", "--threads=2", "webapp:app"], app_dir)
+    [address] = child.wait_for_listen()
+    response = get(tcp_port(address), "/some/path")
+    assert response.status == 200
+    assert response.body == b"hello GET /some/path"
+    assert "INFO:waitress:Serving on http://127.0.0.1:" in child.stderr
+    assert child.terminate() == 0
+
+
+def test_dotted_attributes_and_app_option(command, app_dir, serving):
+    argv, _prog = command
+    child = serving(argv + ["--listen=127.0.0.1:0", "--url-prefix=/mnt",
+                            "--app=webapp:holder.inner.wsgi"], app_dir)
+    port = tcp_port(child.wait_for_listen()[0])
+    assert get(port, "/mnt/x").body == b"hello GET /mnt/x"
+    assert child.terminate() == 0
+
+
+def test_call_with_a_factory(command, app_dir, serving):
+    argv, _prog = command
+    child = serving(argv + ["--listen=127.0.0.1:0", "--call", "webapp:factory"], app_dir)
+    assert get(tcp_port(child.wait_for_listen()[0])).body == b"hello GET /"
+    assert child.terminate() == 0
+
+
+def test_repeated_listen_serves_on_each(command, app_dir, serving):
+    argv, _prog = command
+    child = serving(argv + ["--listen=127.0.0.1:0", "--listen=127.0.0.1:0", "webapp:app"],
+                    app_dir)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    addresses = child.wait_for_listen()
+    while len(addresses) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        addresses = child.wait_for_listen()
+    assert len(addresses) == 2 and addresses[0] != addresses[1]
+    for address in addresses:
+        assert get(tcp_port(address)).status == 200
+    assert child.terminate() == 0
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no AF_UNIX")
+def test_unix_socket(command, app_dir, serving):
+    argv, _prog = command
+    path = app_dir / "web.sock"
+    child = serving(argv + [f"--unix-socket={path}", "--unix-socket-perms=660", "webapp:app"],
+                    app_dir)
+    assert child.wait_for_listen() == [f"unix:{path}"]
+    assert os.stat(path).st_mode & 0o777 == 0o660
+    reply = unix_get(str(path), "/over/unix")
+    assert reply.startswith(b"HTTP/1.0 200 OK\r\n")
+    assert reply.endswith(b"\r\n\r\nhello GET /over/unix")
+    assert child.terminate() == 0
+
+
+def test_sigterm_stops_cleanly_while_a_connection_is_open(command, app_dir, serving):
+    argv, _prog = command
+    child = serving(argv + ["--listen=127.0.0.1:0", "webapp:app"], app_dir)
+    port = tcp_port(child.wait_for_listen()[0])
+    idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        assert child.terminate() == 0
+    finally:
+        idle.close()
+    assert "Traceback" not in child.stderr
+
+
+# --- help and version ----------------------------------------------------------------------
+
+
+def run_command(argv: List[str], cwd: pathlib.Path) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, cwd=str(cwd), env=child_env(), stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_help_lists_every_option_of_the_table(command, app_dir):
+    argv, prog = command
+    result = run_command(argv + ["--help"], app_dir)
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert text.startswith(f"Usage: {prog} [OPTIONS] MODULE:OBJECT\n")
+    headings = {line.strip() for line in text.splitlines() if line.startswith("  -")}
+    for option in OPTIONS:
+        spelled = option.name.replace("_", "-")
+        if not option.cli:
+            assert f"--{spelled}" not in text
+        elif option.flag:
+            assert f"--[no-]{spelled}" in headings, spelled
+        else:
+            assert f"--{spelled}={option.metavar}" in headings, spelled
+    for runner_flag in ("-h, --help", "--version", "--call", "--app=MODULE:OBJECT"):
+        assert runner_flag in headings
+    for group in ("Standard options:", "Proxy options:", "Tuning options:"):
+        assert group in text.splitlines()
+
+
+def test_version(command, app_dir):
+    import waitress
+
+    argv, prog = command
+    result = run_command(argv + ["--version"], app_dir)
+    assert result.returncode == 0
+    assert result.stdout == f"{prog} {waitress.__version__}\n"
+
+
+# --- usage errors: one line, a hint, status 2, nothing served ------------------------------
+
+USAGE_ERRORS = [
+    ([], "Error: no application given: name one as MODULE:OBJECT or --app=MODULE:OBJECT"),
+    (["webapp:app", "webapp:factory"],
+     "Error: two applications given ('webapp:app' and 'webapp:factory'); serve one per process"),
+    (["--prot=8080", "webapp:app"], "Error: unknown option '--prot' (did you mean --port?)"),
+    (["--port=abc", "webapp:app"],
+     "Error: --port: invalid value 'abc' (expected an integer from 0 to 65535)"),
+    (["--threads=0", "webapp:app"],
+     "Error: --threads: invalid value '0' (expected a positive integer)"),
+    (["--ipv4=yes", "webapp:app"], "Error: --ipv4 takes no value (use --ipv4 or --no-ipv4)"),
+    (["--sockets=3", "webapp:app"], "Error: --sockets cannot be given on the command line: "),
+    (["--host=127.0.0.1", "--listen=127.0.0.1:0", "webapp:app"],
+     "Error: host or port may not be set if listen is set."),
+    (["--unix-socket=/tmp/x.sock", "--port=1", "webapp:app"],
+     "Error: unix_socket may not be set if host or port is set"),
+    (["--trusted-proxy-headers=x-forwarded-for", "webapp:app"],
+     "Error: trusted_proxy_headers has no meaning without setting trusted_proxy"),
+    (["--listen=nosuch.invalid:80", "webapp:app"], "Error: Invalid host/port specified. "),
+    (["nosuchmodule:app"],
+     "Error: No module named 'nosuchmodule' (searched the current directory and sys.path)"),
+    (["broken:app"],
+     "Error: importing 'broken' failed: ModuleNotFoundError: No module named 'reqeusts' "
+     "(broken.py, line 2: import reqeusts)"),
+    (["badsyntax:app"], "Error: importing 'badsyntax' failed: SyntaxError: "),
+    (["webapp:nope"], "Error: module 'webapp' has no attribute 'nope'"),
+    (["webapp:holder.nope"], "Error: 'webapp:holder' has no attribute 'nope'"),
+    (["--call", "webapp:not_callable"],
+     "Error: --call: 'webapp:not_callable' is not callable (it is a str)"),
+    (["webapp:not_callable"],
+     "Error: 'webapp:not_callable' is a str, not a WSGI application (not callable)"),
+]
+
+
+@pytest.mark.parametrize("args, first_line", USAGE_ERRORS,
+                         ids=[str(i) for i in range(len(USAGE_ERRORS))])
+def test_usage_errors(command, app_dir, args, first_line):
+    (app_dir / "broken.py").write_text("x = 1\nimport reqeusts\n", encoding="utf-8")
+    (app_dir / "badsyntax.py").write_text("def f(:\n    pass\n", encoding="utf-8")
+    argv, prog = command
+    result = run_command(argv + args, app_dir)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(first_line)
+    assert lines[1] == f"Run '{prog} --help' for usage."
+    assert "Serving on" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_port_in_use_is_one_line_and_status_1(command, app_dir):
+    argv, _prog = command
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = run_command(argv + [f"--listen=127.0.0.1:{port}", "webapp:app"], app_dir)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: ")
+    assert "Traceback" not in result.stderr
+
+
+# --- waitress.runner.run in this process, with a fake serve --------------------------------
+
+
+class FakeServe:
+    def __init__(self, action=None) -> None:
+        self.calls: list = []
+        self.action = action
+
+    def __call__(self, app, **kw) -> None:
+        self.calls.append((app, kw))
+        if self.action is not None:
+            self.action()
+
+
+@pytest.fixture
+def in_app_dir(app_dir, monkeypatch):
+    monkeypatch.chdir(app_dir)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield app_dir
+    sys.modules.pop("webapp", None)
+
+
+def test_runner_hands_strings_to_serve(in_app_dir):
+    from waitress.runner import run
+
+    serve = FakeServe()
+    status = run(["waitress-serve", "--port=0", "--host=127.0.0.1", "--no-ipv6", "webapp:app"],
+                 _serve=serve)
+    assert status == 0
+    [(app, kw)] = serve.calls
+    assert app.__name__ == "app"
+    assert kw == {"port": "0", "host": "127.0.0.1", "ipv6": False}
+
+
+def test_runner_sets_the_waitress_logger_to_info_only_when_unset(in_app_dir):
+    import logging
+
+    from waitress.runner import run
+
+    logger = logging.getLogger("waitress")
+    saved = logger.level
+    try:
+        logger.setLevel(logging.NOTSET)
+        run(["waitress-serve", "webapp:app"], _serve=FakeServe())
+        assert logger.level == logging.INFO
+        logger.setLevel(logging.ERROR)
+        run(["waitress-serve", "webapp:app"], _serve=FakeServe())
+        assert logger.level == logging.ERROR
+    finally:
+        logger.setLevel(saved)
+
+
+def test_runner_sigterm_makes_serve_return_and_restores_the_handler(in_app_dir):
+    from waitress.runner import run
+
+    before = signal.getsignal(signal.SIGTERM)
+    stopped: List[Optional[BaseException]] = []
+
+    def serve_until_signalled():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(1000):  # the handler runs between bytecodes
+                time.sleep(0.01)
+        except KeyboardInterrupt as exc:
+            stopped.append(exc)
+            raise
+
+    assert run(["waitress-serve", "webapp:app"], _serve=FakeServe(serve_until_signalled)) == 0
+    assert len(stopped) == 1
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_runner_usage_error_returns_2(in_app_dir, capsys):
+    from waitress.runner import run
+
+    serve = FakeServe()
+    assert run(["waitress-serve", "--listen=127.0.0.1:0", "--port=1", "webapp:app"],
+               _serve=serve) == 2
+    assert serve.calls == []
+    assert capsys.readouterr().err.splitlines() == [
+        "Error: host or port may not be set if listen is set.",
+        "Run 'waitress-serve --help' for usage.",
+    ]
+
+
+def test_runner_names_python_dash_m_in_hints(in_app_dir, capsys):
+    from waitress.runner import run
+
+    assert run([str(pathlib.Path("x") / "__main__.py")], _serve=FakeServe()) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "Run 'python -m waitress --help' for usage."
+
+
+def test_runner_validation_does_not_repeat_deprecation_warnings(in_app_dir, recwarn):
+    from waitress.runner import run
+
+    run(["waitress-serve", "--send-bytes=1", "webapp:app"], _serve=FakeServe())
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)
+                and "send_bytes" in str(w.message)]
