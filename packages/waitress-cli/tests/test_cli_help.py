@@ -47,6 +47,12 @@ def test_defaults_shown(fake_options):
     assert "Listen here. Default: 0.0.0.0:8080." in text
 
 
+def test_hyphenated_words_are_not_split_across_lines(fake_options):
+    option = fake_options[0]._replace(help="See " + "--some-long-option-name " * 8)
+    for line in format_help("x", [option]).splitlines():
+        assert not line.endswith("-"), line
+
+
 def test_lines_fit_in_79_columns(fake_options):
     long_help = fake_options[0]._replace(help="word " * 60)
     assert max(len(line) for line in format_help("x", [long_help]).splitlines()) <= 79

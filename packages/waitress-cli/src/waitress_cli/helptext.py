@@ -53,7 +53,14 @@ def option_heading(option: Any) -> str:
 
 def wrapped(text: str) -> List[str]:
     """Help prose indented under its heading."""
-    return textwrap.wrap(text, WIDTH, initial_indent=INDENT, subsequent_indent=INDENT)
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=INDENT,
+        subsequent_indent=INDENT,
+        break_on_hyphens=False,  # keep --option-names and header-names whole
+        break_long_words=False,
+    )
 
 
 def format_help(prog: str, options: Iterable[Any]) -> str:

@@ -277,7 +277,7 @@ OPTIONS = (
         frozenset(),
         "Space-separated proxy headers to believe: x-forwarded-for, x-forwarded-host, "
         "x-forwarded-proto, x-forwarded-port, x-forwarded-by, or forwarded (not both "
-        "kinds). Needs --trusted-proxy; without it only x-forwarded-proto is believed.",
+        "kinds). Needs --trusted-proxy, which alone believes x-forwarded-proto only.",
         PROXY,
         metavar="NAMES",
     ),
