@@ -1,0 +1,97 @@
+"""Compiled patterns for the HTTP/1.1 request grammar (RFC 9112, RFC 9110 section 5).
+
+Rules of this module: every pattern here is linear-time on any input (no two
+adjacent quantified parts can match the same character, so a failing match
+never retries a split: the lesson of CVE-2020-5236), and every pattern says
+exactly what the RFC allows, no more.  Head patterns are ``str`` patterns run
+over the head decoded as latin-1; chunk patterns run over raw ``bytes``.
+"""
+
+import re
+from typing import Pattern
+
+#: tchar (RFC 9110 5.6.2) as the inside of a character class.
+TCHAR = "!#$%&'*+\\-.^_`|~0-9A-Za-z"
+#: The same without lowercase letters: request methods are case-sensitive and
+#: every registered one is uppercase, so a lowercase one is a client bug.
+_METHOD_CHAR = "!#$%&'*+\\-.^_`|~0-9A-Z"
+
+#: method SP request-target SP HTTP-version, for the two versions we serve.
+#: The target is visible ASCII, so it cannot hold a second space.
+REQUEST_LINE: Pattern[str] = re.compile(
+    "([" + _METHOD_CHAR + "]+) ([\x21-\x7e]+) HTTP/1\\.([01])"
+)
+
+#: Any well-formed HTTP-version, to tell "unsupported" (505) from "malformed" (400).
+HTTP_VERSION: Pattern[str] = re.compile("HTTP/([0-9])\\.([0-9])")
+
+TOKEN: Pattern[str] = re.compile("[" + TCHAR + "]+")
+
+#: One field line, matched from the LF that ends the previous line: the name is
+#: a token followed directly by the colon, the value starts with anything but
+#: whitespace and runs to the CR.  Trailing SP/HTAB stays in the value (the
+#: caller strips it, only when present).  Matching each line from its leading
+#: LF anchors it, so a line that does not match as a whole is never partly
+#: matched.  Only run over text already known to hold no control byte but
+#: HTAB and no CR or LF outside CRLF pairs (``FIELD_BYTES``): then the value
+#: cannot run past its own line.
+FIELD_LINE: Pattern[str] = re.compile("\n([" + TCHAR + "]+):[ \t]*((?:[^\r \t][^\r]*)?)\r")
+
+#: Every byte a head may hold but CR and LF: HTAB, visible ASCII, obs-text.
+#: ``head.translate(None, FIELD_BYTES)`` leaves the CRs, LFs and controls.
+FIELD_BYTES = bytes([0x09]) + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+
+#: A byte that may not appear in a field value: controls but HTAB, and DEL.
+CONTROL_CHAR: Pattern[str] = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+#: reg-name and IP-literal characters (RFC 3986 3.2.2), "%" standing for pct-encoded.
+_REG_NAME = "[A-Za-z0-9\\-._~!$&'()*+,;=%]"
+_IP_LITERAL = "\\[[A-Za-z0-9\\-._~!$&'()*+,;=:%]+\\]"
+
+#: Host = uri-host [ ":" port ]; the empty value is allowed (RFC 9110 7.2).
+HOST_VALUE: Pattern[str] = re.compile(
+    "(?:" + _IP_LITERAL + "|" + _REG_NAME + "*)(?::[0-9]*)?"
+)
+
+#: The authority-form of CONNECT: uri-host ":" port, both present.
+AUTHORITY_FORM: Pattern[str] = re.compile(
+    "(?:" + _IP_LITERAL + "|" + _REG_NAME + "+):[0-9]+"
+)
+
+#: absolute-form with an authority (http and https URIs need a non-empty host,
+#: RFC 9110 4.2); no userinfo.  Only run on targets already known to be
+#: visible ASCII.
+ABSOLUTE_FORM: Pattern[str] = re.compile(
+    "[A-Za-z][A-Za-z0-9+\\-.]*://(?:"
+    + _IP_LITERAL
+    + "|"
+    + _REG_NAME
+    + "+)(?::[0-9]*)?(?:[/?#][\x21-\x7e]*)?"
+)
+
+#: Content-Length = 1*DIGIT, bounded so that int() stays cheap.
+CONTENT_LENGTH: Pattern[str] = re.compile("[0-9]{1,19}")
+
+# --- chunked framing (bytes) ---------------------------------------------------
+
+_TOKEN_B = b"[" + TCHAR.encode("ascii") + b"]+"
+_QUOTED_STRING_B = (
+    b'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\\\[\t \x21-\x7e\x80-\xff])*"'
+)
+
+#: chunk-size [ chunk-ext ], without the CRLF.  chunk-ext is
+#: *( ";" BWS ext-name [ BWS "=" BWS ext-val ] ); unlike RFC 9112 7.1.1 no
+#: whitespace may precede a ";" (Waitress rejects "3 ;ext" too).
+CHUNK_SIZE_LINE: Pattern[bytes] = re.compile(
+    b"([0-9A-Fa-f]{1,16})((?:;[ \t]*"
+    + _TOKEN_B
+    + b"(?:[ \t]*=[ \t]*(?:"
+    + _TOKEN_B
+    + b"|"
+    + _QUOTED_STRING_B
+    + b"))?)*)"
+)
+
+#: A chunk-size that is well formed whatever follows it, to tell a bad size
+#: from a bad extension when reporting.
+CHUNK_SIZE_ONLY: Pattern[bytes] = re.compile(b"[0-9A-Fa-f]{1,16}(?:[ \t]*;|$)")
