@@ -470,7 +470,7 @@ class OutputBuffer:
         self._in_memory -= sent
         parts = self._parts
         offset = self._head_offset + sent
-        while parts:
+        while offset:  # sent never reaches past the memory parts at the head
             first = parts[0]
             size = len(first)
             if offset < size:

@@ -1,0 +1,400 @@
+"""buffers: the file wrapper, the body spool and the output queue over real sockets."""
+
+import io
+import os
+import socket
+
+import pytest
+
+from waitress_wasyncore import buffers
+from waitress_wasyncore.buffers import (
+    BodySpool,
+    OutputBuffer,
+    ReadOnlyFileBasedBuffer,
+    TruncatedFileError,
+    empty_input,
+)
+
+# -- helpers -----------------------------------------------------------------
+
+
+@pytest.fixture
+def small_pair():
+    """A non-blocking sender with a small send buffer, and its peer."""
+    sender, receiver = socket.socketpair()
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sender.setblocking(False)
+    receiver.setblocking(False)
+    yield sender, receiver
+    sender.close()
+    receiver.close()
+
+
+@pytest.fixture
+def tcp_pair():
+    """A TCP connection on 127.0.0.1 (sendfile's usual target), sender non-blocking."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    sender = socket.create_connection(listener.getsockname(), timeout=10)
+    receiver, _ = listener.accept()
+    listener.close()
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
+    sender.setblocking(False)
+    receiver.setblocking(False)
+    yield sender, receiver
+    sender.close()
+    receiver.close()
+
+
+def drain(receiver):
+    data = bytearray()
+    while True:
+        try:
+            chunk = receiver.recv(1 << 20)
+        except BlockingIOError:
+            return bytes(data)
+        if not chunk:
+            return bytes(data)
+        data += chunk
+
+
+def pump(out, sender, receiver, expected_size, max_rounds=100000):
+    """Alternate send_to and reading until ``expected_size`` bytes arrived."""
+    received = bytearray()
+    partial_sends = 0
+    for _ in range(max_rounds):
+        pending_before = len(out)
+        sent = out.send_to(sender)
+        assert len(out) == pending_before - sent
+        if len(out):
+            partial_sends += 1
+        received += drain(receiver)
+        if len(received) >= expected_size and not len(out):
+            break
+    return bytes(received), partial_sends
+
+
+def real_file(tmp_path, content, name="data.bin"):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return open(path, "rb")
+
+
+# -- ReadOnlyFileBasedBuffer ---------------------------------------------------------
+
+
+def test_file_wrapper_iterates_in_blocks():
+    wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(b"abcdefghij"), block_size=4)
+    assert list(wrapper) == [b"abcd", b"efgh", b"ij"]
+
+
+def test_prepare_reports_the_rest_from_the_current_position(tmp_path):
+    f = real_file(tmp_path, b"0123456789")
+    f.seek(3)
+    wrapper = ReadOnlyFileBasedBuffer(f)
+    assert wrapper.prepare() == 7
+    assert f.tell() == 3, "prepare puts the position back"
+    assert wrapper.prepare(5) == 5
+    assert b"".join(wrapper) == b"34567", "iteration stops at the prepared size"
+    wrapper.close()
+    assert f.closed
+
+
+def test_prepare_is_zero_for_files_that_cannot_seek():
+    class Pipe:
+        def read(self, n):
+            return b""
+
+    class Unseekable(io.BytesIO):
+        def seekable(self):
+            return False
+
+    assert ReadOnlyFileBasedBuffer(Pipe()).prepare() == 0
+    assert ReadOnlyFileBasedBuffer(Unseekable(b"abc")).prepare() == 0
+    reader, writer = os.pipe()
+    try:
+        with open(reader, "rb", closefd=False) as pipe:
+            assert ReadOnlyFileBasedBuffer(pipe).prepare() == 0
+    finally:
+        os.close(reader)
+        os.close(writer)
+
+
+def test_file_wrapper_exposes_what_the_file_has(tmp_path):
+    f = real_file(tmp_path, b"xyz")
+    wrapper = ReadOnlyFileBasedBuffer(f)
+    assert wrapper.seekable() and wrapper.tell() == 0
+    wrapper.seek(1)
+    assert f.tell() == 1
+    assert wrapper.fileno() == f.fileno()
+    f.close()
+
+    class ReadOnly:
+        def read(self, n):
+            return b""
+
+    bare = ReadOnlyFileBasedBuffer(ReadOnly())
+    assert not hasattr(bare, "fileno") and not hasattr(bare, "seek")
+    bare.close()  # no close() on the file: nothing to do
+    memory = ReadOnlyFileBasedBuffer(io.BytesIO(b""))
+    assert hasattr(memory, "fileno")  # BytesIO has one, which raises when called
+
+
+# -- BodySpool -------------------------------------------------------------------
+
+
+def test_small_bodies_stay_in_memory():
+    spool = BodySpool(overflow=10)
+    spool.write(b"12345")
+    spool.write(memoryview(b"67890"))
+    assert len(spool) == 10 and not spool.spilled
+    stream = spool.finish()
+    assert isinstance(stream, io.BytesIO)
+    assert stream.read() == b"1234567890"
+
+
+def test_large_bodies_spill_to_a_temporary_file():
+    spool = BodySpool(overflow=10)
+    spool.write(b"line one\n")
+    spool.write(b"line two\nline three\n")
+    assert spool.spilled and len(spool) == 29
+    stream = spool.finish()
+    assert not isinstance(stream, io.BytesIO)
+    assert stream.tell() == 0
+    assert stream.readline() == b"line one\n"
+    assert stream.readline(4) == b"line"
+    assert stream.readlines() == [b" two\n", b"line three\n"]
+    stream.seek(0)
+    assert list(stream) == [b"line one\n", b"line two\n", b"line three\n"]
+    assert stream.read(3) == b""
+    spool.close()
+    assert stream.closed
+
+
+def test_empty_input_is_a_fresh_stream_each_time():
+    first = empty_input()
+    first.close()
+    second = empty_input()
+    assert second.read() == b"" and not second.closed
+
+
+# -- OutputBuffer: memory ---------------------------------------------------------------
+
+
+def test_small_appends_are_coalesced_and_large_bytes_kept_as_is():
+    out = OutputBuffer(overflow=1 << 30)
+    for _ in range(100):
+        out.append(b"ab")
+    big = b"B" * 100000
+    out.append(big)
+    out.append(bytearray(b"c"))
+    assert len(out) == 100 * 2 + 100000 + 1
+    parts = list(out._parts)
+    assert len(parts) == 3
+    assert parts[1] is big, "a large bytes object is queued without a copy"
+
+
+def test_bytearrays_are_copied_so_the_caller_may_reuse_them(small_pair):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1 << 30)
+    scratch = bytearray(b"a" * 20000)
+    out.append(scratch)
+    scratch[:] = b"b" * 20000
+    data, _ = pump(out, sender, receiver, 20000)
+    assert data == b"a" * 20000
+
+
+def test_partial_sends_over_a_small_socket_buffer_keep_every_byte(small_pair):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1 << 30)
+    expected = bytearray()
+    for index in range(300):
+        chunk = (b"%05d" % index) * (index % 37 + 1)
+        piece = memoryview(chunk) if index % 3 == 0 else chunk
+        out.append(piece)
+        expected += chunk
+    out.append(b"T" * 200000)
+    expected += b"T" * 200000
+    data, partial_sends = pump(out, sender, receiver, len(expected))
+    assert data == bytes(expected)
+    assert partial_sends > 0, "the small buffer should have forced partial sends"
+    assert len(out) == 0
+
+
+def test_send_to_returns_zero_when_the_socket_is_full(small_pair):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1 << 30)
+    out.append(b"x" * 1000000)
+    first = out.send_to(sender)
+    assert 0 < first < 1000000
+    assert out.send_to(sender) == 0
+    assert len(out) == 1000000 - first
+
+
+def test_memoryviews_of_other_shapes_are_sent_as_bytes(small_pair):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1 << 30)
+    import array
+
+    numbers = array.array("i", range(10000))
+    out.append(memoryview(numbers))
+    data, _ = pump(out, sender, receiver, numbers.itemsize * 10000)
+    assert data == numbers.tobytes()
+
+
+def test_errors_other_than_eagain_propagate(small_pair):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1 << 30)
+    out.append(b"x" * 100000)
+    receiver.close()
+    with pytest.raises(OSError):
+        for _ in range(100):
+            out.send_to(sender)
+
+
+def test_sockets_without_sendmsg_get_plain_sends(small_pair):
+    sender, receiver = small_pair
+
+    class NoSendmsg:
+        def send(self, data):
+            return sender.send(data)
+
+        def sendmsg(self, buffers):
+            raise NotImplementedError  # as ssl.SSLSocket does
+
+    out = OutputBuffer(overflow=1 << 30)
+    expected = b"".join(b"%d," % i for i in range(3000))
+    for i in range(3000):
+        out.append(b"%d," % i)
+    data, _ = pump(out, NoSendmsg(), receiver, len(expected))
+    assert data == expected
+
+
+# -- OutputBuffer: spilling and files ------------------------------------------------
+
+
+def test_memory_overflow_spills_in_order(small_pair):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1000)
+    out.append(b"A" * 600)
+    out.append(b"B" * 600)  # over the limit: goes to a temporary file
+    out.append(b"C" * 10)  # after a spill, appends follow it in the file
+    assert any(isinstance(p, buffers._SpillPart) for p in out._parts)
+    assert len(out) == 1210
+    data, _ = pump(out, sender, receiver, 1210)
+    assert data == b"A" * 600 + b"B" * 600 + b"C" * 10
+    out.append(b"D" * 5)  # the spill was drained: memory again
+    assert not any(isinstance(p, buffers._SpillPart) for p in out._parts)
+    data, _ = pump(out, sender, receiver, 5)
+    assert data == b"D" * 5
+
+
+def test_large_spill_over_tcp(tcp_pair):
+    sender, receiver = tcp_pair
+    out = OutputBuffer(overflow=50000)
+    expected = bytearray()
+    for index in range(200):
+        chunk = bytes([index % 251]) * 5000
+        out.append(chunk)
+        expected += chunk
+    data, partial = pump(out, sender, receiver, len(expected))
+    assert data == bytes(expected) and partial > 0
+
+
+@pytest.mark.parametrize("use_sendfile", [True, False], ids=["sendfile", "read-send"])
+def test_files_are_sent_in_order_between_memory_parts(tmp_path, tcp_pair, monkeypatch, use_sendfile):
+    sender, receiver = tcp_pair
+    calls = []
+    if use_sendfile:
+        if not hasattr(os, "sendfile"):
+            pytest.skip("no os.sendfile on this platform")
+        real = os.sendfile
+
+        def counting(*args):
+            calls.append(args[3])
+            return real(*args)
+
+        monkeypatch.setattr(os, "sendfile", counting)
+    else:
+        monkeypatch.delattr(os, "sendfile", raising=False)
+    content = os.urandom(300000)
+    f = real_file(tmp_path, b"skip" + content + b"tail that is not sent")
+    f.seek(4)
+    wrapper = ReadOnlyFileBasedBuffer(f)
+    size = wrapper.prepare(len(content))
+    out = OutputBuffer(overflow=1 << 30)
+    out.append(b"HEAD")
+    out.append_file(wrapper, size)
+    out.append(b"TRAILER")
+    assert len(out) == 4 + len(content) + 7
+    data, _ = pump(out, sender, receiver, len(out))
+    assert data == b"HEAD" + content + b"TRAILER"
+    assert bool(calls) == use_sendfile
+    assert f.closed, "the buffer closes a file once sent"
+
+
+def test_file_without_fileno_uses_read_and_send(tcp_pair):
+    sender, receiver = tcp_pair
+    content = b"0123456789" * 50000
+    wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(content))
+    out = OutputBuffer(overflow=1 << 30)
+    out.append_file(wrapper, wrapper.prepare())
+    data, _ = pump(out, sender, receiver, len(content))
+    assert data == content
+
+
+def test_tls_like_sockets_never_get_sendfile(tmp_path, tcp_pair, monkeypatch):
+    sender, receiver = tcp_pair
+
+    class Wrapped(socket.socket):
+        def sendfile(self, file, offset=0, count=None):  # as ssl.SSLSocket overrides it
+            raise AssertionError("not used")
+
+    def forbidden(*args):
+        raise AssertionError("os.sendfile must not bypass a socket that overrides sendfile")
+
+    monkeypatch.setattr(os, "sendfile", forbidden, raising=False)
+    wrapped = Wrapped(fileno=sender.detach())
+    try:
+        content = b"secret" * 10000
+        wrapper = ReadOnlyFileBasedBuffer(real_file(tmp_path, content))
+        out = OutputBuffer(overflow=1 << 30)
+        out.append_file(wrapper, wrapper.prepare())
+        data, _ = pump(out, wrapped, receiver, len(content))
+        assert data == content
+    finally:
+        wrapped.close()
+
+
+def test_a_file_shorter_than_announced_raises(tmp_path, tcp_pair):
+    sender, receiver = tcp_pair
+    f = real_file(tmp_path, b"short")
+    wrapper = ReadOnlyFileBasedBuffer(f)
+    out = OutputBuffer(overflow=1 << 30)
+    out.append_file(wrapper, 100)
+    with pytest.raises(TruncatedFileError):
+        for _ in range(10):
+            out.send_to(sender)
+    out.close()
+
+
+def test_close_closes_spill_files_and_queued_files(tmp_path):
+    f = real_file(tmp_path, b"abc")
+    out = OutputBuffer(overflow=2)
+    out.append(b"12345")
+    spill = out._parts[-1]
+    out.append_file(ReadOnlyFileBasedBuffer(f), 3)
+    out.close()
+    assert f.closed and spill.file.closed
+    assert len(out) == 0
+
+
+def test_empty_appends_and_empty_files_queue_nothing(tmp_path):
+    f = real_file(tmp_path, b"")
+    out = OutputBuffer(overflow=10)
+    out.append(b"")
+    out.append_file(ReadOnlyFileBasedBuffer(f), 0)
+    assert len(out) == 0 and not out._parts
+    assert f.closed
