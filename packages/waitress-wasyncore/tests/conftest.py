@@ -5,7 +5,6 @@ import threading
 from typing import Any, Callable
 
 import pytest
-
 from waitress_wasyncore import close_all, loop, trigger
 
 

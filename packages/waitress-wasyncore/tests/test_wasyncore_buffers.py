@@ -5,7 +5,6 @@ import os
 import socket
 
 import pytest
-
 from waitress_wasyncore import buffers
 from waitress_wasyncore.buffers import (
     BodySpool,
@@ -304,7 +303,9 @@ def test_large_spill_over_tcp(tcp_pair):
 
 
 @pytest.mark.parametrize("use_sendfile", [True, False], ids=["sendfile", "read-send"])
-def test_files_are_sent_in_order_between_memory_parts(tmp_path, tcp_pair, monkeypatch, use_sendfile):
+def test_files_are_sent_in_order_between_memory_parts(
+    tmp_path, tcp_pair, monkeypatch, use_sendfile
+):
     sender, receiver = tcp_pair
     calls = []
     if use_sendfile:

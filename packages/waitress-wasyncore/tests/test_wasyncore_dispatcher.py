@@ -8,7 +8,6 @@ import struct
 import sys
 
 import pytest
-
 import waitress_wasyncore
 from waitress_wasyncore import compact_traceback, dispatcher, dispatcher_with_send, loop
 from waitress_wasyncore.reactor import existing_reactor, reactor_for

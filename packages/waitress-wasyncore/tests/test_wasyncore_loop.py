@@ -7,7 +7,6 @@ import socket
 import threading
 
 import pytest
-
 import waitress_wasyncore
 from waitress_wasyncore import ExitNow, SocketMap, close_all, dispatcher, loop, poll
 from waitress_wasyncore.reactor import existing_reactor, reactor_for
@@ -208,6 +207,7 @@ def test_a_raising_handler_is_logged_and_closed_alone(smap, caplog):
     caplog.set_level(logging.DEBUG, logger="waitress")
     pairs = make_pairs(2)
     try:
+
         def explode(self):
             raise ZeroDivisionError("handler bug")
 

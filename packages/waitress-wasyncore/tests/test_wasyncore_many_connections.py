@@ -3,7 +3,6 @@
 import socket
 
 import pytest
-
 from waitress_wasyncore import dispatcher
 
 resource = pytest.importorskip("resource", reason="RLIMIT_NOFILE needs the resource module (POSIX)")
@@ -20,7 +19,9 @@ def enough_descriptors():
         yield
         return
     if hard != resource.RLIM_INFINITY and hard < NEEDED_FDS:
-        pytest.skip("RLIMIT_NOFILE hard limit %d is below the %d descriptors needed" % (hard, NEEDED_FDS))
+        pytest.skip(
+            "RLIMIT_NOFILE hard limit %d is below the %d descriptors needed" % (hard, NEEDED_FDS)
+        )
     resource.setrlimit(resource.RLIMIT_NOFILE, (NEEDED_FDS, hard))
     try:
         yield

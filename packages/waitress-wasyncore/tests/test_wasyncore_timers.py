@@ -4,7 +4,6 @@ import logging
 import threading
 
 import pytest
-
 from waitress_wasyncore import call_every, call_later, loop, trigger
 from waitress_wasyncore.timers import TimerQueue
 

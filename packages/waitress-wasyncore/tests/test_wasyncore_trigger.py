@@ -5,7 +5,6 @@ import socket
 import threading
 
 import pytest
-
 from waitress_wasyncore import ExitNow, dispatcher, loop, trigger
 
 
@@ -26,10 +25,6 @@ def test_pulls_from_many_threads_all_run(loop_thread):
     counts = []
     lock = threading.Lock()
     per_thread = 200
-
-    def producer(tag):
-        for index in range(per_thread):
-            loop_thread.trigger.pull_trigger(lambda: counts.append((tag, index)))
 
     def record(tag, index):
         with lock:
