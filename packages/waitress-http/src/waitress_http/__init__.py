@@ -1,3 +1,40 @@
 """A strict sans-IO HTTP/1.x request parser, WSGI environ builder and response serializer."""
 
 __version__ = "1.0.0"
+
+from .dates import http_date
+from .environ import EnvironBuilder
+from .errorpage import error_response
+from .errors import (
+    BadRequest,
+    HTTPError,
+    HTTPVersionNotSupported,
+    InternalServerError,
+    NotImplementedTransferEncoding,
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+)
+from .events import NEED_DATA, Body, EndOfMessage, RequestHead
+from .parser import RequestParser
+from .response import CONTINUE_RESPONSE, HOP_BY_HOP_HEADERS, Response
+
+__all__ = [
+    "RequestParser",
+    "RequestHead",
+    "Body",
+    "EndOfMessage",
+    "NEED_DATA",
+    "HTTPError",
+    "BadRequest",
+    "RequestEntityTooLarge",
+    "RequestHeaderFieldsTooLarge",
+    "InternalServerError",
+    "NotImplementedTransferEncoding",
+    "HTTPVersionNotSupported",
+    "EnvironBuilder",
+    "Response",
+    "CONTINUE_RESPONSE",
+    "HOP_BY_HOP_HEADERS",
+    "error_response",
+    "http_date",
+]
