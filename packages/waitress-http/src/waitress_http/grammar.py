@@ -12,6 +12,8 @@ from typing import Pattern
 
 #: tchar (RFC 9110 5.6.2) as the inside of a character class.
 TCHAR = "!#$%&'*+\\-.^_`|~0-9A-Za-z"
+#: The tchar bytes themselves.
+TCHAR_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 #: The same without lowercase letters: request methods are case-sensitive and
 #: every registered one is uppercase, so a lowercase one is a client bug.
 _METHOD_CHAR = "!#$%&'*+\\-.^_`|~0-9A-Z"
@@ -75,8 +77,10 @@ CONTENT_LENGTH: Pattern[str] = re.compile("[0-9]{1,19}")
 # --- chunked framing (bytes) ---------------------------------------------------
 
 _TOKEN_B = b"[" + TCHAR.encode("ascii") + b"]+"
+# Escapes spelled for the regex engine (r-strings): a raw "]" or "\\" byte
+# inside a character class would end or escape it.
 _QUOTED_STRING_B = (
-    b'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\\\[\t \x21-\x7e\x80-\xff])*"'
+    rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 )
 
 #: chunk-size [ chunk-ext ], without the CRLF.  chunk-ext is

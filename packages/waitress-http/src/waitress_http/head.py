@@ -53,7 +53,7 @@ def parse_request_line(text: str, end: int) -> Tuple[str, str, str]:
         _reject_request_line(text[:end])
     method, target, minor = match.groups()
     version = _VERSIONS[minor]
-    if target[0] != "/":
+    if target[0] != "/" or method == "CONNECT":
         check_target_form(method, target, version)
     return method, target, version
 

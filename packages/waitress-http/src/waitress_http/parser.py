@@ -14,9 +14,13 @@ from typing import Optional, Union
 from .chunked import MAX_CHUNK_LINE, check_trailers, parse_chunk_size
 from .errors import BadRequest, HTTPError, RequestEntityTooLarge, RequestHeaderFieldsTooLarge
 from .events import END_OF_MESSAGE, NEED_DATA, Body, EndOfMessage, RequestHead, _NeedData
+from .grammar import TCHAR_BYTES
 from .head import parse_head
 
 Event = Union[RequestHead, Body, EndOfMessage, _NeedData]
+
+#: The bytes a request can start with: a method's tchar, or the CR of an empty line.
+_REQUEST_START = frozenset(TCHAR_BYTES + b"\r")
 
 #: Empty lines (CRLF) ignored before a request line (RFC 9112 2.2); more is abuse.
 MAX_EMPTY_LINES = 4
@@ -47,6 +51,7 @@ class RequestParser:
         "_body_size",
         "_version",
         "_error",
+        "_empty_lines",
     )
 
     def __init__(self, max_header_size: int = 262144, max_body_size: int = 1073741824) -> None:
@@ -65,6 +70,8 @@ class RequestParser:
         self._body_size = 0
         self._version: Optional[str] = None
         self._error: Optional[HTTPError] = None
+        #: Empty lines skipped before the current request line.
+        self._empty_lines = 0
 
     @property
     def buffered(self) -> int:
@@ -118,6 +125,9 @@ class RequestParser:
         limit = self.max_header_size
         end = buf.find(b"\r\n\r\n", start + self._scanned, start + limit)
         if end == -1:
+            if start < len(buf) and buf[start] not in _REQUEST_START:
+                # Not HTTP at all (a TLS ClientHello, say): say so now.
+                raise BadRequest("Start line is invalid")
             return self._section_incomplete(buf, start, limit)
         head_end = end + 4
         if head_end - start >= limit:
@@ -125,6 +135,7 @@ class RequestParser:
         head = parse_head(bytes(buf[start : end + 2]))
         self._version = head.version
         self._scanned = 0
+        self._empty_lines = 0
         self._start = head_end
         if head.chunked:
             self._body_size = 0
@@ -141,10 +152,9 @@ class RequestParser:
         return head
 
     def _skip_empty_lines(self, buf: Union[bytes, bytearray], start: int) -> int:
-        skipped = 0
         while buf.startswith(b"\r\n", start):
-            skipped += 1
-            if skipped > MAX_EMPTY_LINES:
+            self._empty_lines += 1
+            if self._empty_lines > MAX_EMPTY_LINES:
                 raise BadRequest("Too many empty lines before the request line")
             start += 2
         self._start = start
