@@ -1,0 +1,66 @@
+"""Serve files through ``environ['wsgi.file_wrapper']``.
+
+* ``/seekable?offset=K``: a real file, seeked to K before wrapping; the
+  server should send Content-Length = size - K.  The file object is kept in
+  ``OPENED`` so a test can check it was closed.
+* ``/nonseekable``: a file-like object with ``read`` and ``close`` only; the
+  server must iterate it and call ``close`` (noted as ``file-closed``).
+"""
+
+import os
+import tempfile
+import threading
+from typing import List
+
+from fixtureapps.query import int_param
+from fixtureapps.recorder import RECORDER
+
+DATA = bytes(range(256)) * 400  # 102400 bytes, every offset distinguishable
+OPENED: List = []
+_path_lock = threading.Lock()
+_data_path = None
+
+
+def data_path() -> str:
+    """A file holding DATA, written once per process."""
+    global _data_path
+    with _path_lock:
+        if _data_path is None:
+            handle, path = tempfile.mkstemp(prefix="fixture-filewrapper-")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(DATA)
+            _data_path = path
+        return _data_path
+
+
+class NonSeekableReader:
+    """A file-like object that can only be read and closed."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._position = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = len(self._data) - self._position
+        piece = self._data[self._position : self._position + size]
+        self._position += len(piece)
+        return piece
+
+    def close(self) -> None:
+        self.closed = True
+        RECORDER.record("file-closed", "nonseekable")
+
+
+def app(environ, start_response):
+    wrapper = environ["wsgi.file_wrapper"]
+    if environ.get("PATH_INFO") == "/nonseekable":
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return wrapper(NonSeekableReader(DATA), 4096)
+    offset = int_param(environ, "offset", 0)
+    stream = open(data_path(), "rb")
+    stream.seek(offset)
+    OPENED.append(stream)
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return wrapper(stream, 8192)

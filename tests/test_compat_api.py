@@ -1,0 +1,130 @@
+"""The Waitress 3.0.2 Python API that code in the wild uses directly:
+create_server + effective_port + a thread, TcpWSGIServer subclassing,
+waitress.wasyncore, Adjustments, and the errors for bad options.
+"""
+
+import socket
+import threading
+
+import pytest
+from fixtureapps import echo, hello
+from server_support import ThreadedServer, get, tcp_address, wait_until
+
+
+def test_create_server_thread_close_idiom():
+    from waitress import create_server
+
+    server = create_server(hello.app, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        assert get(("127.0.0.1", int(server.effective_port)), "/").body == hello.BODY
+    finally:
+        server.close()
+        thread.join(15)
+    assert not thread.is_alive()
+
+
+def test_create_server_rejects_none_app():
+    from waitress import create_server
+
+    with pytest.raises(ValueError, match="app"):
+        create_server(None, listen="127.0.0.1:0")
+
+
+def test_unknown_option_is_a_value_error_before_binding():
+    from waitress import create_server
+
+    with pytest.raises(ValueError, match="Unknown adjustment 'no_such_option'"):
+        create_server(hello.app, listen="127.0.0.1:0", no_such_option=1)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"listen": "127.0.0.1:0", "host": "127.0.0.1"},
+        {"listen": "127.0.0.1:0", "port": 0},
+        {"unix_socket": "/tmp/never.sock", "port": 0},
+    ],
+)
+def test_conflicting_location_options_are_rejected(kw):
+    from waitress import create_server
+
+    with pytest.raises(ValueError):
+        create_server(hello.app, **kw)
+
+
+def test_adjustments_keep_given_values():
+    from waitress.adjustments import Adjustments
+
+    adj = Adjustments(host="127.0.0.1", port="0", threads="3", url_prefix="/x/", ident="")
+    assert adj.host == "127.0.0.1"
+    assert int(adj.port) == 0
+    assert adj.threads == 3
+    assert adj.url_prefix == "/x"
+
+
+def test_server_classes_and_loop_module_are_where_waitress_keeps_them():
+    import waitress.server
+    import waitress.wasyncore
+
+    for name in ("TcpWSGIServer", "MultiSocketServer", "BaseWSGIServer", "create_server"):
+        assert hasattr(waitress.server, name), name
+    if hasattr(socket, "AF_UNIX"):
+        assert hasattr(waitress.server, "UnixWSGIServer")
+    for name in ("dispatcher", "loop", "socket_map", "close_all"):
+        assert hasattr(waitress.wasyncore, name), name
+
+
+def test_tcp_wsgi_server_can_be_subclassed_and_run_by_hand():
+    from waitress.server import TcpWSGIServer
+
+    accepted = []
+
+    class CountingServer(TcpWSGIServer):
+        def handle_accept(self):
+            accepted.append(True)
+            super().handle_accept()
+
+    server = CountingServer(echo.app, host="127.0.0.1", port=0)
+    assert server.adj.host == "127.0.0.1"
+
+    def run_loop():
+        try:
+            server.asyncore.loop(0.5, map=server._map)
+        except OSError:  # closing from another thread may race select(); WebTest ignores it too
+            pass
+
+    thread = threading.Thread(target=run_loop, daemon=True)
+    thread.start()
+    try:
+        environ = get(("127.0.0.1", int(server.effective_port)), "/sub").json()
+        assert environ["PATH_INFO"] == "/sub"
+        assert accepted
+    finally:
+        while server._map:
+            for obj in list(server._map.values()):
+                obj.handle_close()
+        server.task_dispatcher.shutdown()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_threaded_server_serves_concurrent_clients():
+    with ThreadedServer(echo.app, threads=4) as server:
+        target = tcp_address(server)
+        results = []
+        lock = threading.Lock()
+
+        def client(index):
+            environ = get(target, "/client/%d" % index).json()
+            with lock:
+                results.append(environ["PATH_INFO"])
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(15)
+        assert wait_until(lambda: len(results) == 20, timeout=5)
+        assert sorted(results) == sorted("/client/%d" % i for i in range(20))

@@ -1,0 +1,253 @@
+"""Where the server listens: TCP ports, several listeners, IPv6, UNIX sockets,
+pre-bound sockets, and what it does to accepted sockets.
+
+Each test talks to the real server over a real socket; a server that binds
+the wrong place or serves through the wrong listener fails the request.
+"""
+
+import os
+import socket
+import stat
+
+import pytest
+from fixtureapps import echo, hello
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    get,
+    ipv6_loopback_available,
+    listen_addresses,
+    tcp_address,
+    two_free_ports,
+    wait_until,
+)
+
+needs_ipv6 = pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback here")
+needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no AF_UNIX here")
+
+
+def test_port_zero_gets_an_ephemeral_port_reported_as_effective_port():
+    with ThreadedServer(hello.app, host="127.0.0.1", port=0) as server:
+        host, port = tcp_address(server)
+        assert host == "127.0.0.1"
+        assert 0 < port < 65536
+        assert str(server.effective_port) == str(port)
+        response = get((host, port), "/")
+        assert response.status == 200
+        assert response.body == hello.BODY
+
+
+def test_server_port_in_environ_is_the_bound_port_as_a_string():
+    with ThreadedServer(echo.app) as server:
+        target = tcp_address(server)
+        environ = get(target, "/").json()
+        assert environ["SERVER_PORT"] == str(target[1])
+        assert environ["REMOTE_ADDR"] == "127.0.0.1"
+        assert environ["REMOTE_PORT"].isdigit()
+
+
+def test_two_listen_entries_make_one_multi_socket_server_serving_both():
+    from waitress.server import MultiSocketServer
+
+    first, second = two_free_ports()
+    with ThreadedServer(echo.app, listen="127.0.0.1:%d 127.0.0.1:%d" % (first, second)) as server:
+        assert isinstance(server, MultiSocketServer)
+        addresses = listen_addresses(server)
+        assert sorted(port for _, port in addresses) == sorted([first, second])
+        for port in (first, second):
+            environ = get(("127.0.0.1", port), "/which").json()
+            assert environ["SERVER_PORT"] == str(port)
+            assert environ["PATH_INFO"] == "/which"
+
+
+def test_multi_socket_server_print_listen_logs_every_listener(waitress_log):
+    first, second = two_free_ports()
+    with ThreadedServer(hello.app, listen="127.0.0.1:%d 127.0.0.1:%d" % (first, second)) as server:
+        server.print_listen("Serving on http://{}:{}")
+        messages = [r.getMessage() for r in waitress_log.records if r.name == "waitress"]
+        for host, port in listen_addresses(server):
+            assert "Serving on http://%s:%d" % (host, port) in messages
+
+
+def test_print_listen_of_a_single_server(waitress_log):
+    with ThreadedServer(hello.app) as server:
+        host, port = tcp_address(server)
+        server.print_listen("Serving on http://{}:{}")
+        messages = [r.getMessage() for r in waitress_log.records if r.name == "waitress"]
+        assert "Serving on http://%s:%d" % (host, port) in messages
+
+
+def test_star_wildcard_listens_on_every_family():
+    """``*`` means every address family getaddrinfo offers (may not be possible here)."""
+    try:
+        context = ThreadedServer(hello.app, listen="*:0")
+        server = context.__enter__()
+    except OSError as error:
+        pytest.skip("cannot bind the wildcard here: %s" % error)
+    try:
+        addresses = listen_addresses(server)
+        hosts = {host for host, _ in addresses}
+        assert "0.0.0.0" in hosts
+        if ipv6_loopback_available():
+            assert "::" in hosts
+        for host, port in addresses:
+            loopback = "::1" if ":" in host else "127.0.0.1"
+            assert get((loopback, port), "/").status == 200
+    finally:
+        context.__exit__(None, None, None)
+
+
+@needs_ipv6
+def test_ipv6_loopback_listener_serves_and_reports_peer():
+    with ThreadedServer(echo.app, listen="[::1]:0") as server:
+        host, port = tcp_address(server)
+        assert host == "::1"
+        environ = get(("::1", port), "/six").json()
+        assert environ["REMOTE_ADDR"] == "::1"
+        assert environ["PATH_INFO"] == "/six"
+
+
+@needs_ipv6
+def test_ipv4_and_ipv6_listeners_together():
+    with ThreadedServer(echo.app, listen="127.0.0.1:0 [::1]:0") as server:
+        addresses = listen_addresses(server)
+        assert {host for host, _ in addresses} == {"127.0.0.1", "::1"}
+        for host, port in addresses:
+            assert get((host, port), "/").json()["REMOTE_ADDR"] == host
+
+
+@needs_unix
+def test_unix_socket_serves_with_requested_permissions(tmp_path):
+    from waitress.server import UnixWSGIServer
+
+    path = str(tmp_path / "server.sock")
+    with ThreadedServer(echo.app, unix_socket=path, unix_socket_perms="660") as server:
+        assert isinstance(server, UnixWSGIServer)
+        assert str(server.effective_port) == path
+        assert stat.S_ISSOCK(os.stat(path).st_mode)
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o660
+        environ = get(path, "/over/unix").json()
+        assert environ["PATH_INFO"] == "/over/unix"
+        assert environ["REMOTE_ADDR"] == "localhost"
+
+
+@needs_unix
+def test_unix_socket_default_permissions_are_600(tmp_path):
+    path = str(tmp_path / "default.sock")
+    with ThreadedServer(hello.app, unix_socket=path):
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert get(path, "/").status == 200
+
+
+@needs_unix
+def test_stale_unix_socket_file_is_replaced(tmp_path):
+    path = str(tmp_path / "stale.sock")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()  # the file stays behind with nobody listening
+    assert os.path.exists(path)
+    with ThreadedServer(hello.app, unix_socket=path):
+        assert get(path, "/").body == hello.BODY
+
+
+def test_prebound_tcp_socket_is_used_as_is():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    bound_port = sock.getsockname()[1]
+    try:
+        with ThreadedServer(echo.app, sockets=[sock]) as server:
+            assert int(server.effective_port) == bound_port
+            environ = get(("127.0.0.1", bound_port), "/prebound").json()
+            assert environ["PATH_INFO"] == "/prebound"
+            assert environ["SERVER_PORT"] == str(bound_port)
+    finally:
+        sock.close()
+
+
+def test_two_prebound_sockets_are_both_served():
+    socks = []
+    for _ in range(2):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        socks.append(sock)
+    try:
+        with ThreadedServer(hello.app, sockets=socks):
+            for sock in socks:
+                assert get(sock.getsockname(), "/").status == 200
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+@needs_unix
+def test_prebound_unix_socket(tmp_path):
+    path = str(tmp_path / "prebound.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    try:
+        with ThreadedServer(hello.app, sockets=[sock]):
+            assert get(path, "/").body == hello.BODY
+    finally:
+        sock.close()
+
+
+def test_backlog_is_accepted_and_kept():
+    with ThreadedServer(hello.app, backlog=7) as server:
+        assert server.adj.backlog == 7
+        assert get(tcp_address(server), "/").status == 200
+
+
+def _accepted_channel_sockets(server):
+    """The sockets of the server's connection channels (not its listener)."""
+    channels = getattr(server, "active_channels", None)
+    objects = list(channels.values()) if channels else list(server._map.values())
+    found = []
+    for obj in objects:
+        sock = getattr(obj, "socket", None)
+        if obj is server or sock is None:
+            continue
+        try:
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.getpeername():
+                found.append(sock)
+        except OSError:
+            continue
+    return found
+
+
+def test_accepted_sockets_get_tcp_nodelay():
+    with ThreadedServer(hello.app) as server:
+        option = (socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        assert option in list(server.adj.socket_options)
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/")
+            assert conn.read_response().status == 200  # accepted and alive
+            sockets = wait_until(lambda: _accepted_channel_sockets(server), timeout=5)
+            assert sockets, "no channel for the open connection"
+            for sock in sockets:
+                assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_connection_limit_defers_the_extra_connection_without_dropping_it(waitress_log):
+    with ThreadedServer(hello.app, connection_limit=2) as server:
+        target = tcp_address(server)
+        first, second = RawConnection(target), RawConnection(target)
+        try:
+            for conn in (first, second):
+                conn.request("GET", "/held")
+                assert conn.read_response().status == 200  # both accepted, kept alive
+            third = RawConnection(target)  # the kernel queues it; the server must not serve it yet
+            try:
+                third.request("GET", "/third")
+                assert third.is_idle_open(0.5), "served a connection beyond connection_limit"
+                first.close()
+                response = third.read_response()
+                assert response.status == 200
+                assert response.body == hello.BODY
+            finally:
+                third.close()
+        finally:
+            first.close()
+            second.close()
+    messages = " ".join(r.getMessage() for r in waitress_log.records)
+    assert "connection limit" in messages

@@ -1,0 +1,114 @@
+"""What the server tells its operators: the task-queue warning and depth,
+and the "Serving on" banner of serve().
+"""
+
+import logging
+import re
+
+from fixtureapps import gate, hello
+from server_support import (
+    RawConnection,
+    SubprocessServer,
+    ThreadedServer,
+    get,
+    listen_addresses,
+    tcp_address,
+    two_free_ports,
+    wait_until,
+)
+
+
+def test_queue_warning_and_depth_when_every_thread_is_busy(caplog, recorder):
+    caplog.set_level(logging.WARNING, logger="waitress.queue")
+    with ThreadedServer(gate.app, threads=1) as server, gate.released() as opened:
+        assert server.queue_depth == 0
+        target = tcp_address(server)
+        conns = [RawConnection(target) for _ in range(3)]
+        try:
+            conns[0].request("GET", "/first")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            for index, conn in enumerate(conns[1:], start=2):
+                conn.request("GET", "/waiting-%d" % index)
+            assert wait_until(lambda: server.queue_depth == 2, timeout=10), server.queue_depth
+            assert server.task_dispatcher.queue_depth == 2
+            assert isinstance(server.queue_depth, int)
+            opened.set()
+            for conn in conns:
+                response = conn.read_response()
+                assert response.body == b"released"
+            assert wait_until(lambda: server.queue_depth == 0, timeout=10)
+        finally:
+            for conn in conns:
+                conn.close()
+    warnings = [r for r in caplog.records if r.name == "waitress.queue"]
+    assert warnings, "no waitress.queue warning while all threads were busy"
+    assert all(r.levelno == logging.WARNING for r in warnings)
+    assert any(re.match(r"Task queue depth is \d+", r.getMessage()) for r in warnings)
+
+
+def test_no_queue_warning_while_threads_are_idle(caplog):
+    caplog.set_level(logging.WARNING, logger="waitress.queue")
+    with ThreadedServer(hello.app, threads=4) as server:
+        target = tcp_address(server)
+        for _ in range(5):
+            assert get(target, "/").status == 200
+        assert server.queue_depth == 0
+    assert [r for r in caplog.records if r.name == "waitress.queue"] == []
+
+
+def test_queue_depth_of_a_multi_socket_server(recorder):
+    listen = "127.0.0.1:%d 127.0.0.1:%d" % two_free_ports()
+    with ThreadedServer(gate.app, threads=1, listen=listen) as server, gate.released() as opened:
+        assert server.queue_depth == 0
+        one, other = listen_addresses(server)
+        first, second = RawConnection(one), RawConnection(other)
+        try:
+            first.request("GET", "/a")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            second.request("GET", "/b")
+            assert wait_until(lambda: server.queue_depth == 1, timeout=10)
+            opened.set()
+            assert first.read_response().status == 200
+            assert second.read_response().status == 200
+        finally:
+            first.close()
+            second.close()
+
+
+def _wait_for_banner(proc, pattern, timeout=20):
+    found = wait_until(
+        lambda: re.search(pattern, proc.stderr_text()) or (not proc.alive() and "dead"), timeout
+    )
+    assert found and found != "dead", "no banner in stderr:\n" + proc.stderr_text()
+    return found
+
+
+def test_serve_logs_serving_on_for_a_tcp_listener():
+    with SubprocessServer("fixtureapps.hello:app", mode="serve", host="127.0.0.1", port=0) as proc:
+        match = _wait_for_banner(proc, r"Serving on http://127\.0\.0\.1:(\d+)")
+        port = int(match.group(1))
+        assert port != 0
+        assert get(("127.0.0.1", port), "/").body == hello.BODY
+
+
+def test_serve_logs_serving_on_for_a_unix_socket(tmp_path):
+    path = str(tmp_path / "banner.sock")
+    with SubprocessServer("fixtureapps.hello:app", mode="serve", unix_socket=path) as proc:
+        _wait_for_banner(proc, re.escape("Serving on http://unix:" + path))
+        assert get(path, "/").body == hello.BODY
+
+
+def test_serve_logs_one_banner_per_listener():
+    with SubprocessServer(
+        "fixtureapps.hello:app", mode="serve", listen="127.0.0.1:0 127.0.0.1:0"
+    ) as proc:
+
+        def banner_ports():
+            ports = re.findall(r"Serving on http://127\.0\.0\.1:(\d+)", proc.stderr_text())
+            return ports if len(ports) >= 2 else None
+
+        ports = wait_until(banner_ports, timeout=20)
+        assert ports, proc.stderr_text()
+        assert len(set(ports)) == 2
+        for port in ports:
+            assert get(("127.0.0.1", int(port)), "/").status == 200

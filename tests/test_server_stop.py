@@ -1,0 +1,115 @@
+"""Stopping: close() from another thread ends run(), shuts the listeners,
+and lets a request already in the application finish (within a bounded wait).
+"""
+
+import socket
+import threading
+
+import pytest
+from fixtureapps import gate, hello
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    get,
+    listen_addresses,
+    tcp_address,
+    two_free_ports,
+    wait_until,
+)
+
+
+def _refused(target) -> bool:
+    try:
+        probe = socket.create_connection(target, timeout=2)
+    except (ConnectionRefusedError, ConnectionResetError):
+        return True
+    except OSError:
+        return True
+    probe.close()
+    return False
+
+
+def test_close_from_another_thread_ends_run_and_closes_the_listener():
+    context = ThreadedServer(hello.app)
+    server = context.__enter__()
+    try:
+        target = tcp_address(server)
+        assert get(target, "/").status == 200
+        assert context.stop(), "run() did not return after close()"
+        assert context.run_error is None or isinstance(context.run_error, SystemExit)
+        assert wait_until(lambda: _refused(target), timeout=5), "still accepting after close()"
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_close_of_a_multi_socket_server_closes_every_listener():
+    context = ThreadedServer(hello.app, listen="127.0.0.1:%d 127.0.0.1:%d" % two_free_ports())
+    server = context.__enter__()
+    try:
+        targets = listen_addresses(server)
+        for target in targets:
+            assert get(target, "/").status == 200
+        assert context.stop()
+        for target in targets:
+            assert wait_until(lambda target=target: _refused(target), timeout=5)
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_close_lets_an_in_flight_request_finish(recorder):
+    context = ThreadedServer(gate.app)
+    server = context.__enter__()
+    closer = None
+    try:
+        target = tcp_address(server)
+        with gate.released() as opened, RawConnection(target, timeout=20) as conn:
+            conn.request("GET", "/in-flight")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            closer = threading.Thread(target=context.stop, daemon=True)
+            closer.start()
+            assert wait_until(lambda: _refused(target), timeout=5), (
+                "listener still open while closing"
+            )
+            opened.set()
+            response = conn.read_response()
+            assert response.status == 200
+            assert response.body == b"released"
+        closer.join(20)
+        assert not closer.is_alive(), "close() did not return"
+        assert not context.thread.is_alive(), "run() did not return"
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
+def test_close_does_not_wait_forever_for_a_stuck_request(recorder):
+    """A request that never finishes must not keep close() from returning (bounded)."""
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    try:
+        conn = RawConnection(tcp_address(server))
+        conn.request("GET", "/stuck")
+        assert recorder.wait_for_kind("entered", timeout=10)
+        closer = threading.Thread(target=server.close, daemon=True)
+        closer.start()
+        closer.join(gate.WAIT_LIMIT - 2)
+        if closer.is_alive():
+            pytest.fail("close() waited %s s for a stuck application" % (gate.WAIT_LIMIT - 2))
+        conn.close()
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
+def test_idle_keep_alive_connections_do_not_delay_close():
+    context = ThreadedServer(hello.app)
+    server = context.__enter__()
+    try:
+        idle = RawConnection(tcp_address(server))
+        idle.request("GET", "/")
+        assert idle.read_response().status == 200
+        assert context.stop(), "an idle keep-alive connection kept run() alive"
+        assert idle.closed_by_server(timeout=10)
+        idle.close()
+    finally:
+        context.__exit__(None, None, None)

@@ -1,0 +1,258 @@
+"""PEP 3333 obligations of the server, end to end: the environ, exc_info,
+the write() callable, close() on the app iterator, Content-Length mismatches,
+application errors before and after the headers, and wsgi.file_wrapper.
+"""
+
+import logging
+
+import pytest
+from fixtureapps import closing, echo, error, filewrapper, lengths, writer
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    build_request,
+    exchange,
+    get,
+    tcp_address,
+    wait_until,
+)
+
+
+@pytest.fixture(scope="module")
+def error_server():
+    with ThreadedServer(error.app) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def lengths_target():
+    with ThreadedServer(lengths.app) as server:
+        yield tcp_address(server)
+
+
+@pytest.fixture(scope="module")
+def closing_target():
+    with ThreadedServer(closing.app) as server:
+        yield tcp_address(server)
+
+
+@pytest.fixture(scope="module")
+def filewrapper_target():
+    with ThreadedServer(filewrapper.app) as server:
+        yield tcp_address(server)
+
+
+# --- the environ ------------------------------------------------------------------
+
+
+def test_environ_has_the_pep3333_keys():
+    with ThreadedServer(echo.app) as server:
+        environ = get(
+            tcp_address(server), "/a%20b/c?q=1&r=%2F", headers=[("X-Custom", "yes")]
+        ).json()
+    assert environ["wsgi.version"] == [1, 0]
+    assert environ["wsgi.multithread"] is True
+    assert environ["wsgi.multiprocess"] is False
+    assert environ["wsgi.run_once"] is False
+    assert environ["wsgi.input_terminated"] is True
+    assert environ["REQUEST_METHOD"] == "GET"
+    assert environ["PATH_INFO"] == "/a b/c"
+    assert environ["QUERY_STRING"] == "q=1&r=%2F"
+    assert environ["REQUEST_URI"] == "/a%20b/c?q=1&r=%2F"
+    assert environ["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert environ["HTTP_X_CUSTOM"] == "yes"
+    assert "wsgi.input" in environ and "wsgi.errors" in environ and "wsgi.file_wrapper" in environ
+
+
+def test_content_type_and_length_have_no_http_prefix():
+    with ThreadedServer(echo.app) as server:
+        request = build_request("POST", "/", [("Content-Type", "text/plain")], body=b"12345")
+        environ = exchange(tcp_address(server), request).json()
+    assert environ["CONTENT_TYPE"] == "text/plain"
+    assert environ["CONTENT_LENGTH"] == "5"
+    assert "HTTP_CONTENT_TYPE" not in environ and "HTTP_CONTENT_LENGTH" not in environ
+
+
+# --- exc_info and write() ----------------------------------------------------------
+
+
+def test_start_response_with_exc_info_before_output_replaces_the_status(error_server):
+    response = get(tcp_address(error_server), "/exc_info_before")
+    assert response.status == 503
+    assert response.body == b"replaced by the error page"
+
+
+def test_start_response_with_exc_info_after_output_closes_the_connection(error_server):
+    with RawConnection(tcp_address(error_server)) as conn:
+        conn.request("GET", "/exc_info_after")
+        response = conn.read_response(allow_incomplete=True)
+        assert response.status == 200
+        assert not response.complete, "the body must not look complete after the error"
+        assert response.body.startswith(error.FIRST_CHUNK)
+        assert b"never sent" not in response.body
+        assert conn.eof
+
+
+def test_write_callable_output_precedes_the_iterable():
+    with ThreadedServer(writer.app) as server:
+        target = tcp_address(server)
+        sized = get(target, "/sized")
+        assert sized.body == writer.BODY
+        assert sized.header("Content-Length") == str(len(writer.BODY))
+        with RawConnection(target) as conn:
+            conn.request("GET", "/unsized")
+            response = conn.read_response()
+            assert response.body == writer.BODY
+            conn.request("GET", "/sized")
+            assert conn.read_response().body == writer.BODY  # the connection survived
+
+
+# --- close() on the app iterator -------------------------------------------------
+
+
+def test_close_is_called_after_a_normal_response(closing_target, recorder):
+    response = get(closing_target, "/normal?tag=normal")
+    assert response.body == b"x" * 30
+    assert recorder.wait_for_kind("closed", timeout=10)
+    assert recorder.notes("closed") == ["normal"]
+
+
+def test_close_is_called_when_the_iterator_fails(closing_target, recorder):
+    with RawConnection(closing_target) as conn:
+        conn.request("GET", "/error?tag=failing")
+        response = conn.read_response(allow_incomplete=True)
+        assert response.status == 200
+        assert not response.complete
+        assert conn.eof
+    assert recorder.wait_for_kind("closed", timeout=10)
+    assert recorder.notes("closed") == ["failing"]
+
+
+def test_close_is_called_when_the_client_disconnects(closing_target, recorder):
+    conn = RawConnection(closing_target)
+    conn.request("GET", "/stream?tag=abandoned&n=1000000&size=65536")
+    assert conn.read_head().status == 200
+    conn.sock.recv(65536)
+    conn.reset_close()
+    assert recorder.wait_for_kind("closed", timeout=15), (
+        "close() never called after the client left"
+    )
+    assert recorder.notes("closed") == ["abandoned"]
+    assert get(closing_target, "/normal?tag=after").status == 200
+
+
+# --- Content-Length mismatches -----------------------------------------------------
+
+
+def test_too_many_bytes_are_truncated_and_the_connection_kept(lengths_target):
+    with RawConnection(lengths_target) as conn:
+        conn.request("GET", "/too_many")
+        response = conn.read_response()
+        assert response.header("Content-Length") == "5"
+        assert response.body == b"01234"
+        conn.request("GET", "/too_many")  # the extra bytes did not leak into this response
+        again = conn.read_response()
+        assert again.status == 200
+        assert again.body == b"01234"
+
+
+def test_too_few_bytes_close_the_connection(lengths_target):
+    with RawConnection(lengths_target) as conn:
+        conn.request("GET", "/too_few")
+        response = conn.read_response(allow_incomplete=True)
+        assert response.header("Content-Length") == "100"
+        assert response.body == b"0123456789"
+        assert not response.complete
+        assert conn.eof
+
+
+def test_large_response_with_content_length_arrives_whole(lengths_target):
+    size = 3 * 1024 * 1024 + 5
+    response = get(lengths_target, "/large?size=%d&chunk=65536" % size, timeout=30)
+    assert response.body == lengths.large_body(size)
+
+
+# --- application errors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/before_start_response", "/after_start_response"])
+def test_error_before_output_gives_a_500_in_the_error_format(error_server, caplog, path):
+    caplog.set_level(logging.ERROR, logger="waitress")
+    with RawConnection(tcp_address(error_server)) as conn:
+        conn.request("GET", path)
+        response = conn.read_response()
+        assert response.status == 500
+        assert sorted(name.lower() for name in response.header_names) == [
+            "connection",
+            "content-length",
+            "content-type",
+            "date",
+            "server",
+        ]
+        assert response.connection_tokens() == ["close"]
+        assert response.header("Content-Type").startswith("text/plain")
+        assert b"Internal Server Error" in response.body
+        assert conn.closed_by_server()
+    messages = [r.getMessage() for r in caplog.records if r.name == "waitress"]
+    assert any("Exception while serving" in m for m in messages), messages
+    logged = [r for r in caplog.records if "Exception while serving" in r.getMessage()]
+    assert logged[0].exc_info is not None  # the traceback goes to the log
+
+
+def test_error_after_headers_sent_closes_the_connection(error_server, caplog):
+    caplog.set_level(logging.ERROR, logger="waitress")
+    with RawConnection(tcp_address(error_server)) as conn:
+        conn.request("GET", "/after_headers_sent")
+        response = conn.read_response(allow_incomplete=True)
+        assert response.status == 200
+        assert response.body == error.FIRST_CHUNK
+        assert not response.complete
+        assert conn.eof
+    assert any("Exception while serving" in r.getMessage() for r in caplog.records)
+
+
+def test_server_keeps_serving_after_application_errors(error_server):
+    target = tcp_address(error_server)
+    for _ in range(3):
+        assert get(target, "/before_start_response").status == 500
+    assert get(target, "/exc_info_before").status == 503
+
+
+# --- wsgi.file_wrapper ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("offset", [0, 1000, 102399])
+def test_seekable_file_gets_content_length_from_the_remaining_size(filewrapper_target, offset):
+    filewrapper.OPENED.clear()
+    with RawConnection(filewrapper_target) as conn:
+        conn.request("GET", "/seekable?offset=%d" % offset)
+        response = conn.read_response()
+        assert response.status == 200
+        assert response.header("Content-Length") == str(len(filewrapper.DATA) - offset)
+        assert not response.chunked
+        assert response.body == filewrapper.DATA[offset:]
+        conn.request("GET", "/seekable?offset=%d" % offset)  # framing was exact
+        assert conn.read_response().body == filewrapper.DATA[offset:]
+    assert wait_until(lambda: all(f.closed for f in filewrapper.OPENED), timeout=10)
+    assert len(filewrapper.OPENED) == 2
+
+
+def test_non_seekable_file_like_is_streamed_and_closed(filewrapper_target, recorder):
+    with RawConnection(filewrapper_target) as conn:
+        conn.request("GET", "/nonseekable")
+        response = conn.read_response()
+        assert response.status == 200
+        assert response.body == filewrapper.DATA
+        assert response.chunked or response.header("Content-Length") == str(len(filewrapper.DATA))
+    assert recorder.wait_for_kind("file-closed", timeout=10)
+
+
+def test_head_of_a_file_wrapper_response_sends_no_body(filewrapper_target):
+    with RawConnection(filewrapper_target) as conn:
+        conn.request("HEAD", "/seekable?offset=0")
+        response = conn.read_response("HEAD")
+        assert response.status == 200
+        assert response.header("Content-Length") == str(len(filewrapper.DATA))
+        conn.request("GET", "/seekable?offset=102300")
+        follow = conn.read_response()
+        assert follow.body == filewrapper.DATA[102300:]
