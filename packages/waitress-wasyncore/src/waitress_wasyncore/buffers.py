@@ -19,6 +19,14 @@ import socket
 import tempfile
 from typing import IO, Any, Deque, List, Optional, Union
 
+__all__ = [
+    "BodySpool",
+    "OutputBuffer",
+    "ReadOnlyFileBasedBuffer",
+    "TruncatedFileError",
+    "empty_input",
+]
+
 Bytes = Union[bytes, bytearray, memoryview]
 
 #: How many memory buffers one sendmsg() call may carry (well below IOV_MAX).
