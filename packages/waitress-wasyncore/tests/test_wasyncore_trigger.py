@@ -128,3 +128,11 @@ def test_closing_a_channel_from_another_thread_through_the_trigger(loop_thread):
     b.settimeout(10)
     assert b.recv(10) == b"", "the peer sees the connection closed"
     b.close()
+
+
+def test_a_trigger_whose_writer_vanished_closes_instead_of_spinning(smap):
+    t = trigger(smap)
+    t._writer.close()  # EOF on the reading end: readable forever if ignored
+    loop(0.5, map=smap, count=3)
+    assert smap == {}
+    t.pull_trigger(lambda: None)  # after close: ignored, no error

@@ -20,6 +20,7 @@ import os
 import select
 import selectors
 import threading
+import time
 from typing import Any, Callable, Dict, Optional
 
 from .errors import EXIT_EXCEPTIONS
@@ -29,6 +30,9 @@ logger = logging.getLogger("waitress")
 
 EVENT_READ = selectors.EVENT_READ
 EVENT_WRITE = selectors.EVENT_WRITE
+
+# select() with nothing to watch is an error on Windows, a plain sleep elsewhere.
+_EMPTY_SELECT_FAILS = os.name == "nt"
 
 SelectorFactory = Callable[[], selectors.BaseSelector]
 
@@ -297,18 +301,23 @@ class Reactor:
         selector = self._selector
         if selector is None:
             return
-        try:
-            ready = selector.select(timeout)
-        except InterruptedError:
-            return
-        except (OSError, ValueError):
-            if self._selector is None:
-                return  # closed by another thread while we waited
-            # select() refuses the whole set when one fd was closed behind
-            # our back: drop the culprits instead of failing every iteration.
-            if not self._drop_unselectable():
-                raise
-            return
+        if _EMPTY_SELECT_FAILS and not self._selected:
+            # Windows' select() refuses three empty sets: just wait.
+            time.sleep(timeout if timeout is not None else 1.0)
+            ready = []
+        else:
+            try:
+                ready = selector.select(timeout)
+            except InterruptedError:
+                return
+            except (OSError, ValueError):
+                if self._selector is None:
+                    return  # closed by another thread while we waited
+                # select() refuses the whole set when one fd was closed behind
+                # our back: drop the culprits instead of failing every iteration.
+                if not self._drop_unselectable():
+                    raise
+                return
         map_get = socket_map.get
         for key, mask in ready:
             obj = key.data

@@ -66,7 +66,9 @@ class trigger(dispatcher):
 
     def handle_read(self) -> None:
         try:
-            self.socket.recv(8192)
+            if not self.socket.recv(8192):
+                self.handle_close()  # the writing end is gone: never spin on EOF
+                return
         except BlockingIOError:
             pass
         except OSError:
