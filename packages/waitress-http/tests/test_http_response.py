@@ -755,3 +755,26 @@ def http_date_seconds():
 
 def test_continue_response():
     assert CONTINUE_RESPONSE == b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def test_start_file_sets_length_and_completes_the_body():
+    from waitress_http import Response
+
+    response = Response("1.1", "GET", True, "waitress")
+    response.start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "3")])
+    head = response.start_file(10)
+    assert b"Content-Length: 10\r\n" in head
+    assert b"Content-Length: 3" not in head
+    assert response.headers_sent
+    assert response.end() == []
+    assert not response.close_connection
+
+
+def test_start_file_for_head_sends_only_the_head():
+    from waitress_http import Response
+
+    response = Response("1.1", "HEAD", True, "waitress")
+    response.start_response("200 OK", [])
+    head = response.start_file(10)
+    assert b"Content-Length: 10\r\n" in head
+    assert not response.send_body

@@ -326,6 +326,21 @@ class Response:
             head = self._build_head(None)
         return head
 
+    def start_file(self, size: int) -> bytes:
+        """The head for a body of ``size`` bytes that the server sends itself.
+
+        For ``wsgi.file_wrapper`` over a seekable file, which the server sends
+        with ``os.sendfile`` rather than through ``body()``: Content-Length
+        becomes ``size``, the head is handed out, and the body counts as
+        complete, so ``end()`` has nothing left to add.
+        """
+        self.set_content_length(size)
+        head = self.head_bytes()
+        self._head_sent = True
+        self._remaining = 0
+        self._finished = True
+        return head
+
     def body(self, chunk: Any) -> List[Any]:
         """The buffers to send for one chunk of the application's body, in order.
 

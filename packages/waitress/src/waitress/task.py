@@ -86,16 +86,16 @@ class WSGITask:
                 self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
                 return
         write_soon = channel.write_soon
-        response = Response(head.version, head.method, head.keep_alive, server.adj.ident, None, logger)
 
         def write(data):
+            # PEP 3333's write(): ``response`` is bound below, before the app runs.
             if not response.headers_set:
                 raise RuntimeError("write() called before start_response()")
             buffers = response.body(data)
             if buffers:
                 write_soon(buffers)
 
-        response.write = write
+        response = Response(head.version, head.method, head.keep_alive, server.adj.ident, write, logger)
         try:
             app_iter = server.application(environ, response.start_response)
             try:
