@@ -352,3 +352,17 @@ def test_foreign_objects_in_the_map_are_left_alone(smap, pair):
     loop(0.01, map=smap, count=2)
     assert bytes(d.received) == b"ok"
     del smap[10**6]
+
+
+def test_a_handler_hitting_a_reset_closes_without_an_error_log(smap, pair, caplog):
+    caplog.set_level(logging.DEBUG, logger="waitress")
+
+    def reset(self):
+        raise ConnectionResetError(104, "reset by peer")
+
+    a, b = pair
+    d = Reader(a, map=smap, on_read=reset)
+    b.sendall(b"x")
+    loop(0.05, map=smap, count=2)
+    assert d.closes == 1 and smap == {}
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
