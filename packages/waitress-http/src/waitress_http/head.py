@@ -33,14 +33,26 @@ def parse_head(block: bytes) -> RequestHead:
     """
     # What is left once the allowed bytes are gone must be the CRLF pairs
     # alone: no control byte, no CR or LF on its own.
-    clean = len(block.translate(None, FIELD_BYTES)) == 2 * block.count(b"\r\n")
+    crlfs = block.count(b"\r\n")
+    clean = len(block.translate(None, FIELD_BYTES)) == 2 * crlfs
     text = block.decode("latin-1")
     line_end = text.index("\r\n")
+    if not clean and (block.count(b"\r") != crlfs or block.count(b"\n") != crlfs):
+        # A bare CR or LF comes first, whatever else is wrong: it is what a
+        # parser fed piece by piece may see before the rest of the head.
+        match = REQUEST_LINE.fullmatch(text, 0, line_end)
+        version = _VERSIONS[match.group(3)] if match else None
+        where = "request line" if match is None and _has_bare_cr_or_lf(text[:line_end]) else "header line"
+        raise BadRequest(f"Bare CR or LF found in {where}", version)
     method, target, version = parse_request_line(text, line_end)
     if not clean:
         reject_field_lines(text[line_end + 2 :], version)
     headers = parse_fields(text, line_end + 1, text.count("\n") - 1, version)
     return build_head(method, target, version, headers)
+
+
+def _has_bare_cr_or_lf(line: str) -> bool:
+    return "\r" in line or "\n" in line
 
 
 def parse_request_line(text: str, end: int) -> Tuple[str, str, str]:

@@ -469,13 +469,13 @@ invalid(
     "cve_2019_16785_bare_lf_in_header",
     head("POST / HTTP/1.1", "Host: example.com", "Content-Length: 100")[:-2]
     + b"X-Header: x\nContent-Length: 0\r\n\r\n",
-    detail="bare CR or LF",
+    detail="Bare CR or LF",
 )
 invalid(
     102,
     "cve_2019_16785_bare_cr_in_header",
     head("GET / HTTP/1.1", "Host: example.com")[:-2] + b"X-Header: x\rContent-Length: 0\r\n\r\n",
-    detail="bare CR or LF",
+    detail="Bare CR or LF",
 )
 invalid(
     103,
