@@ -142,6 +142,7 @@ def parse(argv: Sequence[str], options: Iterable[Any]) -> ParsedCommandLine:
                 raise UsageError(f"--{key} takes no value")
             seen[key] = True
             continue
+        option = None  # stays None for --app, the runner's one valued option
         if key not in RUNNER_VALUED:
             option, negated = index.lookup(key)
             if not is_cli_option(option):
@@ -157,7 +158,7 @@ def parse(argv: Sequence[str], options: Iterable[Any]) -> ParsedCommandLine:
                 raise UsageError(f"--{key} needs a value")
             value = args[position]
             position += 1
-        if key in RUNNER_VALUED:
+        if option is None:
             apps.append(value)
             continue
         check_value(option, key, value)
