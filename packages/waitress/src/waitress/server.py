@@ -236,6 +236,7 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
             dispatcher = ThreadedTaskDispatcher()
             dispatcher.set_thread_count(self.adj.threads)
         self.task_dispatcher = dispatcher
+        self._sweeper = None
         self.asyncore.dispatcher.__init__(self, _sock, map=map)
         try:
             if _sock is None:
@@ -248,7 +249,7 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
             self.effective_host, self.effective_port = self.getsockname()
         except BaseException:
             self.trigger.close()
-            self.close()
+            wasyncore.dispatcher.close(self)
             raise
         self.server_name = adj.server_name
         self.active_channels = {}
@@ -261,7 +262,6 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
             file_wrapper=ReadOnlyFileBasedBuffer,
             errors=sys.stderr,
         )
-        self._sweeper = None
         if _start:
             self.accept_connections()
 
