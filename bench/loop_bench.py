@@ -17,6 +17,7 @@ The figures are only indicative when other work shares the machine.
 
 import argparse
 import importlib
+import json
 import os
 import socket
 import statistics
@@ -244,6 +245,27 @@ def ensure_peers_python(requested: Optional[str]) -> Optional[str]:
     return python
 
 
+def write_json(path: str, contenders: List[Contender], args: argparse.Namespace) -> None:
+    record = {
+        "benchmark": "loop",
+        "rounds": args.rounds,
+        "duration": args.duration,
+        "results": [
+            {
+                "loop": c.label,
+                "idle": c.idle_count,
+                "best": c.best,
+                "median": c.median,
+                "runs": c.rates,
+            }
+            for c in contenders
+        ],
+    }
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=1)
+        f.write("\n")
+
+
 # -- main ----------------------------------------------------------------------------
 
 
@@ -261,7 +283,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         action="store_true",
         help="also measure ours with readable()/writable() overrides",
     )
+    parser.add_argument("--quick", action="store_true", help="3 runs of 0.3 s each (a smoke test)")
+    parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration = 3, 0.3
     if args.serve:
         serve(args.serve, args.legacy)
         return 0
@@ -319,6 +345,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         "ours at %d idle / ours at 0 idle: %.2f best, %.2f median (target >= 0.80)"
         % (args.idle, ours_idle.best / baseline, ours_idle.median / contenders[0].median)
     )
+    if args.json:
+        write_json(args.json, contenders, args)
     if peers:
         theirs_idle = contenders[-1]
         print(
