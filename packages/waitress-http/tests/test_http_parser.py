@@ -6,7 +6,6 @@ import traceback
 from typing import List, Union
 
 import pytest
-
 from waitress_http.errors import (
     BadRequest,
     HTTPError,

@@ -11,7 +11,6 @@ import os
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
-
 from waitress_http.errors import HTTPError
 from waitress_http.events import NEED_DATA, Body, EndOfMessage, RequestHead
 from waitress_http.parser import RequestParser

@@ -5,7 +5,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from waitress_http.errors import HTTPError
 from waitress_http.events import NEED_DATA, Body, EndOfMessage, RequestHead
 from waitress_http.parser import RequestParser

@@ -28,8 +28,6 @@ def parse_chunk_size(line: bytes, version: Optional[str]) -> int:
 
 def check_trailers(block: bytes, version: Optional[str]) -> None:
     """Validate trailer field lines like header lines; ``block`` ends with CRLF."""
-    lines = block.count(b"\r\n")
-    text = "\n" + block.decode("latin-1")
-    if len(block.translate(None, FIELD_BYTES)) != 2 * lines:
-        reject_field_lines(text[1:], version, "trailer")
-    parse_fields(text, 0, lines, version, "trailer")
+    if block.translate(None, FIELD_BYTES + b"\r\n"):
+        reject_field_lines(block.decode("latin-1"), version, "trailer")
+    parse_fields("\r\n" + block.decode("latin-1"), version, "trailer")

@@ -6,7 +6,7 @@ one Host, a strict Content-Length, Transfer-Encoding only as a lone final
 framing is either understood exactly or the request is refused.
 """
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Set, Tuple
 
 from .errors import BadRequest, NotImplementedTransferEncoding
 from .events import RequestHead
@@ -22,62 +22,82 @@ def build_head(
     method: str, target: str, version: str, headers: List[Tuple[str, str]]
 ) -> RequestHead:
     """Check the framing fields of a syntactically valid head and describe it."""
-    found = [(key, value) for name, value in headers if (key := name.lower()) in _FRAMING_FIELDS]
+    hosts: List[str] = []
+    lengths: List[str] = []
+    # Repeated list-valued fields mean the same as one field with the values
+    # joined by commas (RFC 9110 5.3); Host and Content-Length are not lists.
+    lists: Dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        if key not in _FRAMING_FIELDS:
+            continue
+        if key == "host":
+            hosts.append(value)
+        elif key == "content-length":
+            lengths.append(value)
+        elif key in lists:
+            lists[key] += "," + value
+        else:
+            lists[key] = value
+
     is_11 = version == "1.1"
-    if not found:
+    if len(hosts) != 1:
+        if hosts:
+            raise BadRequest("More than one Host header", version)
         if is_11:
             raise BadRequest("Missing Host header", version)
-        return RequestHead(method, target, version, headers, None, False, False, False)
-    fields: Dict[str, List[str]] = {}
-    for key, value in found:
-        if key in fields:
-            fields[key].append(value)
-        else:
-            fields[key] = [value]
-
-    _check_host(fields.get("host"), version)
-    chunked = _is_chunked(fields.get("transfer-encoding"), version)
-    lengths = fields.get("content-length")
+    elif hosts[0] not in _valid_hosts:
+        _check_host(hosts[0], version)
+    chunked = False
+    if lists:
+        codings = lists.get("transfer-encoding")
+        if codings is not None:
+            chunked = _is_chunked(codings, version)
     content_length = None
-    if lengths is not None:
+    if lengths:
         if chunked:
             raise BadRequest("Content-Length and Transfer-Encoding are both present", version)
         content_length = _content_length(lengths, version)
+    if not lists:
+        return RequestHead(method, target, version, headers, content_length, chunked, False, is_11)
 
-    connection = fields.get("connection")
+    connection = lists.get("connection")
     if connection is None:
         keep_alive = is_11
     else:
-        options = list_elements(connection)
-        keep_alive = "close" not in options and (is_11 or "keep-alive" in options)
-
-    expect = fields.get("expect")
+        connection = connection.lower()
+        if connection == "keep-alive":  # the usual value, without splitting
+            keep_alive = True
+        else:
+            options = list_elements(connection)
+            keep_alive = "close" not in options and (is_11 or "keep-alive" in options)
+    expect = lists.get("expect")
     expect_continue = is_11 and expect is not None and "100-continue" in list_elements(expect)
     return RequestHead(
         method, target, version, headers, content_length, chunked, expect_continue, keep_alive
     )
 
 
-def list_elements(values: List[str]) -> List[str]:
-    """The lowercase elements of a comma-separated list spread over field lines."""
-    return [element.strip(" \t").lower() for value in values for element in value.split(",")]
+def list_elements(value: str) -> List[str]:
+    """The lowercase elements of a comma-separated list, OWS stripped."""
+    return [element.strip(" \t").lower() for element in value.split(",")]
 
 
-def _check_host(hosts: Optional[List[str]], version: str) -> None:
-    if hosts is None:
-        if version == "1.1":
-            raise BadRequest("Missing Host header", version)
-        return
-    if len(hosts) > 1:
-        raise BadRequest("More than one Host header", version)
-    if HOST_VALUE.fullmatch(hosts[0]) is None:
+#: Host values already found valid, so that the clients of one site are not
+#: checked again on every request.  Bounded: once full, nothing more is added.
+_valid_hosts: Set[str] = set()
+_VALID_HOSTS_KEPT = 256
+
+
+def _check_host(host: str, version: str) -> None:
+    if HOST_VALUE.fullmatch(host) is None:
         raise BadRequest("Invalid Host header", version)
+    if len(_valid_hosts) < _VALID_HOSTS_KEPT:
+        _valid_hosts.add(host)
 
 
-def _is_chunked(codings: Optional[List[str]], version: str) -> bool:
+def _is_chunked(codings: str, version: str) -> bool:
     """True for ``chunked`` alone; refuse every other Transfer-Encoding."""
-    if codings is None:
-        return False
     if version != "1.1":
         raise BadRequest("Transfer-Encoding is not allowed in an HTTP/1.0 request", version)
     # Empty list elements are allowed and ignored (RFC 9110 5.6.1).

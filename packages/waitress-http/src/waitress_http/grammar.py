@@ -29,19 +29,22 @@ HTTP_VERSION: Pattern[str] = re.compile("HTTP/([0-9])\\.([0-9])")
 
 TOKEN: Pattern[str] = re.compile("[" + TCHAR + "]+")
 
-#: One field line, matched from the LF that ends the previous line: the name is
-#: a token followed directly by the colon, the value starts with anything but
-#: whitespace and runs to the CR.  Trailing SP/HTAB stays in the value (the
-#: caller strips it, only when present).  Matching each line from its leading
-#: LF anchors it, so a line that does not match as a whole is never partly
-#: matched.  Only run over text already known to hold no control byte but
-#: HTAB and no CR or LF outside CRLF pairs (``FIELD_BYTES``): then the value
-#: cannot run past its own line.
-FIELD_LINE: Pattern[str] = re.compile("\n([" + TCHAR + "]+):[ \t]*((?:[^\r \t][^\r]*)?)\r")
+#: One field line with the CRLF before it: the name is a token followed
+#: directly by the colon; the value is what follows up to the next CR, less
+#: leading and trailing SP/HTAB.  The greedy ``[ \t]*`` takes the leading
+#: whitespace, ``[^\r]*`` runs to the CR and gives back only the trailing
+#: whitespace, and the group can be empty, so a match never fails once the
+#: colon is found and nothing is retried twice.  Each match starts at the CRLF
+#: that ends the previous line, so a line that does not match as a whole is
+#: never partly matched.  Only run over text known to hold no control byte but
+#: HTAB, and no more CRs or LFs than CRLF pairs would hold (see head.py).
+FIELD_LINE: Pattern[str] = re.compile(
+    "\r\n([" + TCHAR + "]+):[ \t]*([^\r]*[^\r \t]|)"
+)
 
-#: Every byte a head may hold but CR and LF: HTAB, visible ASCII, obs-text.
+#: What a head may hold but CR and LF: VCHAR, obs-text, SP and HTAB.
 #: ``head.translate(None, FIELD_BYTES)`` leaves the CRs, LFs and controls.
-FIELD_BYTES = bytes([0x09]) + bytes(range(0x20, 0x7F)) + bytes(range(0x80, 0x100))
+FIELD_BYTES = bytes(range(0x21, 0x7F)) + bytes(range(0x80, 0x100)) + b" \t"
 
 #: A byte that may not appear in a field value: controls but HTAB, and DEL.
 CONTROL_CHAR: Pattern[str] = re.compile("[\x00-\x08\x0a-\x1f\x7f]")

@@ -132,7 +132,7 @@ class RequestParser:
         head_end = end + 4
         if head_end - start >= limit:
             raise RequestHeaderFieldsTooLarge(_too_large("Request header fields", limit))
-        head = parse_head(bytes(buf[start : end + 2]))
+        head = parse_head(buf[start : end + 2])
         self._version = head.version
         self._scanned = 0
         self._empty_lines = 0
