@@ -18,10 +18,10 @@ TCHAR_BYTES = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm
 #: every registered one is uppercase, so a lowercase one is a client bug.
 _METHOD_CHAR = "!#$%&'*+\\-.^_`|~0-9A-Z"
 
-#: method SP request-target SP HTTP-version, for the two versions we serve.
-#: The target is visible ASCII, so it cannot hold a second space.
+#: method SP request-target SP HTTP-version CRLF, for the two versions we
+#: serve.  The target is visible ASCII, so it cannot hold a second space.
 REQUEST_LINE: Pattern[str] = re.compile(
-    "([" + _METHOD_CHAR + "]+) ([\x21-\x7e]+) HTTP/1\\.([01])"
+    "([" + _METHOD_CHAR + "]+) ([\x21-\x7e]+) HTTP/1\\.([01])\r\n"
 )
 
 #: Any well-formed HTTP-version, to tell "unsupported" (505) from "malformed" (400).

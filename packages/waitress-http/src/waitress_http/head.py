@@ -38,16 +38,16 @@ def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
     breaks = block.translate(None, FIELD_BYTES)
     lines = len(breaks) >> 1
     text = block.decode("latin-1")
-    line_end = text.index("\r\n")
     if breaks != b"\r\n" * lines:
-        _reject_unclean_head(text, line_end)
-    match = REQUEST_LINE.fullmatch(text, 0, line_end)
+        _reject_unclean_head(text)
+    match = REQUEST_LINE.match(text)
     if match is None:
-        _reject_request_line(text[:line_end])
+        _reject_request_line(text[: text.index("\r\n")])
     method, target, minor = match.groups()
     version = "1.1" if minor == "1" else "1.0"
     if target[0] != "/" or method == "CONNECT":
         check_target_form(method, target, version)
+    line_end = match.end() - 2
     headers = FIELD_LINE.findall(text, line_end)
     if len(headers) != lines - 1:
         reject_field_lines(text[line_end + 2 :], version)
@@ -72,13 +72,14 @@ def parse_fields(text: str, version: Optional[str], what: str = "trailer") -> He
     return headers
 
 
-def _reject_unclean_head(text: str, line_end: int) -> None:
+def _reject_unclean_head(text: str) -> None:
     """Raise the error for a head holding a bare CR or LF or a control byte."""
+    line_end = text.index("\r\n")
     crlfs = text.count("\r\n")
     if text.count("\r") != crlfs or text.count("\n") != crlfs:
         # A bare CR or LF comes first, whatever else is wrong: it is what a
         # parser fed piece by piece may see before the rest of the head.
-        match = REQUEST_LINE.fullmatch(text, 0, line_end)
+        match = REQUEST_LINE.match(text)
         version = _VERSIONS[match.group(3)] if match else None
         line = text[:line_end]
         where = "request line" if "\r" in line or "\n" in line else "header line"
@@ -92,7 +93,7 @@ def parse_request_line(text: str, end: int) -> Tuple[str, str, str]:
 
     ``text[end:end + 2]`` must be the CRLF that ends the line.
     """
-    match = REQUEST_LINE.fullmatch(text, 0, end)
+    match = REQUEST_LINE.match(text[: end + 2])
     if match is None:
         _reject_request_line(text[:end])
     method, target, minor = match.groups()

@@ -120,6 +120,8 @@ class RequestParser:
     def _read_head(self) -> Event:
         buf = self._buf
         start = self._start
+        if start >= len(buf):
+            return NEED_DATA
         if buf.startswith(b"\r\n", start):
             start = self._skip_empty_lines(buf, start)
         limit = self.max_header_size
@@ -128,10 +130,10 @@ class RequestParser:
             if start < len(buf) and buf[start] not in _REQUEST_START:
                 # Not HTTP at all (a TLS ClientHello, say): say so now.
                 raise BadRequest("Start line is invalid")
-            return self._section_incomplete(buf, start, limit)
+            return self._section_incomplete(buf, start, limit, None, "header")
         head_end = end + 4
         if head_end - start >= limit:
-            raise RequestHeaderFieldsTooLarge(_too_large("Request header fields", limit))
+            raise RequestHeaderFieldsTooLarge(_too_large("Header fields", limit))
         head = parse_head(buf[start : end + 2])
         self._version = head.version
         self._scanned = 0
@@ -161,23 +163,25 @@ class RequestParser:
         self._scanned = 0
         return start
 
-    def _section_incomplete(self, buf: Union[bytes, bytearray], start: int, limit: int) -> Event:
+    def _section_incomplete(
+        self,
+        buf: Union[bytes, bytearray],
+        start: int,
+        limit: int,
+        version: Optional[str],
+        what: str,
+    ) -> Event:
         """A head or trailer section without its final CRLFCRLF yet."""
         pending = len(buf) - start
         if pending >= limit:
-            raise RequestHeaderFieldsTooLarge(
-                _too_large("Request header fields", limit), self._version_if_in_body()
-            )
+            raise RequestHeaderFieldsTooLarge(_too_large(what.capitalize() + " fields", limit), version)
         # A section that can no longer end well: an LF-only client would
         # otherwise wait for a CRLFCRLF that never comes.
         searched = start + self._scanned
         if buf.find(b"\n\n", searched) != -1 or buf.find(b"\r\r", searched) != -1:
-            raise BadRequest("Bare CR or LF found in header line", self._version_if_in_body())
+            raise BadRequest(f"Bare CR or LF found in {what} line", version)
         self._scanned = max(pending - 3, 0)
         return NEED_DATA
-
-    def _version_if_in_body(self) -> Optional[str]:
-        return None if self._step is RequestParser._read_head else self._version
 
     def _read_body(self) -> Event:
         data = self._take_body()
@@ -248,7 +252,7 @@ class RequestParser:
         limit = self.max_header_size
         end = buf.find(b"\r\n\r\n", start + self._scanned, start + limit)
         if end == -1:
-            return self._section_incomplete(buf, start, limit)
+            return self._section_incomplete(buf, start, limit, self._version, "trailer")
         if end + 4 - start >= limit:
             raise RequestHeaderFieldsTooLarge(_too_large("Trailer fields", limit), self._version)
         check_trailers(bytes(buf[start : end + 2]), self._version)
