@@ -197,7 +197,7 @@ class HTTPChannel(dispatcher):
                 self.head_started = None
                 self.current = PendingRequest(event)
                 if event.expect_continue:
-                    self._maybe_continue_locked(False)
+                    self._maybe_continue_locked()
             elif cls is Body:
                 pending = self.current
                 if pending.spool is None:
@@ -225,16 +225,10 @@ class HTTPChannel(dispatcher):
         self.busy = True
         return True
 
-    def _maybe_continue_locked(self, between_tasks: bool) -> None:
-        """Send ``100 Continue`` once every earlier response is out.
-
-        ``between_tasks``: the caller is the connection's worker, done with
-        the previous request (so "busy" is itself, not an earlier response).
-        """
+    def _maybe_continue_locked(self) -> None:
+        """Send ``100 Continue`` once every earlier response is out."""
         pending = self.current
-        if pending is None or pending.continue_sent or self.tasks:
-            return
-        if self.busy and not between_tasks:
+        if pending is None or pending.continue_sent or self.tasks or self.busy:
             return
         pending.continue_sent = True
         self._send_locked([CONTINUE_RESPONSE])
@@ -242,21 +236,30 @@ class HTTPChannel(dispatcher):
     # ---------------------------------------------------------------- worker side
 
     def service(self) -> None:
-        """Run queued tasks in order (a worker thread); the pool calls this."""
+        """Run queued tasks in order (a worker thread); the pool calls this.
+
+        Before giving the connection back, the worker parses whatever the
+        loop buffered meanwhile (under the lock the loop feeds under, so no
+        request can be left sitting in the parser with nobody to serve it).
+        """
         while True:
             with self.lock:
-                if not self.tasks or self.closed:
+                if self.closed:
                     self.busy = False
-                    if not self.closed:
-                        self._after_requests_locked()
+                    return
+                if not self.tasks:
+                    self.busy = False
+                    if self._parse_locked():
+                        continue  # a pipelined request was waiting: serve it too
+                    if self.current is not None and self.current.head.expect_continue:
+                        self._maybe_continue_locked()  # its turn has come
+                    self._after_requests_locked()
                     return
                 task = self.tasks.popleft()
             try:
                 task.service()
             except ClientDisconnected:
-                with self.lock:
-                    self.will_close = True
-                    self.parse_stopped = True
+                task.close_after = True
             if task.close_after:
                 with self.lock:
                     self.will_close = True
@@ -264,13 +267,6 @@ class HTTPChannel(dispatcher):
                     for dropped in self.tasks:
                         dropped.cancel()
                     self.tasks.clear()
-            else:
-                with self.lock:
-                    if not self.tasks and not self.closed:
-                        # The next pipelined request may already be buffered.
-                        self._parse_locked()
-                        if self.current is not None and self.current.head.expect_continue:
-                            self._maybe_continue_locked(True)
 
     def _after_requests_locked(self) -> None:
         """The worker is done: close when asked, or let the loop read again."""
