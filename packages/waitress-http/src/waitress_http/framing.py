@@ -109,10 +109,11 @@ def _is_chunked(codings: str, version: str) -> bool:
 
 
 def _content_length(lengths: List[str], version: str) -> int:
-    first = lengths[0]
-    if CONTENT_LENGTH.fullmatch(first) is None:
+    # RFC 9110 8.6 allows accepting identical duplicates; refusing every
+    # duplicate is simpler to reason about and what Waitress does since its
+    # CVE-2019-16792 fix, so a front end can never see a different length.
+    if len(lengths) > 1:
+        raise BadRequest("More than one Content-Length field", version)
+    if CONTENT_LENGTH.fullmatch(lengths[0]) is None:
         raise BadRequest("Content-Length is invalid", version)
-    for other in lengths[1:]:
-        if other != first:
-            raise BadRequest("Conflicting Content-Length fields", version)
-    return int(first)
+    return int(lengths[0])

@@ -1,6 +1,6 @@
 """Syntax of a request head: the request line and the field lines (RFC 9112 2-5).
 
-The fast path validates a whole head with a handful of C-level calls (two
+The fast path validates a whole head with a handful of C-level calls (one
 ``bytes.translate``, two regex calls) and gets the header list from one
 ``findall``, without a Python loop per line.  Only when that fails does a
 slow, line-by-line pass run, and its one job is to say precisely what was
@@ -33,8 +33,10 @@ def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
     CRLF of the last field line (the empty line that ends the head left out).
     """
     # What is left without the bytes a field line may hold must be "\r\n"
-    # repeated: no control byte, as many CRs as LFs, alternating.  FIELD_LINE
-    # matching every line then proves each CR is right before its LF.
+    # repeated: no control byte, as many CRs as LFs, alternating.  Then
+    # REQUEST_LINE (ending in CRLF), a FIELD_LINE match (starting with CRLF)
+    # at every other line, and the CRLF that ends ``block`` account for every
+    # CR and LF as a CRLF pair: no bare CR or LF anywhere.
     breaks = block.translate(None, FIELD_BYTES)
     lines = len(breaks) >> 1
     text = block.decode("latin-1")
