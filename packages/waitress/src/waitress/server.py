@@ -292,12 +292,6 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
     def pull_trigger(self) -> None:
         self.trigger.pull_trigger()
 
-    def readable(self) -> bool:  # kept for code that asks; the loop does not
-        return self.accepting and not self.in_connection_overflow
-
-    def writable(self) -> bool:
-        return False
-
     def handle_read(self) -> None:
         pass
 
