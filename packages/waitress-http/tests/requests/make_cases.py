@@ -411,6 +411,12 @@ valid(
         )
     ],
 )
+valid(
+    44,
+    "chunk_extension_quoted_pairs",
+    chunked_post(b'2;a="]\\\\ \\"[";b=\tc\r\nok\r\n0\r\n\r\n'),
+    [req("POST", headers=TE_CHUNKED, body=b"ok", chunked=True)],
+)
 # Limits, exactly at the boundary (the failing side is in invalid/).
 LIMIT_HEAD = head("GET / HTTP/1.1", "Host: example.com", "X-Pad: " + "p" * 50)
 valid(
@@ -828,7 +834,20 @@ invalid(
     requests=[req("POST", headers=TE_CHUNKED, chunked=True)],
 )
 
-# Errors after good requests on the same connection.
+# Errors after good requests on the same connection, and before them.
+def bad_head_of(size: int) -> bytes:
+    """A head of exactly ``size`` bytes whose last field line is malformed."""
+    lines = ["GET /bad HTTP/1.1", "Host: example.com", "X-Pad: ", "Bad Header: x"]
+    lines[2] += "p" * (size - len(head(*lines)))
+    return head(*lines)
+
+
+invalid(
+    229,
+    "cve_2024_49768_bad_head_of_8192_bytes_then_pipelined",
+    bad_head_of(8192) + head("GET /canary HTTP/1.1", "Host: example.com"),
+    detail="not a token",
+)
 invalid(
     230,
     "pipelined_second_invalid",
