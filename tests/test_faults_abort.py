@@ -7,7 +7,8 @@ import select
 import sys
 
 import pytest
-from server_support import RawConnection, SubprocessServer, get
+from fixtureapps.recorder import RECORD_PATH_VARIABLE, read_record_file
+from server_support import RawConnection, SubprocessServer, get, wait_until
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -59,3 +60,26 @@ def test_clients_aborting_large_responses_do_not_hurt_the_server(path):
         spent = proc.cpu_seconds_during(2.0)
         assert spent < 0.5, "the idle server used %.2f s of CPU in 2 s" % spent
         assert get(proc.address, "/hello/final").status == 200
+
+
+def test_every_aborted_response_has_its_iterator_closed(tmp_path):
+    """PEP 3333: close() is called even when the client resets mid-stream."""
+    record = str(tmp_path / "notes.jsonl")
+    with SubprocessServer(
+        "fixtureapps.router:app", threads=4, env={RECORD_PATH_VARIABLE: record}
+    ) as proc:
+        conns = [RawConnection(proc.address) for _ in range(CLIENTS)]
+        try:
+            for index, conn in enumerate(conns):
+                conn.request("GET", "/closing/stream?n=100000&size=65536&tag=c%d" % index)
+            _abort_each_once_its_response_starts(conns)
+        finally:
+            for conn in conns:
+                conn.reset_close()
+
+        def closed_tags():
+            return sorted(v for k, v in read_record_file(record) if k == "closed")
+
+        expected = sorted("c%d" % index for index in range(CLIENTS))
+        assert wait_until(lambda: closed_tags() == expected, timeout=15), closed_tags()
+        assert get(proc.address, "/hello/").status == 200

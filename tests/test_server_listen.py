@@ -5,6 +5,8 @@ Each test talks to the real server over a real socket; a server that binds
 the wrong place or serves through the wrong listener fails the request.
 """
 
+import http.client
+import json
 import os
 import socket
 import stat
@@ -129,6 +131,48 @@ def test_unix_socket_serves_with_requested_permissions(tmp_path):
         environ = get(path, "/over/unix").json()
         assert environ["PATH_INFO"] == "/over/unix"
         assert environ["REMOTE_ADDR"] == "localhost"
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a UNIX socket: only connect() differs."""
+
+    def __init__(self, path: str, timeout: float = 10.0) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.unix_path = path
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.unix_path)
+
+
+@needs_unix
+def test_unix_socket_with_http_client_keep_alive(tmp_path):
+    path = str(tmp_path / "client.sock")
+    with ThreadedServer(echo.app, unix_socket=path):
+        conn = UnixHTTPConnection(path)
+        try:
+            for index in range(3):
+                conn.request("POST", "/n%d" % index, body=b"payload %d" % index)
+                response = conn.getresponse()
+                environ = json.loads(response.read())
+                assert environ["PATH_INFO"] == "/n%d" % index
+                assert environ["body"] == "payload %d" % index
+                assert not response.will_close
+        finally:
+            conn.close()
+
+
+@needs_ipv6
+def test_ipv6_with_http_client():
+    with ThreadedServer(hello.app, listen="[::1]:0") as server:
+        conn = http.client.HTTPConnection("::1", tcp_address(server)[1], timeout=10)
+        try:
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, hello.BODY)
+        finally:
+            conn.close()
 
 
 @needs_unix

@@ -5,9 +5,19 @@ limits, the buffer spill thresholds, channel_timeout and log_socket_errors.
 
 import hashlib
 import logging
+import socket
+import time
 
-from fixtureapps import echo, error, hello, lengths
-from server_support import RawConnection, ThreadedServer, build_request, exchange, get, tcp_address
+from fixtureapps import echo, error, hello, lengths, pressure
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    build_request,
+    exchange,
+    get,
+    tcp_address,
+    wait_until,
+)
 
 
 def test_url_scheme_sets_wsgi_url_scheme():
@@ -196,3 +206,50 @@ def test_log_socket_errors_option_is_kept():
         assert server.adj.log_socket_errors is False
     with ThreadedServer(hello.app) as server:
         assert server.adj.log_socket_errors is True
+
+
+def _largest_kernel_send_buffer() -> int:
+    """The most a TCP socket may buffer on the sending side here (Linux autotuning)."""
+    try:
+        with open("/proc/sys/net/ipv4/tcp_wmem") as limits:
+            return int(limits.read().split()[2])
+    except (OSError, ValueError, IndexError):
+        return 4 * 1024 * 1024
+
+
+def test_outbuf_high_watermark_stops_pulling_from_a_stalled_response():
+    watermark = 1024 * 1024
+    total = 64 * 1024 * 1024
+    pressure.reset()
+    with ThreadedServer(pressure.app, outbuf_high_watermark=watermark) as server:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock.settimeout(30)
+        sock.connect(tcp_address(server))
+        try:
+            sock.sendall(build_request("GET", "/?n=%d&size=65536" % (total // 65536)))
+            # Read nothing; wait until the producer has started, then stops moving.
+            assert wait_until(pressure.produced, timeout=10)
+            last = -1
+            deadline = time.monotonic() + 20
+            while pressure.produced() != last and time.monotonic() < deadline:
+                last = pressure.produced()
+                time.sleep(0.3)
+            limit = watermark + _largest_kernel_send_buffer() + 4 * 1024 * 1024
+            assert pressure.produced() < min(limit, total), (
+                "the app produced %d bytes for a client that read nothing" % pressure.produced()
+            )
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += sock.recv(65536)
+            head, _, rest = data.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200")
+            received = len(rest)
+            while received < total:
+                piece = sock.recv(1 << 20)
+                if not piece:
+                    break
+                received += len(piece)
+        finally:
+            sock.close()
+    assert received == total  # the whole body arrived once the client read

@@ -262,11 +262,13 @@ def _padded_bad_head(total: int, bad_line: bytes) -> bytes:
 
 @pytest.mark.parametrize("lookahead", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize(
-    "bad_line",
-    [b"Bad\x00Header: x", b"Content-Length: +1", b"Transfer-Encoding: gzip"],
+    "bad_line, status",
+    [(b"Bad\x00Header: x", 400), (b"Content-Length: +1", 400), (b"Transfer-Encoding: gzip", 501)],
     ids=["nul-in-name", "bad-content-length", "unsupported-coding"],
 )
-def test_pipelined_request_after_a_bad_8192_byte_head_never_runs(recorder, lookahead, bad_line):
+def test_pipelined_request_after_a_bad_8192_byte_head_never_runs(
+    recorder, lookahead, bad_line, status
+):
     canary = b"GET /canary HTTP/1.1\r\nHost: localhost\r\n\r\n"
     data = _padded_bad_head(8192, bad_line) + canary
     with ThreadedServer(hello.app, channel_request_lookahead=lookahead) as server:
@@ -274,7 +276,7 @@ def test_pipelined_request_after_a_bad_8192_byte_head_never_runs(recorder, looka
         with RawConnection(target) as conn:
             conn.send(data)
             response = conn.read_response()
-            assert response.status in (400, 501), response
+            assert response.status == status, response
             assert "close" in response.connection_tokens()
             assert conn.closed_by_server()
             assert conn.buffer == b"", "a second response followed: %r" % conn.buffer[:200]

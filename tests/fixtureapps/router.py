@@ -1,14 +1,14 @@
 """Several fixture apps behind one server, chosen by the first path segment.
 
 ``/echo/...``, ``/lengths/...``, ``/stream/...``, ``/sleepy/...``,
-``/hello/...``, ``/digest/...``: the segment is moved to SCRIPT_NAME and the
+``/hello/...``, ``/digest/...``, ``/closing/...``: the segment is moved to SCRIPT_NAME and the
 rest of the path goes to that app.  The fault tests use it to reach every
 kind of response through one subprocess server.
 """
 
 from wsgiref.util import shift_path_info
 
-from fixtureapps import echo, gate, hello, lengths, streaming
+from fixtureapps import closing, echo, gate, hello, lengths, streaming
 
 APPS = {
     "echo": echo.app,
@@ -17,6 +17,7 @@ APPS = {
     "lengths": lengths.app,
     "stream": streaming.app,
     "sleepy": gate.sleepy_app,
+    "closing": closing.app,
 }
 
 
