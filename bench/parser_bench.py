@@ -13,7 +13,7 @@ httptools``; by default /work/.benchpeers).  The script re-runs itself there
 with ``--worker`` and reads the figures back as JSON.  The rounds alternate
 between the two interpreters and the best round of each parser counts.
 
-    python bench/parser_bench.py [--peers-python PATH] [--seconds 0.3] [--rounds 5]
+    python bench/parser_bench.py [--peers-python PATH] [--seconds 0.2] [--rounds 9]
                                  [--request FILE] [--quick] [--json PATH]
 
 Figures are only indicative while other work shares the machine.
@@ -200,8 +200,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--peers-python", default=DEFAULT_PEERS_PYTHON,
                         help="Python with waitress==3.0.2, h11 and httptools (default %(default)s)")
-    parser.add_argument("--seconds", type=float, default=0.3, help="length of one measurement")
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds; the best counts")
+    parser.add_argument("--seconds", type=float, default=0.2, help="length of one measurement")
+    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds; the best counts")
     parser.add_argument("--request", help="a file holding the raw request to parse instead")
     parser.add_argument("--quick", action="store_true", help="one short round (a smoke check)")
     parser.add_argument("--json", help="also write the figures to this file")
@@ -230,7 +230,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     print("Parsing one %d-byte browser request (%d header fields); best of %d rounds of %.1f s."
           % (len(data), data.count(b"\r\n") - 2, rounds, seconds))
-    print("Indicative only when the machine is shared.\n")
+    print("A fresh parser per request (h11: a new Connection). Indicative only on a shared machine.\n")
     print(table(best))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as json_file:
