@@ -112,3 +112,16 @@ def test_serve_logs_one_banner_per_listener():
         assert len(set(ports)) == 2
         for port in ports:
             assert get(("127.0.0.1", int(port)), "/").status == 200
+
+
+def test_serve_logs_application_errors_with_their_traceback():
+    with SubprocessServer("fixtureapps.error:app", mode="serve", host="127.0.0.1", port=0) as proc:
+        match = _wait_for_banner(proc, r"Serving on http://127\.0\.0\.1:(\d+)")
+        response = get(("127.0.0.1", int(match.group(1))), "/before_start_response")
+        assert response.status == 500
+        assert wait_until(lambda: "FixtureError" in proc.stderr_text(), timeout=10), (
+            proc.stderr_text()
+        )
+        log = proc.stderr_text()
+        assert "Exception while serving /before_start_response" in log
+        assert "Traceback (most recent call last)" in log
