@@ -34,20 +34,6 @@ from .task import ClientDisconnected, ErrorTask, WSGITask
 _monotonic = time.monotonic
 
 
-class PendingRequest:
-    """A request being assembled from the wire: its head and body spool.
-
-    The spool is made on the first body byte: most requests have none.
-    """
-
-    __slots__ = ("head", "spool", "continue_sent")
-
-    def __init__(self, head: RequestHead) -> None:
-        self.head = head
-        self.spool = None
-        self.continue_sent = False
-
-
 class HTTPChannel(dispatcher):
     """The server side of one HTTP connection."""
 
@@ -61,7 +47,7 @@ class HTTPChannel(dispatcher):
         self.drained = threading.Condition(self.lock)
         self.outbuf = OutputBuffer(adj.outbuf_overflow)
         self.tasks = deque()
-        self.current = None  # PendingRequest whose body is still arriving
+        self.current = None  # the WSGITask whose body is still arriving
         self.busy = False  # a worker is serving this connection
         self.will_close = False  # close once the queued output is sent
         self.parse_stopped = False  # parse error or close pending: ignore input
@@ -76,6 +62,7 @@ class HTTPChannel(dispatcher):
         self.recv_bytes = adj.recv_bytes
         self.inbuf_overflow = adj.inbuf_overflow
         self.trigger = server.trigger
+        self.add_task = server.add_task
         dispatcher.__init__(self, sock, map)
         self.set_interest(True, False)
 
@@ -99,7 +86,7 @@ class HTTPChannel(dispatcher):
             self.parser.feed(data)
             start = self._parse_locked()
         if start:
-            self.server.add_task(self)
+            self.add_task(self)
 
     def _peer_eof(self) -> None:
         """The client closed its side: finish what is in progress, then close."""
@@ -157,8 +144,9 @@ class HTTPChannel(dispatcher):
         outbuf.close()
         if current is not None and current.spool is not None:
             current.spool.close()
-        self.server.channel_closed(self)
+        fileno = self._fileno
         self.close()
+        self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
 
     def handle_error(self) -> None:
         logger.exception("Unexpected error on connection %r", self.addr)
@@ -176,37 +164,35 @@ class HTTPChannel(dispatcher):
         tasks = self.tasks
         start = False
         while not self.parse_stopped:
-            if self.current is None:
-                # At a request boundary: honour channel_request_lookahead.
-                if len(tasks) + self.busy > self.lookahead:
-                    if parser.buffered >= self.recv_bytes * 4 and not self.reading_paused:
-                        self.reading_paused = True
-                        self._call_on_loop(self._sync_interest)
-                    break
-                if parser.buffered and self.head_started is None:
-                    self.head_started = _monotonic()
+            current = self.current
+            if current is None and len(tasks) + self.busy > self.lookahead:
+                # At a request boundary, channel_request_lookahead reached.
+                if parser.buffered >= self.recv_bytes * 4 and not self.reading_paused:
+                    self.reading_paused = True
+                    self._call_on_loop(self._sync_interest)
+                break
             try:
                 event = parser.next_event()
             except HTTPError as error:
                 start = self._queue_error_locked(error) or start
                 break
-            if event is NEED_DATA:
-                break
             cls = event.__class__
             if cls is RequestHead:
                 self.head_started = None
-                self.current = PendingRequest(event)
+                self.current = WSGITask(self, event)
                 if event.expect_continue:
                     self._maybe_continue_locked()
             elif cls is Body:
-                pending = self.current
-                if pending.spool is None:
-                    pending.spool = BodySpool(self.inbuf_overflow)
-                pending.spool.write(event.data)
+                if current.spool is None:
+                    current.spool = BodySpool(self.inbuf_overflow)
+                current.spool.write(event.data)
+            elif event is NEED_DATA:
+                if current is None and self.head_started is None and parser.buffered:
+                    self.head_started = _monotonic()  # an unfinished head: time it
+                break
             else:  # EndOfMessage
-                pending = self.current
                 self.current = None
-                tasks.append(WSGITask(self, pending.head, pending.spool))
+                tasks.append(current)
                 if not self.busy:
                     self.busy = True
                     start = True
@@ -249,7 +235,7 @@ class HTTPChannel(dispatcher):
                     return
                 if not self.tasks:
                     self.busy = False
-                    if self._parse_locked():
+                    if self.parser.buffered and self._parse_locked():
                         continue  # a pipelined request was waiting: serve it too
                     if self.current is not None and self.current.head.expect_continue:
                         self._maybe_continue_locked()  # its turn has come

@@ -346,8 +346,9 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
     def _sweep(self) -> None:
         self.maintenance(time.monotonic())
 
-    def channel_closed(self, channel) -> None:
-        self.active_channels.pop(channel._fileno, None)
+    def channel_closed(self, channel, fileno) -> None:
+        """A connection closed (its descriptor was ``fileno``): maybe accept again."""
+        self.active_channels.pop(fileno, None)
         if self.in_connection_overflow and len(self.active_channels) < self.adj.connection_limit:
             self.in_connection_overflow = False
             logger.info(

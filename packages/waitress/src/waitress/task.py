@@ -45,13 +45,14 @@ class ErrorTask:
 class WSGITask:
     """Run the application for one parsed request."""
 
-    __slots__ = ("channel", "head", "spool", "close_after")
+    __slots__ = ("channel", "head", "spool", "close_after", "continue_sent")
 
-    def __init__(self, channel, head, spool) -> None:
+    def __init__(self, channel, head) -> None:
         self.channel = channel
         self.head = head
-        self.spool = spool
+        self.spool = None  # a BodySpool, made by the channel on the first body byte
         self.close_after = False
+        self.continue_sent = False
 
     def cancel(self) -> None:
         if self.spool is not None:
