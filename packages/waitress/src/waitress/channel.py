@@ -25,13 +25,18 @@ from waitress_http import (
     RequestHead,
     RequestParser,
 )
-from waitress_wasyncore import dispatcher
+from waitress_wasyncore import call_later, dispatcher
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer
 
 from .logs import logger
 from .task import ClientDisconnected, ErrorTask, WSGITask
 
 _monotonic = time.monotonic
+
+#: Output gathered by ``write_later`` goes out once this much is queued...
+COALESCE_LIMIT = 256 * 1024
+#: ...or this many seconds after the first of it, whichever comes first.
+FLUSH_DELAY = 0.001
 
 
 class HTTPChannel(dispatcher):
@@ -53,6 +58,7 @@ class HTTPChannel(dispatcher):
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
         self.write_wanted = False  # write interest asked of (or set on) the loop
+        self.flush_armed = False  # a timed flush of gathered output is pending
         self.closed = False
         self.client_gone = False
         self.head_started = None  # when the first byte of an unfinished head came
@@ -253,6 +259,11 @@ class HTTPChannel(dispatcher):
                     for dropped in self.tasks:
                         dropped.cancel()
                     self.tasks.clear()
+                    if self.outbuf and not self.closed:
+                        try:
+                            self._flush_locked()  # what the task gathered still goes out
+                        except ClientDisconnected:
+                            pass
 
     def _after_requests_locked(self) -> None:
         """The worker is done: close when asked, or let the loop read again."""
@@ -279,53 +290,112 @@ class HTTPChannel(dispatcher):
     def write_soon(self, buffers) -> None:
         """Send ``buffers`` (a list of bytes-like) in order, from a worker.
 
-        Tries the socket at once when nothing is queued (one ``sendmsg`` for
-        the head and the body); what the socket does not take is queued for
-        the loop.  Blocks while more than ``outbuf_high_watermark`` bytes are
-        pending, so a slow client holds back the application, not memory.
+        Tries the socket at once (one ``sendmsg`` for the head and the body,
+        after anything still queued); what the socket does not take is queued
+        for the loop.  Blocks while more than ``outbuf_high_watermark`` bytes
+        are pending, so a slow client holds back the application, not memory.
         """
         with self.lock:
             self._send_locked(buffers)
-            if len(self.outbuf) > self.high_watermark:
-                while len(self.outbuf) > self.high_watermark and not self.closed:
-                    self.drained.wait(1.0)
+            self._wait_for_room_locked()
+
+    def write_later(self, buffers) -> None:
+        """Queue ``buffers`` to be sent within ``FLUSH_DELAY`` seconds (a worker).
+
+        For a body the application streams in many small pieces: they are
+        gathered and go out in a few large sends rather than one system call
+        each; the loop flushes what is left if the application pauses, so a
+        stream of events still reaches the client promptly.
+        """
+        with self.lock:
             if self.closed:
                 raise ClientDisconnected()
+            outbuf = self.outbuf
+            for buf in buffers:
+                outbuf.append(buf)
+            if len(outbuf) >= COALESCE_LIMIT:
+                self._flush_locked()
+                self._wait_for_room_locked()
+            elif not self.flush_armed and not self.write_wanted:
+                self.flush_armed = True
+                self._call_on_loop(self._arm_flush)
+
+    def _arm_flush(self) -> None:
+        """Loop thread: flush gathered output soon (see ``write_later``)."""
+        call_later(FLUSH_DELAY, self._timed_flush, self._map)
+
+    def _timed_flush(self) -> None:
+        with self.lock:
+            self.flush_armed = False
+            if self.closed or not self.outbuf:
+                return
+            try:
+                self._flush_locked()
+            except ClientDisconnected:
+                pass
+
+    def _wait_for_room_locked(self) -> None:
+        if len(self.outbuf) > self.high_watermark:
+            while len(self.outbuf) > self.high_watermark and not self.closed:
+                self.drained.wait(1.0)
+        if self.closed:
+            raise ClientDisconnected()
 
     def _send_locked(self, buffers) -> None:
         if self.closed:
             raise ClientDisconnected()
-        if not self.outbuf:
-            try:
-                sent = self.socket.sendmsg(buffers)
-            except (BlockingIOError, InterruptedError):
-                sent = 0
-            except OSError:
-                self.client_gone = True
-                self.will_close = True
-                self.parse_stopped = True
-                self._call_on_loop(self.handle_close)
-                raise ClientDisconnected()
-            if sent:
-                self.last_activity = _monotonic()
-                for buf in buffers:
-                    size = len(buf) if buf.__class__ is bytes else memoryview(buf).nbytes
-                    if sent >= size:
-                        sent -= size
-                        continue
-                    self.outbuf.append(memoryview(buf)[sent:] if sent else buf)
-                    sent = 0
-                if not self.outbuf:
-                    return
-            else:
-                for buf in buffers:
-                    self.outbuf.append(buf)
-        else:
+        outbuf = self.outbuf
+        if outbuf:
             for buf in buffers:
-                self.outbuf.append(buf)
-        if not self.write_wanted:
+                outbuf.append(buf)
+            self._flush_locked()
+            return
+        if not buffers:
+            return
+        try:
+            sent = self.socket.sendmsg(buffers)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            self._lost_locked()
+        if sent:
+            self.last_activity = _monotonic()
+        for buf in buffers:
+            if sent:
+                size = len(buf) if buf.__class__ is bytes else memoryview(buf).nbytes
+                if sent >= size:
+                    sent -= size
+                    continue
+                buf = memoryview(buf)[sent:]
+                sent = 0
+            outbuf.append(buf)
+        if outbuf and not self.write_wanted:
             self.write_wanted = True
             self._call_on_loop(self._sync_interest)
+
+    def _flush_locked(self) -> None:
+        """Send what is queued, as far as the socket takes it (any thread)."""
+        try:
+            if self.outbuf.send_to(self.socket):
+                self.last_activity = _monotonic()
+        except OSError:
+            self._lost_locked()
+        if self.outbuf:
+            if not self.write_wanted:
+                self.write_wanted = True
+                self._call_on_loop(self._sync_interest)
+        else:
+            self.drained.notify_all()
+            if self.will_close and not self.busy:
+                self._call_on_loop(self.handle_close)
+
+    def _lost_locked(self):
+        """The socket failed under a send: the loop closes, the sender stops."""
+        self.client_gone = True
+        self.will_close = True
+        self.parse_stopped = True
+        self._call_on_loop(self.handle_close)
+        raise ClientDisconnected()
 
     def send_file_soon(self, filebuffer, size: int) -> None:
         """Queue ``size`` bytes of a file for the loop to send with sendfile.

@@ -20,6 +20,11 @@ from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 
 from .logs import logger
 
+#: A list body is handed to the socket in sends of about this many bytes...
+SEQUENCE_SEND_LIMIT = 1024 * 1024
+#: ...and of at most this many buffers (IOV_MAX is 1024 on Linux).
+MAX_BUFFERS = 256
+
 
 class ClientDisconnected(Exception):
     """The peer went away while a response was being written."""
@@ -86,7 +91,7 @@ class WSGITask:
                 )
                 self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
                 return
-        write_soon = channel.write_soon
+        write_later = channel.write_later
 
         def write(data):
             # PEP 3333's write(): ``response`` is bound below, before the app runs.
@@ -94,7 +99,7 @@ class WSGITask:
                 raise RuntimeError("write() called before start_response()")
             buffers = response.body(data)
             if buffers:
-                write_soon(buffers)
+                write_later(buffers)
 
         response = Response(head.version, head.method, head.keep_alive, server.adj.ident, write, logger)
         try:
@@ -102,16 +107,10 @@ class WSGITask:
             try:
                 if app_iter.__class__ is ReadOnlyFileBasedBuffer and self._send_file(response, app_iter):
                     pass
+                elif app_iter.__class__ is list or app_iter.__class__ is tuple:
+                    self._send_sequence(response, app_iter)
                 else:
-                    response.prepare(app_iter)
-                    for chunk in app_iter:
-                        if chunk:
-                            buffers = response.body(chunk)
-                            if buffers:
-                                write_soon(buffers)
-                    buffers = response.end()
-                    if buffers:
-                        write_soon(buffers)
+                    self._send_stream(response, app_iter)
             finally:
                 close = getattr(app_iter, "close", None)
                 if close is not None:
@@ -132,6 +131,35 @@ class WSGITask:
         finally:
             if self.spool is not None:
                 self.spool.close()
+
+    def _send_sequence(self, response, body) -> None:
+        """A list or tuple body: all in memory, so gather it into few sends."""
+        response.prepare(body)
+        pending = []
+        size = 0
+        write_soon = self.channel.write_soon
+        for chunk in body:
+            if chunk:
+                buffers = response.body(chunk)
+                pending += buffers
+                size += len(chunk)
+                if size >= SEQUENCE_SEND_LIMIT or len(pending) >= MAX_BUFFERS:
+                    write_soon(pending)
+                    pending = []
+                    size = 0
+        pending += response.end()
+        write_soon(pending)
+
+    def _send_stream(self, response, app_iter) -> None:
+        """Any other iterable: pieces are gathered briefly (``write_later``)."""
+        response.prepare(app_iter)
+        write_later = self.channel.write_later
+        for chunk in app_iter:
+            if chunk:
+                buffers = response.body(chunk)
+                if buffers:
+                    write_later(buffers)
+        self.channel.write_soon(response.end())
 
     def _send_file(self, response, filebuffer) -> bool:
         """Send a seekable ``wsgi.file_wrapper`` file without copying it.
