@@ -462,3 +462,19 @@ class TestLinearTime:
                 if isinstance(event, Body):
                     body += event.data
         assert body == b"z" * 5_000
+
+
+def test_body_remaining_counts_down_a_content_length_body():
+    from waitress_http import RequestParser
+
+    parser = RequestParser()
+    assert parser.body_remaining == 0
+    parser.feed(b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n1234")
+    parser.next_event()
+    assert parser.body_remaining == 10
+    parser.next_event()
+    assert parser.body_remaining == 6
+    parser.feed(b"567890")
+    parser.next_event()
+    parser.next_event()
+    assert parser.body_remaining == 0

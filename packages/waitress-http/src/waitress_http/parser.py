@@ -78,6 +78,15 @@ class RequestParser:
         """How many bytes were fed but not yet parsed."""
         return len(self._buf) - self._start
 
+    @property
+    def body_remaining(self) -> int:
+        """Body bytes still expected (Content-Length body or current chunk), else 0.
+
+        A caller reading from a socket may ask for that much at once rather
+        than in small reads.
+        """
+        return self._remaining
+
     def feed(self, data: bytes) -> None:
         """Append received bytes; ``b""`` is ignored (the caller handles EOF)."""
         if not data or self._error is not None:

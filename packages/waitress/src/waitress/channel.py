@@ -37,6 +37,10 @@ _monotonic = time.monotonic
 COALESCE_LIMIT = 256 * 1024
 #: ...or this many seconds after the first of it, whichever comes first.
 FLUSH_DELAY = 0.001
+#: The largest read while a request body is arriving (``recv_bytes`` otherwise)...
+MAX_BODY_READ = 256 * 1024
+#: ...and how many reads one readiness event may do for it.
+MAX_READS_PER_EVENT = 4
 
 
 class HTTPChannel(dispatcher):
@@ -75,24 +79,37 @@ class HTTPChannel(dispatcher):
     # ---------------------------------------------------------------- loop thread
 
     def handle_read(self) -> None:
-        try:
-            data = self.socket.recv(self.recv_bytes)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._peer_lost(exc)
-            return
-        if not data:
-            self._peer_eof()
-            return
-        self.last_activity = _monotonic()
-        if self.parse_stopped:
-            return
-        with self.lock:
-            self.parser.feed(data)
-            start = self._parse_locked()
-        if start:
-            self.add_task(self)
+        parser = self.parser
+        size = self.recv_bytes
+        for _ in range(MAX_READS_PER_EVENT):
+            try:
+                data = self.socket.recv(size)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                self._peer_lost(exc)
+                return
+            if not data:
+                self._peer_eof()
+                return
+            self.last_activity = _monotonic()
+            if self.parse_stopped:
+                return
+            with self.lock:
+                parser.feed(data)
+                start = self._parse_locked()
+            if start:
+                self.add_task(self)
+                return
+            expected = parser.body_remaining
+            if len(data) < size or not expected:
+                return
+            # A request body is arriving and the read was full: the rest is
+            # likely there already, so read it now, in one piece, rather than
+            # after another trip through the loop.
+            size = expected if expected < MAX_BODY_READ else MAX_BODY_READ
+            if size < self.recv_bytes:
+                size = self.recv_bytes
 
     def _peer_eof(self) -> None:
         """The client closed its side: finish what is in progress, then close."""
