@@ -295,7 +295,22 @@ class TestHeaders:
     def test_header_name_cache_is_bounded(self):
         from waitress_http import environ as environ_module
 
+        builder = EnvironBuilder("example.invalid", "8080")
         for n in range(3000):
-            environ = build(headers=[("X-N%d" % n, "v")])
+            environ = build(builder=builder, headers=[("X-N%d" % n, "v")])
             assert environ["HTTP_X_N%d" % n] == "v"
-        assert len(environ_module._key_cache) <= environ_module._KEY_CACHE_LIMIT
+        assert len(builder._keys) <= environ_module._KEY_CACHE_LIMIT
+
+
+def test_drop_keys_leave_those_headers_out_in_any_spelling():
+    from waitress_http import EnvironBuilder, RequestParser
+
+    builder = EnvironBuilder("localhost", "80", drop_keys=["HTTP_X_FORWARDED_FOR"])
+    parser = RequestParser()
+    parser.feed(
+        b"GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 1.2.3.4\r\n"
+        b"x-forwarded-for: 5.6.7.8\r\nX-Other: kept\r\n\r\n"
+    )
+    environ = builder.build(parser.next_event(), "127.0.0.1", "1", None, None)
+    assert "HTTP_X_FORWARDED_FOR" not in environ
+    assert environ["HTTP_X_OTHER"] == "kept"

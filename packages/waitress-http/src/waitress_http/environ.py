@@ -9,7 +9,7 @@ server sees over and over.
 """
 
 import sys
-from typing import IO, Any, Dict, Optional, Tuple
+from typing import Iterable, IO, Any, Dict, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
 from .events import RequestHead
@@ -20,7 +20,6 @@ __all__ = ["EnvironBuilder", "normalize_url_prefix"]
 # few and repeat on every request; the bound keeps a client that invents a
 # new name per request from growing it without end.
 _KEY_CACHE_LIMIT = 1024
-_key_cache: Dict[str, str] = {}
 
 # Per builder: request-target -> (PATH_INFO, QUERY_STRING).
 _TARGET_CACHE_LIMIT = 256
@@ -100,7 +99,7 @@ class EnvironBuilder:
     is stripped from the front of PATH_INFO.
     """
 
-    __slots__ = ("_template", "_prefix", "_prefix_slash", "_targets")
+    __slots__ = ("_template", "_prefix", "_prefix_slash", "_targets", "_keys", "_dropped")
 
     def __init__(
         self,
@@ -111,7 +110,13 @@ class EnvironBuilder:
         ident: Optional[str] = "waitress",
         file_wrapper: Any = None,
         errors: IO[str] = sys.stderr,
+        drop_keys: Iterable[str] = (),
     ) -> None:
+        # ``drop_keys``: environ keys of headers never to pass on, e.g. the
+        # proxy headers when no proxy is trusted (cheaper than removing them).
+        self._dropped = frozenset(drop_keys)
+        #: header name as received -> environ key ("" to leave it out)
+        self._keys: Dict[str, str] = {}
         prefix = normalize_url_prefix(url_prefix or "")
         self._prefix = prefix
         self._prefix_slash = prefix + "/"
@@ -184,11 +189,13 @@ class EnvironBuilder:
         if content_length is not None:
             environ["CONTENT_LENGTH"] = str(content_length)
 
-        keys = _key_cache
+        keys = self._keys
         for name, value in head.headers:
             key = keys.get(name)
             if key is None:
                 key = _environ_key(name)
+                if key in self._dropped:
+                    key = ""
                 if len(keys) >= _KEY_CACHE_LIMIT:
                     keys.clear()
                 keys[name] = key

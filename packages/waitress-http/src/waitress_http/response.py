@@ -119,6 +119,45 @@ def _status_code(status: Any) -> int:
     return code
 
 
+_checked_headers: Dict[Any, Tuple[Optional[int], int, bool, bool]] = {}
+
+
+def _check_headers(headers: Sequence[Any]) -> Tuple[Optional[int], int, bool, bool]:
+    """Check an application's header list; return what framing needs from it.
+
+    (Content-Length or None, how many Content-Length fields, Date given,
+    Server given.)
+    """
+    kinds = _name_kinds
+    length: Optional[int] = None
+    length_headers = 0
+    has_date = has_server = False
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise TypeError(f"each header must be a (name, value) tuple, not {item!r}")
+        name, value = item
+        kind = kinds.get(name) if type(name) is str else None
+        if kind is None:
+            kind = _name_kind(name)
+        if type(value) is not str or not (value.isascii() and value.isprintable()):
+            _check_value(name, value)
+        if kind:
+            if kind == _CONTENT_LENGTH:
+                if not (value.isascii() and value.isdigit()):
+                    raise ValueError(f"header {name!r} must be digits, not {value!r}")
+                declared = int(value)
+                if length is not None and declared != length:
+                    raise ValueError(f"header {name!r} given twice with different values")
+                length = declared
+                length_headers += 1
+            elif kind == _DATE:
+                has_date = True
+            else:
+                has_server = True
+    return length, length_headers, has_date, has_server
+
+
 def _refuse_write(data: bytes) -> None:
     raise RuntimeError("this server offers no write() callable")
 
@@ -224,37 +263,26 @@ class Response:
         code = _status_code(status)
         if type(headers) is not list:
             raise TypeError(f"headers must be a list, not {type(headers).__name__}")
-        kinds = _name_kinds
-        length: Optional[int] = None
-        length_headers = 0
-        has_date = has_server = False
-        for item in headers:
-            if type(item) is not tuple or len(item) != 2:
-                if not isinstance(item, (tuple, list)) or len(item) != 2:
-                    raise TypeError(f"each header must be a (name, value) tuple, not {item!r}")
-            name, value = item
-            kind = kinds.get(name) if type(name) is str else None
-            if kind is None:
-                kind = _name_kind(name)
-            if type(value) is not str or not (value.isascii() and value.isprintable()):
-                _check_value(name, value)
-            if kind:
-                if kind == _CONTENT_LENGTH:
-                    if not (value.isascii() and value.isdigit()):
-                        raise ValueError(f"header {name!r} must be digits, not {value!r}")
-                    declared = int(value)
-                    if length is not None and declared != length:
-                        raise ValueError(f"header {name!r} given twice with different values")
-                    length = declared
-                    length_headers += 1
-                elif kind == _DATE:
-                    has_date = True
-                else:
-                    has_server = True
+        # The same header list recurs from one response to the next; what
+        # checking it found is kept by value (a tuple of the items, which is
+        # also the immutable copy the head is built from).
+        try:
+            frozen: Any = tuple(headers)
+            known = _checked_headers.get(frozen)
+        except TypeError:  # an unhashable item, e.g. a [name, value] list
+            frozen = headers[:]
+            known = None
+        if known is None:
+            known = _check_headers(frozen)
+            if type(frozen) is tuple:
+                if len(_checked_headers) >= _CACHE_LIMIT:
+                    _checked_headers.clear()
+                _checked_headers[frozen] = known
+        length, length_headers, has_date, has_server = known
 
         self._status = status
         self._code = code
-        self._headers = headers[:]
+        self._headers = frozen
         self._length = length
         self._length_headers = length_headers
         self._has_date = has_date

@@ -73,6 +73,8 @@ class HTTPChannel(dispatcher):
         self.inbuf_overflow = adj.inbuf_overflow
         self.trigger = server.trigger
         self.add_task = server.add_task
+        #: ``environ['waitress.client_disconnected']``, bound once per connection.
+        self.disconnected_check = self.client_disconnected
         dispatcher.__init__(self, sock, map)
         self.set_interest(True, False)
 
@@ -219,6 +221,8 @@ class HTTPChannel(dispatcher):
                 if not self.busy:
                     self.busy = True
                     start = True
+                if not self.lookahead and not parser.buffered:
+                    break  # the usual case: one request, nothing behind it
         return start
 
     def _queue_error_locked(self, error: HTTPError) -> bool:

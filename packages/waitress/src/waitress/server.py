@@ -16,7 +16,7 @@ import time
 
 import waitress_wasyncore as wasyncore
 from waitress_http import EnvironBuilder
-from waitress_proxy import ProxySettings
+from waitress_proxy import PROXY_HEADER_ENVIRON_KEYS, ProxySettings
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 
 from .adjustments import Adjustments
@@ -211,7 +211,17 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
     ):
         if adj is None:
             adj = Adjustments(**kw)
-        if adj.trusted_proxy or adj.clear_untrusted_proxy_headers:
+        dropped_keys = ()
+        if (
+            not adj.trusted_proxy
+            and adj.clear_untrusted_proxy_headers
+            and not adj.log_untrusted_proxy_headers
+        ):
+            # No peer is ever trusted and nothing is logged: the proxy headers
+            # are simply never put in the environ.
+            dropped_keys = PROXY_HEADER_ENVIRON_KEYS
+            self.proxy_settings = None
+        elif adj.trusted_proxy or adj.clear_untrusted_proxy_headers:
             # Here, not in create_server: WebTest builds TcpWSGIServer itself.
             self.proxy_settings = ProxySettings(
                 trusted_proxy=adj.trusted_proxy,
@@ -261,6 +271,7 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
             ident=adj.ident,
             file_wrapper=ReadOnlyFileBasedBuffer,
             errors=sys.stderr,
+            drop_keys=dropped_keys,
         )
         if _start:
             self.accept_connections()

@@ -63,23 +63,21 @@ class WSGITask:
         if self.spool is not None:
             self.spool.close()
 
-    def _input(self):
-        """``wsgi.input`` and CONTENT_LENGTH (the decoded length when chunked)."""
-        head = self.head
-        spool = self.spool
-        if spool is None:
-            return io.BytesIO(), (0 if head.chunked else head.content_length)
-        return spool.finish(), len(spool)
-
     def service(self) -> None:
         channel = self.channel
         server = channel.server
         head = self.head
-        body, content_length = self._input()
+        spool = self.spool
+        if spool is None:
+            body = io.BytesIO()
+            content_length = 0 if head.chunked else head.content_length
+        else:
+            body = spool.finish()
+            content_length = len(spool)  # the decoded length when chunked
         environ = server.environ_builder.build(
             head, channel.remote_addr, channel.remote_port, body, content_length
         )
-        environ["waitress.client_disconnected"] = channel.client_disconnected
+        environ["waitress.client_disconnected"] = channel.disconnected_check
         proxy = server.proxy_settings
         if proxy is not None:
             try:
@@ -135,6 +133,12 @@ class WSGITask:
     def _send_sequence(self, response, body) -> None:
         """A list or tuple body: all in memory, so gather it into few sends."""
         response.prepare(body)
+        if len(body) == 1:  # the usual case: head and body in one sendmsg
+            chunk = body[0]
+            buffers = response.body(chunk) if chunk else []
+            buffers += response.end()
+            self.channel.write_soon(buffers)
+            return
         pending = []
         size = 0
         write_soon = self.channel.write_soon
