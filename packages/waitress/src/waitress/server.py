@@ -149,11 +149,7 @@ class _LoopRunner:
             return
         # Not running: close everything here and now.
         self._shutting_down = True
-        for obj in list(self._map.values()):
-            try:
-                obj.handle_close() if isinstance(obj, HTTPChannel) else obj.close()
-            except OSError:
-                pass
+        self._close_everything()
         self.task_dispatcher.shutdown(timeout=1)
 
     def _trigger(self):
@@ -178,12 +174,16 @@ class _LoopRunner:
             self._force_close()
 
     def _force_close(self) -> None:
+        self._close_everything()
+        self._map.clear()
+
+    def _close_everything(self) -> None:
+        """Close every connection, listener and trigger in the map."""
         for obj in list(self._map.values()):
             try:
                 obj.handle_close() if isinstance(obj, HTTPChannel) else obj.close()
             except OSError:
                 pass
-        self._map.clear()
 
 
 class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
@@ -235,7 +235,7 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
         if map is None:
             map = _new_map()
         if sockinfo is None:
-            sockinfo = adj.listen[0]
+            sockinfo = self.default_sockinfo(adj)
         self.sockinfo = sockinfo
         self.family = sockinfo[0]
         self.socktype = sockinfo[1]
@@ -277,6 +277,10 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
             self.accept_connections()
 
     # -- Waitress API ---------------------------------------------------------
+
+    def default_sockinfo(self, adj):
+        """The listener's (family, type, proto, address) when none is given."""
+        return adj.listen[0]
 
     def bind_server_socket(self) -> None:
         raise NotImplementedError  # pragma: no cover
@@ -453,23 +457,8 @@ if hasattr(socket, "AF_UNIX"):
     class UnixWSGIServer(BaseWSGIServer):
         """A listener on a UNIX domain socket (``unix_socket``)."""
 
-        def __init__(
-            self,
-            application,
-            map=None,
-            _start=True,  # test shim
-            _sock=None,  # test shim
-            dispatcher=None,  # dispatcher
-            adj=None,  # adjustments
-            sockinfo=None,  # opaque object
-            **kw,
-        ):
-            if sockinfo is None:
-                sockinfo = (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
-            super().__init__(
-                application, map=map, _start=_start, _sock=_sock,
-                dispatcher=dispatcher, adj=adj, sockinfo=sockinfo, **kw,
-            )
+        def default_sockinfo(self, adj):
+            return (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
 
         def bind_server_socket(self) -> None:
             path = self.adj.unix_socket
