@@ -285,7 +285,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="3 runs of 0.3 s each (a smoke test)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures to PATH as JSON")
+    parser.add_argument(
+        "--cpu",
+        type=int,
+        default=0,
+        help="run client and servers on this one CPU (default 0; -1: leave unpinned)",
+    )
     args = parser.parse_args(argv)
+    if args.cpu >= 0 and hasattr(os, "sched_setaffinity") and not args.serve:
+        # A ping-pong across two cores measures the machine's wake-up latency
+        # (on a small VM, about 100 us a round trip) rather than either loop;
+        # on one core it measures what each loop costs.  Servers inherit it.
+        os.sched_setaffinity(0, {args.cpu})
     if args.quick:
         args.rounds, args.duration = 3, 0.3
     if args.serve:

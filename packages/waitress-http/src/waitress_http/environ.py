@@ -9,7 +9,7 @@ server sees over and over.
 """
 
 import sys
-from typing import Iterable, IO, Any, Dict, Optional, Tuple
+from typing import IO, Any, Dict, Iterable, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
 from .events import RequestHead

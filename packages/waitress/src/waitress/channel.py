@@ -73,8 +73,6 @@ class HTTPChannel(dispatcher):
         self.inbuf_overflow = adj.inbuf_overflow
         self.trigger = server.trigger
         self.add_task = server.add_task
-        #: ``environ['waitress.client_disconnected']``, bound once per connection.
-        self.disconnected_check = self.client_disconnected
         dispatcher.__init__(self, sock, map)
         self.set_interest(True, False)
 

@@ -77,7 +77,7 @@ class WSGITask:
         environ = server.environ_builder.build(
             head, channel.remote_addr, channel.remote_port, body, content_length
         )
-        environ["waitress.client_disconnected"] = channel.disconnected_check
+        environ["waitress.client_disconnected"] = channel.client_disconnected
         proxy = server.proxy_settings
         if proxy is not None:
             try:
@@ -129,6 +129,7 @@ class WSGITask:
         finally:
             if self.spool is not None:
                 self.spool.close()
+            response = None  # write() and the response refer to each other: untie them
 
     def _send_sequence(self, response, body) -> None:
         """A list or tuple body: all in memory, so gather it into few sends."""
