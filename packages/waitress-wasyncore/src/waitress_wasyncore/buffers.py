@@ -351,13 +351,15 @@ class OutputBuffer:
         self.overflow = overflow
         self._parts: Deque[Any] = collections.deque()
         self._head_offset = 0  # bytes of parts[0] already sent (memory parts)
-        self._pending = 0
+        #: Bytes still to send (files included); the same as ``len()``, read
+        #: as an attribute on hot paths where a method call would show.
+        self.pending = 0
         self._in_memory = 0
         self._coalescing: Optional[bytearray] = None  # the tail, when it may grow
         self._use_sendmsg = True
 
     def __len__(self) -> int:
-        return self._pending
+        return self.pending
 
     def append(self, data: Bytes) -> None:
         """Queue ``data`` after everything queued so far."""
@@ -370,7 +372,7 @@ class OutputBuffer:
         if not size:
             return
         parts = self._parts
-        self._pending += size
+        self.pending += size
         if parts and type(parts[-1]) is _SpillPart:
             parts[-1].write(data)
             return
@@ -380,7 +382,7 @@ class OutputBuffer:
                 spill.write(data)
             except BaseException:
                 spill.close()
-                self._pending -= size
+                self.pending -= size
                 raise
             parts.append(spill)
             self._coalescing = None
@@ -405,7 +407,7 @@ class OutputBuffer:
             filebuffer.close()
             return
         self._parts.append(_FilePart(filebuffer, size))
-        self._pending += size
+        self.pending += size
         self._coalescing = None
 
     def send_to(self, sock: socket.socket) -> int:
@@ -421,7 +423,7 @@ class OutputBuffer:
             if isinstance(head, _StreamPart):
                 sent = head.send_to(sock)
                 total += sent
-                self._pending -= sent
+                self.pending -= sent
                 if head.remaining <= 0:
                     parts.popleft()
                     if head is self._coalescing:
@@ -474,7 +476,7 @@ class OutputBuffer:
         return sent, wanted
 
     def _consume(self, sent: int) -> None:
-        self._pending -= sent
+        self.pending -= sent
         self._in_memory -= sent
         parts = self._parts
         offset = self._head_offset + sent
@@ -493,7 +495,7 @@ class OutputBuffer:
         """Drop everything queued; close spill files and queued files."""
         parts = self._parts
         self._parts = collections.deque()
-        self._pending = self._in_memory = self._head_offset = 0
+        self.pending = self._in_memory = self._head_offset = 0
         self._coalescing = None
         for part in parts:
             if isinstance(part, _StreamPart):

@@ -115,7 +115,7 @@ class HTTPChannel(dispatcher):
         """The client closed its side: finish what is in progress, then close."""
         self.client_gone = True
         with self.lock:
-            idle = not self.busy and not self.tasks and not self.outbuf
+            idle = not self.busy and not self.tasks and not self.outbuf.pending
             self.will_close = True
         if idle:
             self.handle_close()
@@ -138,7 +138,7 @@ class HTTPChannel(dispatcher):
                 sent = -1
             if sent > 0:
                 self.last_activity = _monotonic()
-            drained = not self.outbuf
+            drained = not self.outbuf.pending
             if drained or sent < 0:
                 self.drained.notify_all()
             close_now = sent < 0 or (drained and self.will_close and not self.busy)
@@ -278,7 +278,7 @@ class HTTPChannel(dispatcher):
                     for dropped in self.tasks:
                         dropped.cancel()
                     self.tasks.clear()
-                    if self.outbuf and not self.closed:
+                    if self.outbuf.pending and not self.closed:
                         try:
                             self._flush_locked()  # what the task gathered still goes out
                         except ClientDisconnected:
@@ -287,7 +287,7 @@ class HTTPChannel(dispatcher):
     def _after_requests_locked(self) -> None:
         """The worker is done: close when asked, or let the loop read again."""
         if self.will_close:
-            if not self.outbuf:
+            if not self.outbuf.pending:
                 self._call_on_loop(self.handle_close)
         elif self.reading_paused:
             self.reading_paused = False
@@ -332,7 +332,7 @@ class HTTPChannel(dispatcher):
             outbuf = self.outbuf
             for buf in buffers:
                 outbuf.append(buf)
-            if len(outbuf) >= COALESCE_LIMIT:
+            if outbuf.pending >= COALESCE_LIMIT:
                 self._flush_locked()
                 self._wait_for_room_locked()
             elif not self.flush_armed and not self.write_wanted:
@@ -346,7 +346,7 @@ class HTTPChannel(dispatcher):
     def _timed_flush(self) -> None:
         with self.lock:
             self.flush_armed = False
-            if self.closed or not self.outbuf:
+            if self.closed or not self.outbuf.pending:
                 return
             try:
                 self._flush_locked()
@@ -354,8 +354,8 @@ class HTTPChannel(dispatcher):
                 pass
 
     def _wait_for_room_locked(self) -> None:
-        if len(self.outbuf) > self.high_watermark:
-            while len(self.outbuf) > self.high_watermark and not self.closed:
+        if self.outbuf.pending > self.high_watermark:
+            while self.outbuf.pending > self.high_watermark and not self.closed:
                 self.drained.wait(1.0)
         if self.closed:
             raise ClientDisconnected()
@@ -364,7 +364,7 @@ class HTTPChannel(dispatcher):
         if self.closed:
             raise ClientDisconnected()
         outbuf = self.outbuf
-        if outbuf:
+        if outbuf.pending:
             for buf in buffers:
                 outbuf.append(buf)
             self._flush_locked()
@@ -388,7 +388,7 @@ class HTTPChannel(dispatcher):
                 buf = memoryview(buf)[sent:]
                 sent = 0
             outbuf.append(buf)
-        if outbuf and not self.write_wanted:
+        if outbuf.pending and not self.write_wanted:
             self.write_wanted = True
             self._call_on_loop(self._sync_interest)
 
@@ -399,7 +399,7 @@ class HTTPChannel(dispatcher):
                 self.last_activity = _monotonic()
         except OSError:
             self._lost_locked()
-        if self.outbuf:
+        if self.outbuf.pending:
             if not self.write_wanted:
                 self.write_wanted = True
                 self._call_on_loop(self._sync_interest)
@@ -428,7 +428,7 @@ class HTTPChannel(dispatcher):
             if not self.write_wanted:
                 self.write_wanted = True
                 self._call_on_loop(self._sync_interest)
-            while self.outbuf and not self.closed:
+            while self.outbuf.pending and not self.closed:
                 self.drained.wait(1.0)
             if self.closed:
                 raise ClientDisconnected()
@@ -444,7 +444,7 @@ class HTTPChannel(dispatcher):
         with self.lock:
             self.parse_stopped = True
             self.will_close = True
-            idle = not self.busy and not self.outbuf
+            idle = not self.busy and not self.outbuf.pending
         if idle:
             self.handle_close()
 
