@@ -17,6 +17,7 @@ Rules this module keeps:
 
 import logging
 import re
+import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .dates import http_date
@@ -119,14 +120,14 @@ def _status_code(status: Any) -> int:
     return code
 
 
-_checked_headers: Dict[Any, Tuple[Optional[int], int, bool, bool]] = {}
+_checked_headers: Dict[Any, Tuple[Optional[int], int, bool, bool, str]] = {}
 
 
-def _check_headers(headers: Sequence[Any]) -> Tuple[Optional[int], int, bool, bool]:
+def _check_headers(headers: Sequence[Any]) -> Tuple[Optional[int], int, bool, bool, str]:
     """Check an application's header list; return what framing needs from it.
 
     (Content-Length or None, how many Content-Length fields, Date given,
-    Server given.)
+    Server given, the field lines as they go on the wire.)
     """
     kinds = _name_kinds
     length: Optional[int] = None
@@ -155,7 +156,32 @@ def _check_headers(headers: Sequence[Any]) -> Tuple[Optional[int], int, bool, bo
                 has_date = True
             else:
                 has_server = True
-    return length, length_headers, has_date, has_server
+    return length, length_headers, has_date, has_server, "".join(
+        [name + ": " + value + "\r\n" for name, value in headers]
+    )
+
+
+# (whole second, ident, with Date, label) -> the Date and Server/Via lines
+_date_lines: Tuple[Any, ...] = (None, None, None, None, "")
+
+
+def _date_and_server(with_date: bool, ident: Optional[str], label: str) -> str:
+    """The Date and Server (or Via) lines the server adds, made once a second."""
+    global _date_lines
+    now = int(time.time())
+    cached = _date_lines
+    if (
+        cached[0] == now
+        and cached[1] == ident
+        and cached[2] is with_date
+        and cached[3] == label
+    ):
+        return cached[4]
+    text = "Date: " + http_date(now) + "\r\n" if with_date else ""
+    if ident:
+        text += label + ident + "\r\n"
+    _date_lines = (now, ident, with_date, label, text)
+    return text
 
 
 def _refuse_write(data: bytes) -> None:
@@ -189,6 +215,7 @@ class Response:
         "_status",
         "_code",
         "_headers",
+        "_header_text",
         "_length",
         "_length_headers",
         "_has_date",
@@ -223,6 +250,7 @@ class Response:
         self._status: Optional[str] = None
         self._code = 0
         self._headers: List[Tuple[str, str]] = []
+        self._header_text = ""
         self._length: Optional[int] = None
         self._length_headers = 0
         self._has_date = False
@@ -278,7 +306,7 @@ class Response:
                 if len(_checked_headers) >= _CACHE_LIMIT:
                     _checked_headers.clear()
                 _checked_headers[frozen] = known
-        length, length_headers, has_date, has_server = known
+        length, length_headers, has_date, has_server, self._header_text = known
 
         self._status = status
         self._code = code
@@ -506,20 +534,20 @@ class Response:
             added += "Connection: close\r\n"
         elif not self._http11:
             added += "Connection: Keep-Alive\r\n"
-        if not self._has_date:
-            added += "Date: " + http_date() + "\r\n"
-        ident = self._ident
-        if ident:
-            added += ("Via: " if self._has_server else "Server: ") + ident + "\r\n"
+        added += _date_and_server(
+            not self._has_date, self._ident, "Via: " if self._has_server else "Server: "
+        )
+        if headers is self._headers:
+            lines = self._header_text
+        else:  # some of the application's fields were left out
+            lines = "".join([name + ": " + value + "\r\n" for name, value in headers])
         head = (
-            "%s %s\r\n%s%s%s\r\n"
-            % (
-                "HTTP/1.1" if self._http11 else "HTTP/1.0",
-                self._status,
-                "\r\n".join(map(": ".join, headers)),
-                "\r\n" if headers else "",
-                added,
-            )
+            ("HTTP/1.1 " if self._http11 else "HTTP/1.0 ")
+            + self._status
+            + "\r\n"
+            + lines
+            + added
+            + "\r\n"
         ).encode("latin-1")
         self._head = head
         return head
