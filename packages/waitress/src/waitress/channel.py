@@ -129,27 +129,18 @@ class HTTPChannel(dispatcher):
         self.handle_close()
 
     def handle_write(self) -> None:
+        """The socket takes more: send what waits (the same path as a worker's flush)."""
         with self.lock:
             if self.closed:
                 return
             try:
-                sent = self.outbuf.send_to(self.socket)
-            except OSError:
-                sent = -1
-            if sent > 0:
-                self.last_activity = _monotonic()
-            drained = not self.outbuf.pending
-            if drained or sent < 0:
-                self.drained.notify_all()
-            close_now = sent < 0 or (drained and self.will_close and not self.busy)
-            if drained:
-                self.write_wanted = False
-        if close_now:
-            if sent < 0:
-                self.client_gone = True
-            self.handle_close()
-        elif drained:
-            self._sync_interest()
+                self._flush_locked()
+            except ClientDisconnected:
+                return  # the close is already asked for
+            if self.outbuf.pending:
+                return
+            self.write_wanted = False
+        self._sync_interest()
 
     def handle_close(self) -> None:
         with self.lock:

@@ -28,7 +28,6 @@ class ThreadedTaskDispatcher:
         self._idle = 0
         self._idle_lock = threading.Lock()
         self._last_warning = 0.0
-        self.stop_count = 0
 
     @property
     def queue_depth(self) -> int:
