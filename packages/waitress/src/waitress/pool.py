@@ -3,8 +3,15 @@
 Tasks are handed over through a ``queue.SimpleQueue`` (a C-level queue: the
 hand-off costs a lock and a wake-up, nothing more).  A task is any object with
 ``service()`` and ``cancel()``; the pool knows nothing of HTTP.
+
+On Linux the worker threads ask for the ``SCHED_BATCH`` policy.  A worker
+woken with a task cannot run Python before the thread that woke it lets go
+of the GIL, so letting it preempt that thread on wake-up (what the default
+policy does) buys nothing but two context switches per request; measured on
+``hello``, one core, they were about a fifth of the server's time.
 """
 
+import os
 import queue
 import threading
 import time
@@ -17,6 +24,23 @@ from .logs import logger, queue_logger
 QUEUE_WARNING_INTERVAL = 1.0
 
 _STOP = object()
+
+_BATCH = getattr(os, "SCHED_BATCH", None)
+
+
+def prefer_batch_scheduling() -> bool:
+    """Ask that the calling thread not preempt others when it wakes (Linux).
+
+    Returns whether the policy was set; elsewhere, or where the system
+    refuses (a seccomp filter, say), the thread keeps its policy.
+    """
+    if _BATCH is None:
+        return False
+    try:
+        os.sched_setscheduler(0, _BATCH, os.sched_param(0))  # 0: this thread
+    except OSError:
+        return False
+    return True
 
 
 class ThreadedTaskDispatcher:
@@ -43,6 +67,7 @@ class ThreadedTaskDispatcher:
             thread.start()
 
     def _work(self) -> None:
+        prefer_batch_scheduling()
         get = self.queue.get
         lock = self._idle_lock
         while True:

@@ -1,0 +1,100 @@
+"""The worker pool: threads, hand-off, scheduling policy, shutdown."""
+
+import os
+import sys
+import threading
+
+import pytest
+
+from waitress.pool import ThreadedTaskDispatcher, prefer_batch_scheduling
+
+
+class RecordingTask:
+    """A task that notes which thread served it and with which policy."""
+
+    def __init__(self, gate=None):
+        self.gate = gate
+        self.done = threading.Event()
+        self.thread_name = None
+        self.policy = None
+        self.cancelled = False
+
+    def service(self):
+        self.thread_name = threading.current_thread().name
+        if hasattr(os, "sched_getscheduler"):
+            self.policy = os.sched_getscheduler(0)
+        if self.gate is not None:
+            self.gate.wait(10)
+        self.done.set()
+
+    def cancel(self):
+        self.cancelled = True
+
+
+@pytest.fixture
+def pool():
+    dispatcher = ThreadedTaskDispatcher()
+    yield dispatcher
+    dispatcher.shutdown(timeout=5)
+
+
+def test_tasks_run_on_named_worker_threads(pool):
+    pool.set_thread_count(2)
+    task = RecordingTask()
+    pool.add_task(task)
+    assert task.done.wait(10)
+    assert task.thread_name in ("waitress-0", "waitress-1")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SCHED_BATCH is Linux's")
+def test_workers_run_as_sched_batch_and_the_caller_keeps_its_policy(pool):
+    before = os.sched_getscheduler(0)
+    pool.set_thread_count(1)
+    task = RecordingTask()
+    pool.add_task(task)
+    assert task.done.wait(10)
+    assert task.policy == os.SCHED_BATCH
+    assert os.sched_getscheduler(0) == before  # per thread, not per process
+
+
+def test_prefer_batch_scheduling_is_harmless_where_refused(monkeypatch):
+    def refuse(*args):
+        raise PermissionError("not here")
+
+    if hasattr(os, "sched_setscheduler"):
+        monkeypatch.setattr(os, "sched_setscheduler", refuse)
+    assert prefer_batch_scheduling() is False
+
+
+def test_queue_depth_counts_tasks_waiting_for_a_thread(pool):
+    gate = threading.Event()
+    pool.set_thread_count(1)
+    busy = RecordingTask(gate)
+    waiting = RecordingTask()
+    pool.add_task(busy)
+    for _ in range(200):  # until the only thread has taken the first task
+        if busy.thread_name is not None:
+            break
+        threading.Event().wait(0.01)
+    pool.add_task(waiting)
+    assert pool.queue_depth == 1
+    gate.set()
+    assert waiting.done.wait(10)
+    assert pool.queue_depth == 0
+
+
+def test_shutdown_cancels_what_no_thread_took(pool):
+    gate = threading.Event()
+    pool.set_thread_count(1)
+    busy = RecordingTask(gate)
+    pool.add_task(busy)
+    for _ in range(200):
+        if busy.thread_name is not None:
+            break
+        threading.Event().wait(0.01)
+    left = RecordingTask()
+    pool.add_task(left)
+    gate.set()
+    pool.shutdown(cancel_pending=True, timeout=5)
+    assert busy.done.is_set()
+    assert left.cancelled or left.done.is_set()
