@@ -399,3 +399,27 @@ def test_empty_appends_and_empty_files_queue_nothing(tmp_path):
     out.append_file(ReadOnlyFileBasedBuffer(f), 0)
     assert len(out) == 0 and not out._parts
     assert f.closed
+
+
+def test_a_body_received_in_one_piece_is_never_copied():
+    piece = b"x" * 65536
+    spool = BodySpool(overflow=1 << 20)
+    spool.write(piece)
+    stream = spool.finish()
+    assert stream.read() is piece  # BytesIO shares a bytes object it was made from
+
+
+def test_pieces_are_joined_once_and_a_reused_buffer_cannot_change_them():
+    spool = BodySpool(overflow=100)
+    reused = bytearray(b"abc")
+    spool.write(reused)
+    reused[:] = b"XYZ"
+    spool.write(b"def")
+    stream = spool.finish()
+    assert stream.read() == b"abcdef"
+    assert spool.finish() is stream and stream.tell() == 0
+
+
+def test_finish_on_an_empty_spool_gives_an_empty_stream():
+    spool = BodySpool(overflow=10)
+    assert spool.finish().read() == b""

@@ -141,12 +141,19 @@ class ReadOnlyFileBasedBuffer:
 
 
 class BodySpool:
-    """Collects a request body: in memory up to ``overflow`` bytes, then in a temporary file."""
+    """Collects a request body: in memory up to ``overflow`` bytes, then in a temporary file.
+
+    In memory the pieces are kept as received and joined once, by
+    ``finish()``: a ``BytesIO`` made from one ``bytes`` object shares it, so
+    a body that arrived in one piece is never copied, and an application
+    reading it whole gets that same object back.
+    """
 
     def __init__(self, overflow: int) -> None:
         self.overflow = overflow
         self._length = 0
-        self._memory: Optional[io.BytesIO] = io.BytesIO()
+        self._pieces: Optional[List[bytes]] = []
+        self._memory: Optional[io.BytesIO] = None
         self._file: Optional[IO[bytes]] = None
 
     def __len__(self) -> int:
@@ -162,7 +169,8 @@ class BodySpool:
         self._length += size
         if self._file is None:
             if self._length <= self.overflow:
-                self._memory.write(data)
+                # The caller may reuse a mutable buffer: keep a copy of those.
+                self._pieces.append(data if type(data) is bytes else bytes(data))
                 return
             self._spill()
         self._file.write(data)
@@ -170,23 +178,31 @@ class BodySpool:
     def _spill(self) -> None:
         spill = tempfile.TemporaryFile()
         try:
-            with self._memory.getbuffer() as held:
-                spill.write(held)
+            for piece in self._pieces:
+                spill.write(piece)
         except BaseException:
             spill.close()
             raise
-        self._memory.close()
-        self._memory = None
+        self._pieces = None
         self._file = spill
 
     def finish(self) -> IO[bytes]:
         """The body as a readable binary stream positioned at 0 (the ``wsgi.input``)."""
-        stream = self._file if self._file is not None else self._memory
-        stream.flush()
-        stream.seek(0)
-        return stream
+        if self._file is not None:
+            stream = self._file
+            stream.flush()
+            stream.seek(0)
+            return stream
+        if self._memory is None:
+            pieces = self._pieces
+            self._memory = io.BytesIO(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+            self._pieces = None
+        else:
+            self._memory.seek(0)
+        return self._memory
 
     def close(self) -> None:
+        self._pieces = None
         for stream in (self._memory, self._file):
             if stream is not None:
                 stream.close()
