@@ -5,9 +5,16 @@ The fast path validates a whole head with a handful of C-level calls (one
 ``findall``, without a Python loop per line.  Only when that fails does a
 slow, line-by-line pass run, and its one job is to say precisely what was
 wrong.  Nothing here knows about framing or limits.
+
+Parsing is a pure function of the head's bytes, and a server sees the same
+head again and again (a health check, an API client polling, a load
+balancer's probe), so what a valid head parsed to is remembered, keyed by
+its bytes: a head seen before costs one dictionary look-up instead of two
+regular expressions and the framing checks.  Only valid heads are kept,
+only short ones, and only so many (a client inventing heads cannot grow it).
 """
 
-from typing import List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from .errors import BadRequest, HTTPVersionNotSupported
 from .events import RequestHead
@@ -27,11 +34,45 @@ Headers = List[Tuple[str, str]]
 
 _VERSIONS = {"0": "1.0", "1": "1.1"}
 
+#: Heads up to this size are remembered...
+HEAD_CACHE_MAX_SIZE = 4096
+#: ...this many of them; the cache starts afresh when full.
+HEAD_CACHE_LIMIT = 256
+# head bytes -> the RequestHead fields, headers as a tuple (never handed out)
+_parsed_heads: Dict[bytes, tuple] = {}
+
 
 def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
     """Parse a request head: ``block`` runs from the request line through the
     CRLF of the last field line (the empty line that ends the head left out).
+
+    Each call returns a new ``RequestHead`` with its own ``headers`` list.
     """
+    if len(block) > HEAD_CACHE_MAX_SIZE:
+        return _parse_head(block)
+    key = block if type(block) is bytes else bytes(block)
+    known = _parsed_heads.get(key)
+    if known is not None:
+        method, target, version, headers, length, chunked, expect, keep_alive = known
+        return RequestHead(method, target, version, list(headers), length, chunked, expect, keep_alive)
+    head = _parse_head(key)
+    if len(_parsed_heads) >= HEAD_CACHE_LIMIT:
+        _parsed_heads.clear()
+    _parsed_heads[key] = (
+        head.method,
+        head.target,
+        head.version,
+        tuple(head.headers),
+        head.content_length,
+        head.chunked,
+        head.expect_continue,
+        head.keep_alive,
+    )
+    return head
+
+
+def _parse_head(block: Union[bytes, bytearray]) -> RequestHead:
+    """``parse_head`` without the cache: validate and split the head."""
     # What is left without the bytes a field line may hold must be "\r\n"
     # repeated: no control byte, as many CRs as LFs, alternating.  Then
     # REQUEST_LINE (ending in CRLF), a FIELD_LINE match (starting with CRLF)
