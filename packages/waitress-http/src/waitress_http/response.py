@@ -43,6 +43,7 @@ HOP_BY_HOP_HEADERS = frozenset(
 )
 
 _default_logger = logging.getLogger("waitress")
+_time = time.time
 
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 field-value characters: HTAB, SP, VCHAR, obs-text.
@@ -120,19 +121,36 @@ def _status_code(status: Any) -> int:
     return code
 
 
-_checked_headers: Dict[Any, Tuple[Optional[int], int, bool, bool, str]] = {}
+class _CheckedHeaders:
+    """What checking one header list found, and the heads built from it.
 
-
-def _check_headers(headers: Sequence[Any]) -> Tuple[Optional[int], int, bool, bool, str]:
-    """Check an application's header list; return what framing needs from it.
-
-    (Content-Length or None, how many Content-Length fields, Date given,
-    Server given, the field lines as they go on the wire.)
+    Kept by value in ``_checked_headers``, so the next response with an
+    equal header list reuses both the checks and, within the same second,
+    the serialized head.
     """
+
+    __slots__ = ("headers", "length", "length_headers", "has_date", "has_server", "text", "heads")
+
+    def __init__(self, headers: Sequence[Tuple[str, str]]) -> None:
+        self.headers = headers  # the immutable copy the head is built from
+        self.length: Optional[int] = None  # the Content-Length given
+        self.length_headers = 0  # how many Content-Length fields
+        self.has_date = False
+        self.has_server = False
+        self.text = ""  # the field lines as they go on the wire
+        # (status, known length, forced length, HTTP/1.1, HEAD, close, ident)
+        #   -> (second, head, mode, length, close)
+        self.heads: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
+
+
+_checked_headers: Dict[Any, _CheckedHeaders] = {}
+_HEADS_PER_LIST = 16  # distinct heads kept per header list (statuses, lengths)
+
+
+def _check_headers(headers: Sequence[Any]) -> _CheckedHeaders:
+    """Check an application's header list; note what framing needs from it."""
     kinds = _name_kinds
-    length: Optional[int] = None
-    length_headers = 0
-    has_date = has_server = False
+    checked = _CheckedHeaders(headers)
     for item in headers:
         if type(item) is not tuple or len(item) != 2:
             if not isinstance(item, (tuple, list)) or len(item) != 2:
@@ -148,27 +166,25 @@ def _check_headers(headers: Sequence[Any]) -> Tuple[Optional[int], int, bool, bo
                 if not (value.isascii() and value.isdigit()):
                     raise ValueError(f"header {name!r} must be digits, not {value!r}")
                 declared = int(value)
-                if length is not None and declared != length:
+                if checked.length is not None and declared != checked.length:
                     raise ValueError(f"header {name!r} given twice with different values")
-                length = declared
-                length_headers += 1
+                checked.length = declared
+                checked.length_headers += 1
             elif kind == _DATE:
-                has_date = True
+                checked.has_date = True
             else:
-                has_server = True
-    return length, length_headers, has_date, has_server, "".join(
-        [name + ": " + value + "\r\n" for name, value in headers]
-    )
+                checked.has_server = True
+    checked.text = "".join([name + ": " + value + "\r\n" for name, value in headers])
+    return checked
 
 
 # (whole second, ident, with Date, label) -> the Date and Server/Via lines
 _date_lines: Tuple[Any, ...] = (None, None, None, None, "")
 
 
-def _date_and_server(with_date: bool, ident: Optional[str], label: str) -> str:
-    """The Date and Server (or Via) lines the server adds, made once a second."""
+def _date_and_server(now: int, with_date: bool, ident: Optional[str], label: str) -> str:
+    """The Date and Server (or Via) lines the server adds at second ``now``, made once a second."""
     global _date_lines
-    now = int(time.time())
     cached = _date_lines
     if (
         cached[0] == now
@@ -214,12 +230,8 @@ class Response:
         "_logger",
         "_status",
         "_code",
-        "_headers",
-        "_header_text",
+        "_checked",
         "_length",
-        "_length_headers",
-        "_has_date",
-        "_has_server",
         "_one_chunk",
         "_forced_length",
         "_head",
@@ -249,12 +261,8 @@ class Response:
         self._logger = logger if logger is not None else _default_logger
         self._status: Optional[str] = None
         self._code = 0
-        self._headers: List[Tuple[str, str]] = []
-        self._header_text = ""
+        self._checked: Optional[_CheckedHeaders] = None
         self._length: Optional[int] = None
-        self._length_headers = 0
-        self._has_date = False
-        self._has_server = False
         self._one_chunk = False
         self._forced_length: Optional[int] = None
         self._head: Optional[bytes] = None
@@ -296,25 +304,21 @@ class Response:
         # also the immutable copy the head is built from).
         try:
             frozen: Any = tuple(headers)
-            known = _checked_headers.get(frozen)
+            checked = _checked_headers.get(frozen)
         except TypeError:  # an unhashable item, e.g. a [name, value] list
             frozen = headers[:]
-            known = None
-        if known is None:
-            known = _check_headers(frozen)
+            checked = None
+        if checked is None:
+            checked = _check_headers(frozen)
             if type(frozen) is tuple:
                 if len(_checked_headers) >= _CACHE_LIMIT:
                     _checked_headers.clear()
-                _checked_headers[frozen] = known
-        length, length_headers, has_date, has_server, self._header_text = known
+                _checked_headers[frozen] = checked
 
         self._status = status
         self._code = code
-        self._headers = frozen
-        self._length = length
-        self._length_headers = length_headers
-        self._has_date = has_date
-        self._has_server = has_server
+        self._checked = checked
+        self._length = checked.length
         self._head = None
         self._mode = _UNDECIDED
         return self._write
@@ -492,19 +496,52 @@ class Response:
     # -- framing -----------------------------------------------------------
 
     def _build_head(self, known_length: Optional[int]) -> bytes:
-        """Decide the framing and serialize the head.
+        """Decide the framing and serialize the head (or reuse this second's).
 
         ``known_length`` is the whole body's size when the caller knows it
         (one chunk, or nothing at all by ``end()``), else None.
         """
+        checked = self._checked
+        if self._length is not None or self._forced_length is not None:
+            known_length = None  # it cannot change the head
+        key = (
+            self._status,
+            known_length,
+            self._forced_length,
+            self._http11,
+            self._is_head,
+            self.close_connection,
+            self._ident,
+        )
+        now = int(_time())
+        heads = checked.heads
+        made = heads.get(key)
+        if made is None or made[0] != now:
+            made = (now,) + self._serialize_head(known_length, now)
+            if len(heads) >= _HEADS_PER_LIST:
+                heads.clear()
+            heads[key] = made
+        _, head, mode, length, self.close_connection = made
+        self._mode = mode
+        self._length = length
+        self._remaining = length if length is not None else 0
+        self._head = head
+        return head
+
+    def _serialize_head(
+        self, known_length: Optional[int], now: int
+    ) -> Tuple[bytes, int, Optional[int], bool]:
+        """The head (dated ``now``), the framing, the body length and whether to close."""
+        checked = self._checked
         code = self._code
-        headers: Sequence[Tuple[str, str]] = self._headers
+        headers: Sequence[Tuple[str, str]] = checked.headers
         length = self._length
+        close = self.close_connection
         added = ""  # server-made framing and connection lines, each ending in CRLF
         if code >= 200 and code != 204 and code != 304:
             forced = self._forced_length
             if forced is not None:
-                if self._length_headers:
+                if checked.length_headers:
                     headers = [h for h in headers if h[0].lower() != "content-length"]
                 length = forced
                 added = "Content-Length: %d\r\n" % length
@@ -520,25 +557,23 @@ class Response:
                 added = "Transfer-Encoding: chunked\r\n"
             else:
                 mode = _UNTIL_CLOSE
-                self.close_connection = True
+                close = True
         else:
             mode = _NO_BODY
-            if self._length_headers:
+            if checked.length_headers:
                 headers = [h for h in headers if h[0].lower() != "content-length"]
             length = None
-        self._mode = mode
-        self._length = length
-        self._remaining = length if length is not None else 0
 
-        if self.close_connection:
+        if close:
             added += "Connection: close\r\n"
         elif not self._http11:
             added += "Connection: Keep-Alive\r\n"
         added += _date_and_server(
-            not self._has_date, self._ident, "Via: " if self._has_server else "Server: "
+            now,
+            not checked.has_date, self._ident, "Via: " if checked.has_server else "Server: "
         )
-        if headers is self._headers:
-            lines = self._header_text
+        if headers is checked.headers:
+            lines = checked.text
         else:  # some of the application's fields were left out
             lines = "".join([name + ": " + value + "\r\n" for name, value in headers])
         head = (
@@ -549,5 +584,4 @@ class Response:
             + added
             + "\r\n"
         ).encode("latin-1")
-        self._head = head
-        return head
+        return head, mode, length, close
