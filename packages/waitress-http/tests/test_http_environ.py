@@ -314,3 +314,19 @@ def test_drop_keys_leave_those_headers_out_in_any_spelling():
     environ = builder.build(parser.next_event(), "127.0.0.1", "1", None, None)
     assert "HTTP_X_FORWARDED_FOR" not in environ
     assert environ["HTTP_X_OTHER"] == "kept"
+
+
+def test_heads_with_one_key_share_derived_entries_but_never_an_environ():
+    from waitress_http.head import parse_head
+
+    block = b"GET /a%20b?x=1 HTTP/1.1\r\nHost: example.com\r\nX-A: 1\r\nX-A: 2\r\n"
+    builder = EnvironBuilder("example.com", "80")
+    first = builder.build(parse_head(block), "10.0.0.1", 1000, io.BytesIO(), None)
+    first["HTTP_X_A"] = "changed by the application"
+    first["PATH_INFO"] = "/elsewhere"
+    second = builder.build(parse_head(block), "10.0.0.2", 2000, io.BytesIO(), None)
+    assert second["HTTP_X_A"] == "1, 2" and second["PATH_INFO"] == "/a b"
+    assert (second["REMOTE_ADDR"], second["REMOTE_PORT"]) == ("10.0.0.2", "2000")
+    uncached = make_head("/a%20b?x=1", headers=[("Host", "example.com"), ("X-A", "1"), ("X-A", "2")])
+    third = builder.build(uncached, "10.0.0.2", 2000, second["wsgi.input"], None)
+    assert third == second

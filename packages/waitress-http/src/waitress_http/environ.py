@@ -99,7 +99,9 @@ class EnvironBuilder:
     is stripped from the front of PATH_INFO.
     """
 
-    __slots__ = ("_template", "_prefix", "_prefix_slash", "_targets", "_keys", "_dropped")
+    __slots__ = (
+        "_template", "_prefix", "_prefix_slash", "_targets", "_keys", "_dropped", "_parts"
+    )
 
     def __init__(
         self,
@@ -121,6 +123,8 @@ class EnvironBuilder:
         self._prefix = prefix
         self._prefix_slash = prefix + "/"
         self._targets: Dict[str, Tuple[str, str]] = {}
+        #: head key (see RequestHead.key) -> the environ entries it gives
+        self._parts: Dict[bytes, Dict[str, str]] = {}
         template: Dict[str, Any] = {
             "SCRIPT_NAME": prefix,
             "SERVER_NAME": str(server_name),
@@ -174,20 +178,35 @@ class EnvironBuilder:
         declared body.  The server adds ``waitress.client_disconnected``.
         """
         environ = self._template.copy()
-        target = head.target
-        path_query = self._targets.get(target)
-        if path_query is None:
-            path_query = self.path_and_query(target)
-        environ["PATH_INFO"], environ["QUERY_STRING"] = path_query
-        environ["REQUEST_METHOD"] = head.method
-        environ["REQUEST_URI"] = target
-        environ["SERVER_PROTOCOL"] = _PROTOCOLS.get(head.version, "HTTP/1.0")
+        key = head.key
+        part = self._parts.get(key) if key is not None else None
+        if part is None:
+            part = self._request_part(head)
+            if key is not None:
+                parts = self._parts
+                if len(parts) >= _TARGET_CACHE_LIMIT:
+                    parts.clear()
+                parts[key] = part
+        environ.update(part)
         environ["REMOTE_ADDR"] = remote_addr
         environ["REMOTE_HOST"] = remote_addr
         environ["REMOTE_PORT"] = str(remote_port)
         environ["wsgi.input"] = body_stream
         if content_length is not None:
             environ["CONTENT_LENGTH"] = str(content_length)
+        return environ
+
+    def _request_part(self, head: RequestHead) -> Dict[str, str]:
+        """The environ entries that depend on the head alone (the same for equal heads)."""
+        part: Dict[str, str] = {}
+        target = head.target
+        path_query = self._targets.get(target)
+        if path_query is None:
+            path_query = self.path_and_query(target)
+        part["PATH_INFO"], part["QUERY_STRING"] = path_query
+        part["REQUEST_METHOD"] = head.method
+        part["REQUEST_URI"] = target
+        part["SERVER_PROTOCOL"] = _PROTOCOLS.get(head.version, "HTTP/1.0")
 
         keys = self._keys
         for name, value in head.headers:
@@ -201,12 +220,12 @@ class EnvironBuilder:
                 keys[name] = key
             if not key:
                 continue
-            if key in environ:
-                environ[key] = environ[key] + ", " + value
+            if key in part:
+                part[key] = part[key] + ", " + value
             else:
-                environ[key] = value
+                part[key] = value
         if head.chunked:
             # The body arrives de-chunked with CONTENT_LENGTH set; telling
             # the app it is chunked would make it frame the body twice.
-            environ.pop("HTTP_TRANSFER_ENCODING", None)
-        return environ
+            part.pop("HTTP_TRANSFER_ENCODING", None)
+        return part

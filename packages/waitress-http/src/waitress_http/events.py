@@ -19,6 +19,7 @@ class RequestHead:
         "chunked",
         "expect_continue",
         "keep_alive",
+        "key",
     )
 
     def __init__(
@@ -31,6 +32,7 @@ class RequestHead:
         chunked: bool = False,
         expect_continue: bool = False,
         keep_alive: bool = True,
+        key: Optional[bytes] = None,
     ) -> None:
         self.method = method
         self.target = target
@@ -40,6 +42,9 @@ class RequestHead:
         self.chunked = chunked
         self.expect_continue = expect_continue
         self.keep_alive = keep_alive
+        #: The head's bytes when the parser remembered it (equal keys, equal
+        #: heads: a consumer may cache what it derives from a head by this).
+        self.key = key
 
     def __repr__(self) -> str:
         return f"RequestHead({self.method!r}, {self.target!r}, {self.version!r}, {self.headers!r})"

@@ -54,8 +54,11 @@ def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
     known = _parsed_heads.get(key)
     if known is not None:
         method, target, version, headers, length, chunked, expect, keep_alive = known
-        return RequestHead(method, target, version, list(headers), length, chunked, expect, keep_alive)
+        return RequestHead(
+            method, target, version, list(headers), length, chunked, expect, keep_alive, key
+        )
     head = _parse_head(key)
+    head.key = key
     if len(_parsed_heads) >= HEAD_CACHE_LIMIT:
         _parsed_heads.clear()
     _parsed_heads[key] = (
