@@ -69,3 +69,41 @@ def test_heads_kept_per_header_list_stay_bounded(clock):
         whole(body=b"x" * (size + 1))
     checked = response_module._checked_headers[tuple(HEADERS)]
     assert len(checked.heads) <= response_module._HEADS_PER_LIST
+
+
+CASES = [
+    ("1.1", "GET", "200 OK", [("Content-Length", "5")], b"hello"),
+    ("1.1", "GET", "200 OK", [], b"hello"),
+    ("1.1", "GET", "200 OK", [("Content-Length", "3")], b"hello"),  # too long: cut
+    ("1.1", "GET", "200 OK", [("Content-Length", "9")], b"hello"),  # too short: close
+    ("1.1", "HEAD", "200 OK", [], b"hello"),
+    ("1.1", "HEAD", "200 OK", [], b""),
+    ("1.1", "GET", "204 No Content", [], b"hello"),
+    ("1.1", "GET", "304 Not Modified", [("Content-Length", "5")], b""),
+    ("1.0", "GET", "200 OK", [], b"hello"),
+    ("1.1", "GET", "200 OK", [], b""),
+    ("1.1", "GET", "200 OK", [], bytearray(b"hello")),
+    ("1.1", "GET", "200 OK", [], memoryview(b"hello")),
+]
+
+
+@pytest.mark.parametrize("version, method, status, headers, chunk", CASES)
+def test_whole_answers_exactly_as_prepare_body_and_end(clock, version, method, status, headers, chunk):
+    def make():
+        response = Response(version, method, True, "waitress", logger=Quiet())
+        response.start_response(status, list(headers))
+        return response
+
+    stepwise = make()
+    stepwise.prepare([chunk])
+    expected = b"".join(bytes(b) for b in stepwise.body(chunk) + stepwise.end())
+    fused = make()
+    got = b"".join(bytes(b) for b in fused.whole(chunk))
+    assert got == expected
+    assert fused.close_connection == stepwise.close_connection
+    assert fused.end() == [] and fused.headers_sent
+
+
+class Quiet:
+    def warning(self, *args):
+        pass

@@ -360,6 +360,27 @@ class Response:
         except Exception:
             self._one_chunk = False
 
+    def whole(self, chunk: Any) -> List[Any]:
+        """All the buffers of a response whose body is this one chunk.
+
+        The same as ``prepare([chunk])``, ``body(chunk)`` and ``end()``, for
+        the commonest response (a one-item list): in the usual case, a
+        non-empty ``bytes`` that matches the length, it is the head and the
+        chunk, decided in one step.
+        """
+        self._one_chunk = True
+        if chunk and type(chunk) is bytes and self._head is None and self._status is not None:
+            size = len(chunk)
+            head = self._build_head(size)
+            if self._mode == _LENGTH and self._remaining == size:
+                self._remaining = 0
+                self._head_sent = True
+                self._finished = True
+                return [head, chunk]
+        out = self.body(chunk)
+        out += self.end()
+        return out
+
     def set_content_length(self, length: int) -> None:
         """Use ``length`` as the Content-Length, replacing the application's.
 

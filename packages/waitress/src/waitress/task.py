@@ -133,13 +133,10 @@ class WSGITask:
 
     def _send_sequence(self, response, body) -> None:
         """A list or tuple body: all in memory, so gather it into few sends."""
-        response.prepare(body)
         if len(body) == 1:  # the usual case: head and body in one sendmsg
-            chunk = body[0]
-            buffers = response.body(chunk) if chunk else []
-            buffers += response.end()
-            self.channel.write_soon(buffers)
+            self.channel.write_soon(response.whole(body[0]))
             return
+        response.prepare(body)
         pending = []
         size = 0
         write_soon = self.channel.write_soon
