@@ -5,7 +5,6 @@ import sys
 import threading
 
 import pytest
-
 from waitress.pool import ThreadedTaskDispatcher, prefer_batch_scheduling
 
 
