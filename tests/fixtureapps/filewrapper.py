@@ -5,32 +5,37 @@
   ``OPENED`` so a test can check it was closed.
 * ``/nonseekable``: a file-like object with ``read`` and ``close`` only; the
   server must iterate it and call ``close`` (noted as ``file-closed``).
+* ``/large``: ``LARGE_SIZE`` bytes of a real file (DATA repeated), far more
+  than a socket buffer holds, so the server must wait for the client.
 """
 
 import os
 import tempfile
 import threading
-from typing import List
+from typing import Dict, List
 
 from fixtureapps.query import int_param
 from fixtureapps.recorder import RECORDER
 
 DATA = bytes(range(256)) * 400  # 102400 bytes, every offset distinguishable
+LARGE_REPEAT = 160
+LARGE_SIZE = len(DATA) * LARGE_REPEAT  # 16,384,000 bytes
 OPENED: List = []
 _path_lock = threading.Lock()
-_data_path = None
+_paths: Dict[int, str] = {}
 
 
-def data_path() -> str:
-    """A file holding DATA, written once per process."""
-    global _data_path
+def data_path(repeat: int = 1) -> str:
+    """A file holding DATA ``repeat`` times, written once per process."""
     with _path_lock:
-        if _data_path is None:
+        path = _paths.get(repeat)
+        if path is None:
             handle, path = tempfile.mkstemp(prefix="fixture-filewrapper-")
             with os.fdopen(handle, "wb") as stream:
-                stream.write(DATA)
-            _data_path = path
-        return _data_path
+                for _ in range(repeat):
+                    stream.write(DATA)
+            _paths[repeat] = path
+        return path
 
 
 class NonSeekableReader:
@@ -59,7 +64,8 @@ def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return wrapper(NonSeekableReader(DATA), 4096)
     offset = int_param(environ, "offset", 0)
-    stream = open(data_path(), "rb")
+    repeat = LARGE_REPEAT if environ.get("PATH_INFO") == "/large" else 1
+    stream = open(data_path(repeat), "rb")
     stream.seek(offset)
     OPENED.append(stream)
     start_response("200 OK", [("Content-Type", "application/octet-stream")])

@@ -13,6 +13,7 @@ Rules this module keeps:
   nothing more is parsed from it (CVE-2024-49768).
 """
 
+import select
 import threading
 import time
 from collections import deque
@@ -41,6 +42,11 @@ FLUSH_DELAY = 0.001
 MAX_BODY_READ = 256 * 1024
 #: ...and how many reads one readiness event may do for it.
 MAX_READS_PER_EVENT = 4
+#: How long a worker sending a file waits for room before looking again (ms).
+_FILE_POLL_MS = 1000
+
+_poll = getattr(select, "poll", None)
+_POLLOUT = getattr(select, "POLLOUT", 4)
 
 
 class HTTPChannel(dispatcher):
@@ -383,14 +389,18 @@ class HTTPChannel(dispatcher):
             self.write_wanted = True
             self._call_on_loop(self._sync_interest)
 
-    def _flush_locked(self) -> None:
-        """Send what is queued, as far as the socket takes it (any thread)."""
+    def _send_queued_locked(self) -> int:
+        """Send what is queued as far as the socket takes it; return the bytes left."""
         try:
             if self.outbuf.send_to(self.socket):
                 self.last_activity = _monotonic()
         except OSError:
             self._lost_locked()
-        if self.outbuf.pending:
+        return self.outbuf.pending
+
+    def _flush_locked(self) -> None:
+        """Send what is queued; what is left waits for the loop (any thread)."""
+        if self._send_queued_locked():
             if not self.write_wanted:
                 self.write_wanted = True
                 self._call_on_loop(self._sync_interest)
@@ -408,21 +418,46 @@ class HTTPChannel(dispatcher):
         raise ClientDisconnected()
 
     def send_file_soon(self, filebuffer, size: int) -> None:
-        """Queue ``size`` bytes of a file for the loop to send with sendfile.
+        """Send ``size`` bytes of a file with sendfile; return once they are sent.
 
-        Waits until the file is sent, so the caller may close it afterwards.
+        The worker sends it itself: as much as the socket takes under the
+        lock, then it waits for room with ``poll()`` on the descriptor,
+        outside the lock, and goes on.  A large file thus costs the loop
+        nothing (before, every few megabytes meant an interest change, a
+        loop wake-up and a condition hand-off).  The loop still closes the
+        socket; the worker checks ``closed`` under the lock before each send,
+        so a descriptor closed (or reused) while it waited is never written.
+        If earlier output is still queued, the loop sends it all, in order.
         """
         with self.lock:
             if self.closed:
                 raise ClientDisconnected()
             self.outbuf.append_file(filebuffer, size)
-            if not self.write_wanted:
-                self.write_wanted = True
-                self._call_on_loop(self._sync_interest)
-            while self.outbuf.pending and not self.closed:
-                self.drained.wait(1.0)
-            if self.closed:
-                raise ClientDisconnected()
+            if self.write_wanted or _poll is None:
+                self._wait_for_loop_locked()
+                return
+        waiter = _poll()
+        waiter.register(self._fileno, _POLLOUT)
+        while True:
+            with self.lock:
+                if self.closed:
+                    raise ClientDisconnected()
+                if self.write_wanted:  # someone asked the loop to send: let it
+                    self._wait_for_loop_locked()
+                    return
+                if not self._send_queued_locked():
+                    return
+            waiter.poll(_FILE_POLL_MS)
+
+    def _wait_for_loop_locked(self) -> None:
+        """Let the loop send what is queued; wait until it is out (or the channel closed)."""
+        if not self.write_wanted:
+            self.write_wanted = True
+            self._call_on_loop(self._sync_interest)
+        while self.outbuf.pending and not self.closed:
+            self.drained.wait(1.0)
+        if self.closed:
+            raise ClientDisconnected()
 
     def client_disconnected(self) -> bool:
         """``environ['waitress.client_disconnected']``: has the peer gone?"""
