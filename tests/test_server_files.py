@@ -1,12 +1,15 @@
 """Files larger than the socket buffers through ``wsgi.file_wrapper``.
 
-The worker sends such a file itself with sendfile and waits for room with
-poll() on the descriptor; these tests hold it to delivering every byte in
-order to a slow reader, keeping the connection usable afterwards, and
-letting go of the file and the thread when the client leaves mid-way.
+The worker queues such a file (the output buffer sends it through a
+duplicate of its descriptor) and goes on; the loop sends the rest as the
+client reads.  These tests hold the server to delivering every byte in order
+to a slow reader, keeping the connection usable afterwards, never letting a
+download hold a worker thread, and letting go of every descriptor of the
+file when the client leaves mid-way or the server closes.
 """
 
 import hashlib
+import os
 import socket
 import time
 
@@ -48,6 +51,23 @@ def read_head(sock: socket.socket) -> bytes:
     return rest
 
 
+def descriptors_on(path: str) -> int:
+    """How many of this process's descriptors (the in-process server's) refer to ``path``."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd")
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}") == path:
+                count += 1
+        except OSError:
+            pass
+    return count
+
+
+LARGE_PATH = filewrapper.data_path(filewrapper.LARGE_REPEAT)
+
+
 @pytest.fixture
 def one_thread_server():
     with ThreadedServer(filewrapper.app, threads=1) as server:
@@ -82,6 +102,71 @@ def test_a_slow_reader_gets_every_byte_and_keeps_the_connection(one_thread_serve
         sock.close()
 
 
+def test_a_download_in_progress_does_not_hold_the_only_thread(one_thread_server):
+    filewrapper.OPENED.clear()
+    stalled = small_window_connection(one_thread_server)
+    try:
+        stalled.sendall(REQUEST)
+        read_head(stalled)
+        # That client reads no further; the file waits in its output buffer,
+        # not in the worker, which serves everyone else meanwhile.
+        for offset in (0, 100, 102300):
+            response = get(one_thread_server, f"/seekable?offset={offset}", timeout=10)
+            assert response.status == 200
+            assert response.body == filewrapper.DATA[offset:]
+        # The app's files are closed as it answers (just after the last byte).
+        assert wait_until(lambda: all(f.closed for f in filewrapper.OPENED), timeout=10)
+        assert descriptors_on(LARGE_PATH) == 1, "the output buffer's own descriptor"
+    finally:
+        stalled.close()
+    assert wait_until(lambda: descriptors_on(LARGE_PATH) == 0, timeout=10)
+
+
+def test_a_request_pipelined_behind_a_file_is_answered_after_it(one_thread_server):
+    sock = small_window_connection(one_thread_server)
+    try:
+        sock.sendall(REQUEST + b"GET /seekable?offset=102000 HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        body = read_head(sock)
+        while len(body) < filewrapper.LARGE_SIZE:
+            piece = sock.recv(65536)
+            assert piece
+            body += piece
+        follow = body[filewrapper.LARGE_SIZE :]
+        assert hashlib.sha256(body[: filewrapper.LARGE_SIZE]).hexdigest() == expected_digest()
+        while not follow.endswith(filewrapper.DATA[102000:]):
+            piece = sock.recv(65536)
+            assert piece
+            follow += piece
+        assert follow.startswith(b"HTTP/1.1 200 ")
+        assert b"Content-Length: 400\r\n" in follow
+    finally:
+        sock.close()
+
+
+def test_pipelined_files_for_a_client_that_reads_nothing_hold_one_descriptor(one_thread_server):
+    filewrapper.OPENED.clear()
+    small = filewrapper.data_path()
+    count = 100  # 10 MB: more than the socket buffers hold
+    sock = small_window_connection(one_thread_server)
+    try:
+        sock.sendall(b"GET /seekable HTTP/1.1\r\nHost: localhost\r\n\r\n" * count)
+        # The first files fill the socket buffers; then the worker queues one
+        # file and waits for it to go out before queueing another descriptor.
+        assert wait_until(lambda: len(filewrapper.OPENED) >= 2, timeout=10)
+        time.sleep(0.5)  # room for a server that would go on queueing to do so
+        assert descriptors_on(small) <= 2, "the queued file's descriptor, and the app's next file"
+        expected = len(filewrapper.DATA) * count
+        data = b""
+        while data.count(filewrapper.DATA) < count:
+            piece = sock.recv(65536)
+            assert piece, "closed after %d of %d bytes of bodies" % (len(data), expected)
+            data += piece
+        assert data.count(b"HTTP/1.1 200 ") == count
+    finally:
+        sock.close()
+    assert wait_until(lambda: descriptors_on(small) == 0, timeout=10)
+
+
 @pytest.mark.parametrize("leave", ["reset", "close"])
 def test_a_client_leaving_mid_file_frees_the_thread_and_the_file(one_thread_server, leave):
     filewrapper.OPENED.clear()
@@ -94,9 +179,9 @@ def test_a_client_leaving_mid_file_frees_the_thread_and_the_file(one_thread_serv
         reset_close(sock)
     else:
         sock.close()
-    # The only worker was sending the file: it must notice and be free again.
     assert get(one_thread_server, "/seekable?offset=102300").status == 200
     assert wait_until(lambda: all(f.closed for f in filewrapper.OPENED), timeout=10)
+    assert wait_until(lambda: descriptors_on(LARGE_PATH) == 0, timeout=10)
 
 
 def test_closing_the_server_stops_a_file_sent_to_a_client_that_never_reads():
@@ -108,9 +193,11 @@ def test_closing_the_server_stops_a_file_sent_to_a_client_that_never_reads():
         sock.sendall(REQUEST)
         read_head(sock)
         assert wait_until(lambda: filewrapper.OPENED, timeout=10)
-        # The worker now waits for room that never comes; the loop closes the
-        # socket at the end of the graceful drain and the worker must stop.
+        # The rest of the file waits for room that never comes; the loop
+        # closes the socket at the end of the graceful drain, and with it
+        # the descriptor the output buffer held.
         assert server.stop(), "server did not stop"
         assert wait_until(lambda: all(f.closed for f in filewrapper.OPENED), timeout=10)
+        assert descriptors_on(LARGE_PATH) == 0
     finally:
         sock.close()

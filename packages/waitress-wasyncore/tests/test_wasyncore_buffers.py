@@ -81,6 +81,20 @@ def real_file(tmp_path, content, name="data.bin"):
     return open(path, "rb")
 
 
+def descriptors_on(path) -> int:
+    """How many of this process's descriptors refer to ``path`` (Linux's /proc)."""
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd")
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{name}") == str(path):
+                count += 1
+        except OSError:
+            pass
+    return count
+
+
 # -- ReadOnlyFileBasedBuffer ---------------------------------------------------------
 
 
@@ -327,13 +341,48 @@ def test_files_are_sent_in_order_between_memory_parts(
     size = wrapper.prepare(len(content))
     out = OutputBuffer(overflow=1 << 30)
     out.append(b"HEAD")
-    out.append_file(wrapper, size)
+    assert out.append_file(wrapper, size), "a real file is queued through a descriptor of its own"
+    f.close()  # so the caller may close its file at once
     out.append(b"TRAILER")
     assert len(out) == 4 + len(content) + 7
+    assert descriptors_on(f.name) == 1
     data, _ = pump(out, sender, receiver, len(out))
     assert data == b"HEAD" + content + b"TRAILER"
     assert bool(calls) == use_sendfile
-    assert f.closed, "the buffer closes a file once sent"
+    assert descriptors_on(f.name) == 0, "the buffer closes its descriptor once the file is sent"
+
+
+def test_reading_a_queued_file_leaves_the_callers_position_alone(tmp_path, tcp_pair, monkeypatch):
+    sender, receiver = tcp_pair
+    monkeypatch.delattr(os, "sendfile", raising=False)
+    content = os.urandom(100000)
+    f = real_file(tmp_path, content)
+    f.seek(10)
+    out = OutputBuffer(overflow=1 << 30)
+    assert out.append_file(ReadOnlyFileBasedBuffer(f), len(content) - 10)
+    data, _ = pump(out, sender, receiver, len(content) - 10)
+    assert data == content[10:]
+    assert f.tell() == 10
+    f.close()
+
+
+def test_a_file_whose_descriptor_cannot_be_duplicated_is_read_as_it_goes(
+    tmp_path, tcp_pair, monkeypatch
+):
+    sender, receiver = tcp_pair
+
+    def no_more_descriptors(fd):
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(os, "dup", no_more_descriptors)
+    content = os.urandom(200000)
+    f = real_file(tmp_path, content)
+    out = OutputBuffer(overflow=1 << 30)
+    assert not out.append_file(ReadOnlyFileBasedBuffer(f), len(content)), "the caller keeps it open"
+    data, _ = pump(out, sender, receiver, len(content))
+    assert data == content
+    assert not f.closed
+    f.close()
 
 
 def test_file_without_fileno_uses_read_and_send(tcp_pair):
@@ -341,7 +390,7 @@ def test_file_without_fileno_uses_read_and_send(tcp_pair):
     content = b"0123456789" * 50000
     wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(content))
     out = OutputBuffer(overflow=1 << 30)
-    out.append_file(wrapper, wrapper.prepare())
+    assert not out.append_file(wrapper, wrapper.prepare())
     data, _ = pump(out, sender, receiver, len(content))
     assert data == content
 
@@ -381,24 +430,28 @@ def test_a_file_shorter_than_announced_raises(tmp_path, tcp_pair):
     out.close()
 
 
-def test_close_closes_spill_files_and_queued_files(tmp_path):
+def test_close_closes_spill_files_and_the_descriptors_of_queued_files(tmp_path):
     f = real_file(tmp_path, b"abc")
     out = OutputBuffer(overflow=2)
     out.append(b"12345")
     spill = out._parts[-1]
     out.append_file(ReadOnlyFileBasedBuffer(f), 3)
+    assert descriptors_on(f.name) == 2
     out.close()
-    assert f.closed and spill.file.closed
+    assert spill.file.closed and descriptors_on(f.name) == 1
+    assert not f.closed, "the caller's file stays the caller's"
     assert len(out) == 0
+    f.close()
 
 
 def test_empty_appends_and_empty_files_queue_nothing(tmp_path):
     f = real_file(tmp_path, b"")
     out = OutputBuffer(overflow=10)
     out.append(b"")
-    out.append_file(ReadOnlyFileBasedBuffer(f), 0)
+    assert out.append_file(ReadOnlyFileBasedBuffer(f), 0)
     assert len(out) == 0 and not out._parts
-    assert f.closed
+    assert descriptors_on(f.name) == 1
+    f.close()
 
 
 def test_a_body_received_in_one_piece_is_never_copied():

@@ -258,15 +258,70 @@ def _sendfile(sock: Any, fd: int, offset: int, count: int) -> Optional[int]:
     return sent
 
 
-class _SpillPart(_StreamPart):
+def _read_at(fd: int, offset: int, count: int) -> bytes:
+    """Read up to ``count`` bytes at ``offset`` without moving the descriptor's position."""
+    if _pread is not None:
+        return _pread(fd, count, offset)
+    here = os.lseek(fd, 0, os.SEEK_CUR)
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, count)
+    finally:
+        os.lseek(fd, here, os.SEEK_SET)
+
+
+_pread = getattr(os, "pread", None)
+
+
+class _DescriptorPart(_StreamPart):
+    """``remaining`` bytes from ``offset`` of a descriptor this buffer owns.
+
+    Sent with ``os.sendfile`` where the socket allows, else read (at an
+    explicit offset, so whoever else uses the descriptor is undisturbed)
+    and sent.  ``close()`` closes the descriptor.
+    """
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self.fd = fd
+        self.offset = offset
+        self.remaining = size
+        self._use_sendfile = True
+        self._leftover: Optional[bytes] = None  # read but not yet taken by the socket
+
+    def send_to(self, sock: Any) -> int:
+        if self._use_sendfile:
+            sent = _sendfile(sock, self.fd, self.offset, self.remaining)
+            if sent is not None:
+                self._advance(sent)
+                return sent
+            self._use_sendfile = False
+        chunk = self._leftover
+        if chunk is None:
+            chunk = _read_at(self.fd, self.offset, min(self.remaining, FALLBACK_CHUNK))
+            if not chunk:
+                raise TruncatedFileError(errno.EIO, "file ended before the queued size")
+        try:
+            sent = sock.send(chunk)
+        except BlockingIOError:
+            sent = 0
+        self._leftover = chunk[sent:] if sent < len(chunk) else None
+        self._advance(sent)
+        return sent
+
+    def _advance(self, sent: int) -> None:
+        self.offset += sent
+        self.remaining -= sent
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class _SpillPart(_DescriptorPart):
     """Appended data that went past the memory limit: written to, then sent from, a temporary file."""
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile(buffering=0)
-        self.written = 0
-        self.sent = 0
-        self.remaining = 0
-        self._use_sendfile = True
+        super().__init__(self.file.fileno(), 0, 0)
 
     def write(self, data: Bytes) -> None:
         view = memoryview(data).cast("B")
@@ -274,70 +329,29 @@ class _SpillPart(_StreamPart):
             while view:
                 count = self.file.write(view)
                 view = view[count:]
-                self.written += count
                 self.remaining += count
         finally:
             view.release()
-
-    def send_to(self, sock: Any) -> int:
-        if self._use_sendfile:
-            sent = _sendfile(sock, self.file.fileno(), self.sent, self.remaining)
-            if sent is not None:
-                self._advance(sent)
-                return sent
-            self._use_sendfile = False
-        self.file.seek(self.sent)
-        chunk = self.file.read(min(self.remaining, FALLBACK_CHUNK))
-        self.file.seek(self.written)
-        if not chunk:
-            raise TruncatedFileError(errno.EIO, "spill file lost data")
-        try:
-            sent = sock.send(chunk)
-        except BlockingIOError:
-            sent = 0
-        self._advance(sent)
-        return sent
-
-    def _advance(self, sent: int) -> None:
-        self.sent += sent
-        self.remaining -= sent
 
     def close(self) -> None:
         self.file.close()
 
 
 class _FilePart(_StreamPart):
-    """A ``ReadOnlyFileBasedBuffer`` to send ``size`` bytes of, from its current position."""
+    """A file without a descriptor (``io.BytesIO``...), read as it is sent.
 
-    def __init__(self, filebuffer: ReadOnlyFileBasedBuffer, size: int) -> None:
-        self.filebuffer = filebuffer
+    The caller keeps the file open until these bytes are out.
+    """
+
+    def __init__(self, file: Any, size: int) -> None:
+        self.file = file
         self.remaining = size
         self._leftover: Optional[bytes] = None
-        self.fd: Optional[int] = None
-        self.offset: Optional[int] = None
-        file = filebuffer.file
-        try:
-            self.fd = file.fileno()
-            self.offset = file.tell()
-        except (AttributeError, OSError, ValueError):
-            self.fd = None
 
     def send_to(self, sock: Any) -> int:
-        if self.fd is not None and self._leftover is None:
-            sent = _sendfile(sock, self.fd, self.offset, self.remaining)
-            if sent is not None:
-                self.offset += sent
-                self.remaining -= sent
-                return sent
-            # sendfile cannot serve this pair: read and send from where it stopped.
-            self.filebuffer.file.seek(self.offset)
-            self.fd = None
-        return self._read_and_send(sock)
-
-    def _read_and_send(self, sock: Any) -> int:
         chunk = self._leftover
         if chunk is None:
-            chunk = self.filebuffer.file.read(min(self.remaining, FALLBACK_CHUNK))
+            chunk = self.file.read(min(self.remaining, FALLBACK_CHUNK))
             if not chunk:
                 raise TruncatedFileError(errno.EIO, "file shorter than announced")
         try:
@@ -349,7 +363,7 @@ class _FilePart(_StreamPart):
         return sent
 
     def close(self) -> None:
-        self.filebuffer.close()
+        self._leftover = None
 
 
 class OutputBuffer:
@@ -358,8 +372,9 @@ class OutputBuffer:
     Memory parts are kept as given (bytes and memoryviews are never copied;
     a memoryview's buffer must not change until sent) and small appends are
     coalesced.  Past ``overflow`` bytes held in memory, appended data goes to
-    a temporary file.  Files queued with ``append_file`` are owned by the
-    buffer from then on: it closes them once sent, or on ``close()``.
+    a temporary file.  A file queued with ``append_file`` is sent through a
+    duplicate of its descriptor, which the buffer closes once sent or on
+    ``close()``; the file object itself stays the caller's.
     Not thread-safe: the caller locks.
     """
 
@@ -373,6 +388,9 @@ class OutputBuffer:
         self._in_memory = 0
         self._coalescing: Optional[bytearray] = None  # the tail, when it may grow
         self._use_sendmsg = True
+        #: Files queued through a descriptor of their own and not yet sent:
+        #: an owner that lets clients queue files bounds it (each holds a descriptor).
+        self.files = 0
 
     def __len__(self) -> int:
         return self.pending
@@ -417,14 +435,32 @@ class OutputBuffer:
         parts.append(data)
         self._coalescing = None
 
-    def append_file(self, filebuffer: ReadOnlyFileBasedBuffer, size: int) -> None:
-        """Queue ``size`` bytes of ``filebuffer`` from its current position; the buffer now owns it."""
+    def append_file(self, filebuffer: ReadOnlyFileBasedBuffer, size: int) -> bool:
+        """Queue ``size`` bytes of ``filebuffer``'s file from its current position.
+
+        Returns True when the buffer took a descriptor of its own (a
+        duplicate of the file's): the caller may close the file at once and
+        the bytes still go out, however long the client takes.  False when
+        the file has no descriptor (or none could be duplicated): the buffer
+        reads the file object as it sends, so the caller keeps it open until
+        these bytes are sent.  The buffer never closes the caller's file.
+        """
         if size <= 0:
-            filebuffer.close()
-            return
-        self._parts.append(_FilePart(filebuffer, size))
+            return True
+        file = filebuffer.file
+        part: _StreamPart
+        try:
+            offset = file.tell()
+            fd = os.dup(file.fileno())
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+            part = _FilePart(file, size)
+        else:
+            part = _DescriptorPart(fd, offset, size)
+            self.files += 1
+        self._parts.append(part)
         self.pending += size
         self._coalescing = None
+        return type(part) is _DescriptorPart
 
     def send_to(self, sock: socket.socket) -> int:
         """Send as much as ``sock`` takes without blocking; return the byte count.
@@ -442,8 +478,8 @@ class OutputBuffer:
                 self.pending -= sent
                 if head.remaining <= 0:
                     parts.popleft()
-                    if head is self._coalescing:
-                        self._coalescing = None
+                    if type(head) is _DescriptorPart:
+                        self.files -= 1
                     head.close()
                     continue
                 break
@@ -508,10 +544,10 @@ class OutputBuffer:
         self._head_offset = offset
 
     def close(self) -> None:
-        """Drop everything queued; close spill files and queued files."""
+        """Drop everything queued; close spill files and the descriptors of queued files."""
         parts = self._parts
         self._parts = collections.deque()
-        self.pending = self._in_memory = self._head_offset = 0
+        self.pending = self._in_memory = self._head_offset = self.files = 0
         self._coalescing = None
         for part in parts:
             if isinstance(part, _StreamPart):

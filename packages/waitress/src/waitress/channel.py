@@ -13,7 +13,6 @@ Rules this module keeps:
   nothing more is parsed from it (CVE-2024-49768).
 """
 
-import select
 import threading
 import time
 from collections import deque
@@ -42,11 +41,6 @@ FLUSH_DELAY = 0.001
 MAX_BODY_READ = 256 * 1024
 #: ...and how many reads one readiness event may do for it.
 MAX_READS_PER_EVENT = 4
-#: How long a worker sending a file waits for room before looking again (ms).
-_FILE_POLL_MS = 1000
-
-_poll = getattr(select, "poll", None)
-_POLLOUT = getattr(select, "POLLOUT", 4)
 
 
 class HTTPChannel(dispatcher):
@@ -418,36 +412,31 @@ class HTTPChannel(dispatcher):
         raise ClientDisconnected()
 
     def send_file_soon(self, filebuffer, size: int) -> None:
-        """Send ``size`` bytes of a file with sendfile; return once they are sent.
+        """Queue ``size`` bytes of a file; return once the worker may close it.
 
-        The worker sends it itself: as much as the socket takes under the
-        lock, then it waits for room with ``poll()`` on the descriptor,
-        outside the lock, and goes on.  A large file thus costs the loop
-        nothing (before, every few megabytes meant an interest change, a
-        loop wake-up and a condition hand-off).  The loop still closes the
-        socket; the worker checks ``closed`` under the lock before each send,
-        so a descriptor closed (or reused) while it waited is never written.
-        If earlier output is still queued, the loop sends it all, in order.
+        The output buffer sends the file through a duplicate of its
+        descriptor (``os.sendfile``), so the worker queues it, sends what
+        the socket takes at once, and goes on to its next request while the
+        loop sends the rest: a client downloading slowly holds a descriptor,
+        not a thread.  As with any output, the worker waits while more than
+        ``outbuf_high_watermark`` bytes are pending, and a connection has
+        one queued file at a time: a client pipelining requests for small
+        files and reading nothing cannot make the server hold a descriptor
+        per request.  A file without a descriptor is read as it goes out, so
+        then the worker waits until it is sent (the caller closes it
+        afterwards).
         """
         with self.lock:
             if self.closed:
                 raise ClientDisconnected()
-            self.outbuf.append_file(filebuffer, size)
-            if self.write_wanted or _poll is None:
+            if self.outbuf.files:
+                self._wait_for_loop_locked()
+            if not self.outbuf.append_file(filebuffer, size):
                 self._wait_for_loop_locked()
                 return
-        waiter = _poll()
-        waiter.register(self._fileno, _POLLOUT)
-        while True:
-            with self.lock:
-                if self.closed:
-                    raise ClientDisconnected()
-                if self.write_wanted:  # someone asked the loop to send: let it
-                    self._wait_for_loop_locked()
-                    return
-                if not self._send_queued_locked():
-                    return
-            waiter.poll(_FILE_POLL_MS)
+            if not self.write_wanted:
+                self._flush_locked()
+            self._wait_for_room_locked()
 
     def _wait_for_loop_locked(self) -> None:
         """Let the loop send what is queued; wait until it is out (or the channel closed)."""
