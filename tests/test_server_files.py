@@ -167,6 +167,31 @@ def test_pipelined_files_for_a_client_that_reads_nothing_hold_one_descriptor(one
     assert wait_until(lambda: descriptors_on(small) == 0, timeout=10)
 
 
+def test_a_download_stalled_past_channel_timeout_is_closed_and_lets_go_of_the_file():
+    with ThreadedServer(filewrapper.app, threads=1, channel_timeout=1, cleanup_interval=1) as server:
+        sock = small_window_connection(tcp_address(server))
+        try:
+            sock.sendall(REQUEST)
+            read_head(sock)
+            # The rest of the file waits in the output buffer, on a descriptor of its own.
+            assert wait_until(lambda: descriptors_on(LARGE_PATH) == 1, timeout=10)
+            # The client reads no further: nothing moves, so the connection is
+            # inactive in channel_timeout's sense and the sweep closes it.
+            assert wait_until(lambda: descriptors_on(LARGE_PATH) == 0, timeout=15)
+            received = 0
+            while True:
+                try:
+                    piece = sock.recv(1 << 20)
+                except ConnectionResetError:  # closed with unsent data: a reset
+                    break
+                if not piece:
+                    break
+                received += len(piece)
+            assert received < filewrapper.LARGE_SIZE, "closed before the end of the body"
+        finally:
+            sock.close()
+
+
 @pytest.mark.parametrize("leave", ["reset", "close"])
 def test_a_client_leaving_mid_file_frees_the_thread_and_the_file(one_thread_server, leave):
     filewrapper.OPENED.clear()
