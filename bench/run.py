@@ -318,11 +318,16 @@ def ratio_rows(summary: Sequence[dict], runs: Sequence[dict]) -> List[dict]:
                          % (ours.get("non2xx", 0), ours.get("socket_errors", 0)))
         if ours.get("wrk_cpu_pct", 0) >= WRK_BOUND_PCT:
             notes.append("wrk-bound")
+        base = servers.get(BASELINE, {})
         rows.append({
             "scenario": scenario,
             "ours_rps": ours_rps,
             "waitress_rps": base_rps,
             "ours_vs_waitress": ratio(ours_rps, base_rps),
+            "server_cpu_vs_waitress": ratio(cpu_per_request(ours, "server_cpu_pct"),
+                                            cpu_per_request(base, "server_cpu_pct")),
+            "total_cpu_vs_waitress": ratio(cpu_per_request(ours, "server_cpu_pct", "wrk_cpu_pct"),
+                                           cpu_per_request(base, "server_cpu_pct", "wrk_cpu_pct")),
             "best_peer": best_name,
             "best_peer_rps": best_rps,
             "ours_vs_best_peer": ratio(ours_rps, best_rps),
@@ -331,6 +336,19 @@ def ratio_rows(summary: Sequence[dict], runs: Sequence[dict]) -> List[dict]:
             "notes": notes,
         })
     return rows
+
+
+def cpu_per_request(row: dict, *columns: str) -> Optional[float]:
+    """CPU % of the given columns summed, per request/s: CPU spent per request.
+
+    The ``file`` row is wrk-bound, so req/s cannot compare servers there;
+    CPU per request can.  With the server and wrk summed it also shows the
+    work that loopback moves between the two sides (see README.md).
+    """
+    rps = row.get("rps_median")
+    if not rps or any(row.get(column) is None for column in columns):
+        return None
+    return sum(row[column] for column in columns) / rps
 
 
 def ratio(numerator: Optional[float], denominator: Optional[float]) -> Optional[float]:
@@ -348,14 +366,18 @@ def fmt(value: Optional[float], pattern: str) -> str:
 def ratio_table(labelled_rows: Sequence[tuple]) -> str:
     """One markdown table from (run label, rows from ratio_rows) pairs."""
     lines = ["| run | scenario | ours req/s | waitress 3.0.2 req/s | ours / waitress "
+             "| server CPU per request, ours / waitress "
+             "| server + wrk CPU per request, ours / waitress "
              "| best peer | best peer req/s | ours / best peer "
              "| best Python peer | ours / best Python peer | notes |",
-             "|" + "---|" * 11]
+             "|" + "---|" * 13]
     for label, rows in labelled_rows:
         for row in rows:
-            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 label, row["scenario"], fmt(row["ours_rps"], "%.0f"),
                 fmt(row["waitress_rps"], "%.0f"), fmt(row["ours_vs_waitress"], "%.2f"),
+                fmt(row["server_cpu_vs_waitress"], "%.2f"),
+                fmt(row["total_cpu_vs_waitress"], "%.2f"),
                 row["best_peer"] or "-", fmt(row["best_peer_rps"], "%.0f"),
                 fmt(row["ours_vs_best_peer"], "%.2f"), row["best_python_peer"] or "-",
                 fmt(row["ours_vs_best_python_peer"], "%.2f"), "; ".join(row["notes"])))

@@ -178,7 +178,26 @@ def test_ratios_flag_failed_and_doubtful_runs(bench_run):
     assert rows["post"]["ours_vs_waitress"] is None
     assert "ours: a run failed" in rows["post"]["notes"]
     table = bench_run.ratio_table([("pinned", list(rows.values()))])
-    assert "| pinned | post | - | 50 | - |" in table
+    assert "| pinned | post | - | 50 | - | - | - |" in table
+
+
+def test_cpu_per_request_ratios(bench_run):
+    # Waitress: 96% for 200 req/s; ours: 24% for 160 req/s, wrk saturated.
+    summary = [summary_row("file", "waitress", 200.0, server_cpu_pct=96.0, wrk_cpu_pct=80.0),
+               summary_row("file", "ours", 160.0, server_cpu_pct=24.0, wrk_cpu_pct=100.0)]
+    (row,) = bench_run.ratio_rows(summary, runs=[])
+    assert row["server_cpu_vs_waitress"] == 0.31  # 0.15 / 0.48
+    assert row["total_cpu_vs_waitress"] == 0.88  # 0.775 / 0.88
+    table = bench_run.ratio_table([("pinned", [row])])
+    assert "| pinned | file | 160 | 200 | 0.80 | 0.31 | 0.88 |" in table
+
+
+def test_cpu_ratio_missing_without_a_cpu_figure(bench_run):
+    summary = [summary_row("hello", "waitress", 100.0),
+               summary_row("hello", "ours", 300.0, server_cpu_pct=99.0)]
+    (row,) = bench_run.ratio_rows(summary, runs=[])
+    assert row["server_cpu_vs_waitress"] is None
+    assert row["total_cpu_vs_waitress"] is None
 
 
 def test_run_logged_tees_output_and_returns_exit_code(bench_run, tmp_path, capsys):
