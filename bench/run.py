@@ -304,7 +304,8 @@ def ratio_rows(summary: Sequence[dict], runs: Sequence[dict]) -> List[dict]:
     for scenario, servers in by_scenario.items():
         ours = servers.get(OURS, {})
         ours_rps = ours.get("rps_median")
-        base_rps = servers.get(BASELINE, {}).get("rps_median")
+        base = servers.get(BASELINE, {})
+        base_rps = base.get("rps_median")
         peers = [(row["rps_median"], name) for name, row in servers.items()
                  if name != OURS and row.get("rps_median")]
         best_rps, best_name = max(peers) if peers else (None, None)
@@ -318,7 +319,6 @@ def ratio_rows(summary: Sequence[dict], runs: Sequence[dict]) -> List[dict]:
                          % (ours.get("non2xx", 0), ours.get("socket_errors", 0)))
         if ours.get("wrk_cpu_pct", 0) >= WRK_BOUND_PCT:
             notes.append("wrk-bound")
-        base = servers.get(BASELINE, {})
         rows.append({
             "scenario": scenario,
             "ours_rps": ours_rps,
