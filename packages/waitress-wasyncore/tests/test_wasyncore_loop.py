@@ -35,6 +35,15 @@ class Reader(dispatcher):
         self.close()
 
 
+@pytest.fixture(params=SELECTORS, ids=lambda f: f.__name__)
+def any_smap(request):
+    """A socket map on each selector: on Linux the default one is read through
+    the reactor's epoll fast path, the others through ``select()``."""
+    socket_map = SocketMap(selector_factory=request.param)
+    yield socket_map
+    close_all(socket_map, ignore_all=True)
+
+
 def make_pairs(count):
     pairs = [socket.socketpair() for _ in range(count)]
     return pairs
@@ -119,39 +128,39 @@ def test_webtest_style_shutdown_from_another_thread(smap):
         close_pairs(pairs)
 
 
-def test_deleting_a_map_entry_directly_stops_its_events(smap, pair):
+def test_deleting_a_map_entry_directly_stops_its_events(any_smap, pair):
     a, b = pair
     keeper_a, keeper_b = socket.socketpair()
     try:
-        keeper = Reader(keeper_a, map=smap)
-        d = Reader(a, map=smap)
-        del smap[a.fileno()]
+        keeper = Reader(keeper_a, map=any_smap)
+        d = Reader(a, map=any_smap)
+        del any_smap[a.fileno()]
         b.sendall(b"unwanted")
         keeper_b.sendall(b"wanted")
-        loop(0.01, map=smap, count=5)
+        loop(0.01, map=any_smap, count=5)
         assert d.reads == 0
         assert bytes(keeper.received) == b"wanted"
-        assert a.fileno() not in reactor_for(smap)._selected
+        assert a.fileno() not in reactor_for(any_smap)._selected
     finally:
         keeper_a.close()
         keeper_b.close()
 
 
-def test_replacing_a_map_entry_directly_delivers_to_the_new_object(smap, pair):
+def test_replacing_a_map_entry_directly_delivers_to_the_new_object(any_smap, pair):
     a, b = pair
-    first = Reader(a, map=smap)
-    second = Reader(map=smap)
+    first = Reader(a, map=any_smap)
+    second = Reader(map=any_smap)
     second.socket = a
     second._fileno = a.fileno()
     second.connected = True
-    smap[a.fileno()] = second
+    any_smap[a.fileno()] = second
     b.sendall(b"for the second")
-    loop(0.01, map=smap, count=3)
+    loop(0.01, map=any_smap, count=3)
     assert first.reads == 0
     assert bytes(second.received) == b"for the second"
 
 
-def test_a_dispatcher_closed_earlier_in_the_same_batch_gets_no_event(smap):
+def test_a_dispatcher_closed_earlier_in_the_same_batch_gets_no_event(any_smap):
     pairs = make_pairs(2)
     try:
         readers = []
@@ -161,16 +170,16 @@ def test_a_dispatcher_closed_earlier_in_the_same_batch_gets_no_event(smap):
                 if other is not self:
                     other.close()
 
-        readers.extend(Reader(a, map=smap, on_read=close_the_other) for a, _ in pairs)
+        readers.extend(Reader(a, map=any_smap, on_read=close_the_other) for a, _ in pairs)
         for _, b in pairs:
             b.sendall(b"both ready")
-        poll(1.0, smap)
+        poll(1.0, any_smap)
         assert sorted(r.reads for r in readers) == [0, 1]
     finally:
         close_pairs(pairs)
 
 
-def test_a_reused_fd_in_the_same_batch_is_not_confused(smap):
+def test_a_reused_fd_in_the_same_batch_is_not_confused(any_smap):
     """Closing B and opening a new socket that gets B's fd number: B's pending event is dropped."""
     pairs = make_pairs(2)
     spare = []
@@ -185,22 +194,35 @@ def test_a_reused_fd_in_the_same_batch_is_not_confused(smap):
                     other.close()
                     x, y = socket.socketpair()
                     spare.extend((x, y))
-                    newcomers.append((old_fd, Reader(x, map=smap)))
+                    newcomers.append((old_fd, Reader(x, map=any_smap)))
 
-        readers.extend(Reader(a, map=smap, on_read=replace_the_other) for a, _ in pairs)
+        readers.extend(Reader(a, map=any_smap, on_read=replace_the_other) for a, _ in pairs)
         for _, b in pairs:
             b.sendall(b"ready")
-        poll(1.0, smap)
+        poll(1.0, any_smap)
         assert sorted(r.reads for r in readers) == [0, 1]
         assert len(newcomers) == 1
         assert newcomers[0][1]._fileno == newcomers[0][0], "the new socket did not reuse the fd"
         assert newcomers[0][1].reads == 0, "the stale event went to the newcomer"
-        poll(0.01, smap)
+        poll(0.01, any_smap)
         assert newcomers[0][1].reads == 0
     finally:
         close_pairs(pairs)
         for s in spare:
             s.close()
+
+
+@pytest.mark.skipif(not hasattr(selectors, "EpollSelector"), reason="epoll is Linux only")
+def test_the_default_selector_is_read_through_the_epoll_fast_path():
+    """If a Python release renames what the fast path reads, this says so
+    (the reactor would silently fall back to the slower select())."""
+    socket_map = SocketMap()
+    reactor = reactor_for(socket_map)
+    try:
+        assert type(reactor._selector) is selectors.EpollSelector
+        assert reactor._keys is not None
+    finally:
+        reactor.close()
 
 
 def test_a_raising_handler_is_logged_and_closed_alone(smap, caplog):
