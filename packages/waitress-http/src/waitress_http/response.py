@@ -296,7 +296,9 @@ class Response:
         elif self._status is not None:
             raise AssertionError("start_response was already called")
 
-        code = _status_code(status)
+        code = _status_codes.get(status) if type(status) is str else None
+        if code is None:
+            code = _status_code(status)
         if type(headers) is not list:
             raise TypeError(f"headers must be a list, not {type(headers).__name__}")
         # The same header list recurs from one response to the next; what

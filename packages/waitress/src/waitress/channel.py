@@ -220,8 +220,11 @@ class HTTPChannel(dispatcher):
                 if not self.busy:
                     self.busy = True
                     start = True
-                if not self.lookahead and not parser.buffered:
-                    break  # the usual case: one request, nothing behind it
+                if not self.lookahead:
+                    # The usual case.  Whatever is buffered behind this
+                    # request waits: the worker parses it once this request
+                    # is served, and the next read checks the buffer's size.
+                    break
         return start
 
     def _queue_error_locked(self, error: HTTPError) -> bool:
@@ -267,7 +270,8 @@ class HTTPChannel(dispatcher):
                         continue  # a pipelined request was waiting: serve it too
                     if self.current is not None and self.current.head.expect_continue:
                         self._maybe_continue_locked()  # its turn has come
-                    self._after_requests_locked()
+                    if self.will_close or self.reading_paused:
+                        self._after_requests_locked()
                     return
                 task = self.tasks.popleft()
             finally:
@@ -322,8 +326,9 @@ class HTTPChannel(dispatcher):
         lock = self.lock
         lock.acquire()  # not ``with``: see the module docstring
         try:
-            self._send_locked(buffers)
-            self._wait_for_room_locked()
+            self._send_locked(buffers)  # raises ClientDisconnected once closed
+            if self.outbuf.pending > self.high_watermark:
+                self._wait_for_room_locked()
         finally:
             lock.release()
 

@@ -103,9 +103,13 @@ class WSGITask:
         try:
             app_iter = server.application(environ, response.start_response)
             try:
-                if app_iter.__class__ is ReadOnlyFileBasedBuffer and self._send_file(response, app_iter):
+                cls = app_iter.__class__
+                if cls is list and len(app_iter) == 1:
+                    # The commonest body: head and chunk in one sendmsg.
+                    channel.write_soon(response.whole(app_iter[0]))
+                elif cls is ReadOnlyFileBasedBuffer and self._send_file(response, app_iter):
                     pass
-                elif app_iter.__class__ is list or app_iter.__class__ is tuple:
+                elif cls is list or cls is tuple:
                     self._send_sequence(response, app_iter)
                 else:
                     self._send_stream(response, app_iter)
@@ -133,7 +137,7 @@ class WSGITask:
 
     def _send_sequence(self, response, body) -> None:
         """A list or tuple body: all in memory, so gather it into few sends."""
-        if len(body) == 1:  # the usual case: head and body in one sendmsg
+        if len(body) == 1:
             self.channel.write_soon(response.whole(body[0]))
             return
         response.prepare(body)
