@@ -76,6 +76,27 @@ def test_server_classes_and_loop_module_are_where_waitress_keeps_them():
         assert hasattr(waitress.wasyncore, name), name
 
 
+def test_a_dispatcher_from_waitress_task_can_be_given_to_the_server():
+    """Waitress keeps ThreadedTaskDispatcher in waitress.task; code that sizes
+    its own pool imports it from there and passes it as ``dispatcher``."""
+    from waitress.server import TcpWSGIServer
+    from waitress.task import ThreadedTaskDispatcher
+
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(2)
+    server = TcpWSGIServer(hello.app, host="127.0.0.1", port=0, dispatcher=dispatcher)
+    assert server.task_dispatcher is dispatcher
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        assert get(("127.0.0.1", int(server.effective_port)), "/").body == hello.BODY
+        assert sorted(t.name for t in dispatcher.threads) == ["waitress-0", "waitress-1"]
+    finally:
+        server.close()
+        thread.join(15)
+    assert not thread.is_alive()
+
+
 def test_tcp_wsgi_server_can_be_subclassed_and_run_by_hand():
     from waitress.server import TcpWSGIServer
 

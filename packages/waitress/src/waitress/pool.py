@@ -2,45 +2,25 @@
 
 Tasks are handed over through a ``queue.SimpleQueue`` (a C-level queue: the
 hand-off costs a lock and a wake-up, nothing more).  A task is any object with
-``service()`` and ``cancel()``; the pool knows nothing of HTTP.
-
-On Linux the worker threads ask for the ``SCHED_BATCH`` policy.  A worker
-woken with a task cannot run Python before the thread that woke it lets go
-of the GIL, so letting it preempt that thread on wake-up (what the default
-policy does) buys nothing but two context switches per request; measured on
-``hello``, one core, they were about a fifth of the server's time.
+``service()`` and ``cancel()``; the pool knows nothing of HTTP.  Workers ask
+for the ``SCHED_BATCH`` policy on Linux (see ``scheduling``).
 """
 
-import os
 import queue
 import threading
 import time
 from typing import List, Optional
 
 from .logs import logger, queue_logger
+from .scheduling import prefer_batch_scheduling
+
+__all__ = ["ThreadedTaskDispatcher", "prefer_batch_scheduling", "QUEUE_WARNING_INTERVAL"]
 
 #: The queue-depth warning is written at most this often (seconds): under
 #: sustained load Waitress wrote one per request, which buried real messages.
 QUEUE_WARNING_INTERVAL = 1.0
 
 _STOP = object()
-
-_BATCH = getattr(os, "SCHED_BATCH", None)
-
-
-def prefer_batch_scheduling() -> bool:
-    """Ask that the calling thread not preempt others when it wakes (Linux).
-
-    Returns whether the policy was set; elsewhere, or where the system
-    refuses (a seccomp filter, say), the thread keeps its policy.
-    """
-    if _BATCH is None:
-        return False
-    try:
-        os.sched_setscheduler(0, _BATCH, os.sched_param(0))  # 0: this thread
-    except OSError:
-        return False
-    return True
 
 
 class ThreadedTaskDispatcher:

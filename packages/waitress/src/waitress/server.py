@@ -23,6 +23,7 @@ from .adjustments import Adjustments
 from .channel import HTTPChannel
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
+from .scheduling import batch_scheduling
 
 #: How long ``close()`` lets in-flight requests finish before cutting them off.
 SHUTDOWN_TIMEOUT = 5.0
@@ -119,11 +120,12 @@ class _LoopRunner:
         self._stopped = threading.Event()
         adj = self.adj
         try:
-            try:
-                wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, self._map)
-            except (SystemExit, KeyboardInterrupt):
-                self._begin_shutdown()
-                wasyncore.loop(0.1, adj.asyncore_use_poll, self._map)
+            with batch_scheduling():
+                try:
+                    wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, self._map)
+                except (SystemExit, KeyboardInterrupt):
+                    self._begin_shutdown()
+                    wasyncore.loop(0.1, adj.asyncore_use_poll, self._map)
         finally:
             self._stopped.set()
             self.task_dispatcher.shutdown()

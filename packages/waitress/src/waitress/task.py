@@ -19,6 +19,7 @@ from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 
 from .logs import logger
+from .pool import ThreadedTaskDispatcher  # noqa: F401 (where Waitress keeps it)
 
 #: A list body is handed to the socket in sends of about this many bytes...
 SEQUENCE_SEND_LIMIT = 1024 * 1024
