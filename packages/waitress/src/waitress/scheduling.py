@@ -10,8 +10,9 @@ nice value but gives up preemption on wake-up, so the woken thread waits
 until the running one blocks, which it does at the latest to let go of the
 GIL.  Measured on one core: for the workers, about a fifth of the server's
 time on ``hello``.  For the loop thread as well, the context switches per
-``json`` request halve again (0.12 to 0.05); in requests per second that
-is 0 to +7% on ``json`` over six interleaved runs, within noise elsewhere.
+``json`` request halve again (0.12 to 0.05); in requests per second,
+-0.1% to +7.2% on ``json`` over six interleaved runs (median +1.8%), within
+noise elsewhere.
 
 Elsewhere, or where the system refuses (a seccomp filter, say), threads
 keep their policy and everything works the same, a little slower.
