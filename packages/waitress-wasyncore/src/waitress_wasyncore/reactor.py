@@ -49,7 +49,7 @@ def _epoll_behind(selector: selectors.BaseSelector) -> Tuple[Any, Optional[Dict[
 
     ``Reactor.poll`` reads events from these directly: ``select()`` builds a
     (key, events) tuple and makes a method call per event before the reactor
-    loops over them again, about 4% of a small request's bytecodes.  The
+    loops over them again, about 2% of a small request's instructions.  The
     attributes are private to the stdlib, so any other selector, or a
     Python where they changed, gets ``(None, None)`` and the public path.
     """
