@@ -97,6 +97,19 @@ def test_a_dispatcher_from_waitress_task_can_be_given_to_the_server():
     assert not thread.is_alive()
 
 
+def test_waitress_utilities_gives_the_logger_and_http_dates():
+    """Applications configure the server's log through waitress.utilities.logger."""
+    import email.utils
+    import logging
+
+    from waitress.utilities import build_http_date, logger, queue_logger
+
+    assert logger is logging.getLogger("waitress")
+    assert queue_logger is logging.getLogger("waitress.queue")
+    for when in (0, 784111777, 1700000000.75, 4102444800):
+        assert build_http_date(when) == email.utils.formatdate(when, usegmt=True)
+
+
 def test_tcp_wsgi_server_can_be_subclassed_and_run_by_hand():
     from waitress.server import TcpWSGIServer
 
