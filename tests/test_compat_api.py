@@ -110,6 +110,75 @@ def test_waitress_utilities_gives_the_logger_and_http_dates():
         assert build_http_date(when) == email.utils.formatdate(when, usegmt=True)
 
 
+def _environ_seen_behind(middleware, **environ):
+    seen = {}
+
+    def app(env, start_response):
+        seen.update(env)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    base = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "wsgi.url_scheme": "http"}
+    base.update(environ)
+    statuses = []
+    body = b"".join(middleware(app)(base, lambda status, headers, exc=None: statuses.append(status)))
+    return seen, statuses[0], body
+
+
+def test_proxy_headers_middleware_from_waitress_proxy_headers():
+    """Applications wrap themselves with it, importing it from where Waitress keeps it."""
+    from waitress.proxy_headers import proxy_headers_middleware
+
+    forwarded = {
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_X_FORWARDED_FOR": "203.0.113.9",
+        "HTTP_X_FORWARDED_PROTO": "https",
+    }
+
+    def trusting(app):
+        return proxy_headers_middleware(
+            app,
+            trusted_proxy="127.0.0.1",
+            trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto"},
+        )
+
+    seen, status, _ = _environ_seen_behind(trusting, **forwarded)
+    assert status == "200 OK"
+    assert seen["REMOTE_ADDR"] == "203.0.113.9"
+    assert seen["wsgi.url_scheme"] == "https"
+
+    # Waitress's defaults: nothing trusted, untrusted proxy headers removed.
+    seen, _, _ = _environ_seen_behind(proxy_headers_middleware, **forwarded)
+    assert seen["REMOTE_ADDR"] == "127.0.0.1"
+    assert "HTTP_X_FORWARDED_FOR" not in seen and "HTTP_X_FORWARDED_PROTO" not in seen
+
+    def malformed(app):
+        return proxy_headers_middleware(
+            app, trusted_proxy="*", trusted_proxy_headers="x-forwarded-proto"
+        )
+
+    seen, status, body = _environ_seen_behind(
+        malformed, REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_PROTO="gopher, ftp"
+    )
+    assert status.startswith("400") and not seen
+    assert b"X-Forwarded-Proto" in body
+
+
+def test_trigger_from_waitress_trigger_runs_thunks_on_the_loop():
+    from waitress import wasyncore
+    from waitress.trigger import trigger
+
+    socket_map = {}
+    pulled = trigger(socket_map)
+    ran = []
+    try:
+        pulled.pull_trigger(lambda: ran.append(True))
+        wasyncore.loop(0.5, map=socket_map, count=3)
+        assert ran == [True]
+    finally:
+        wasyncore.close_all(socket_map)
+
+
 def test_tcp_wsgi_server_can_be_subclassed_and_run_by_hand():
     from waitress.server import TcpWSGIServer
 
