@@ -4,6 +4,7 @@ waitress.wasyncore, Adjustments, and the errors for bad options.
 """
 
 import socket
+import sys
 import threading
 
 import pytest
@@ -108,6 +109,31 @@ def test_waitress_utilities_gives_the_logger_and_http_dates():
     assert queue_logger is logging.getLogger("waitress.queue")
     for when in (0, 784111777, 1700000000.75, 4102444800):
         assert build_http_date(when) == email.utils.formatdate(when, usegmt=True)
+
+
+def test_the_converters_are_where_waitress_keeps_them():
+    """Applications import asbool and aslist from waitress.adjustments."""
+    from waitress import adjustments
+
+    truths = [True, "true", "TRUE", " yes ", "on", "1", 1, "t", "y"]
+    falsehoods = [None, False, 0, 2, "false", "no", "off", "0", "", "x"]
+    assert [adjustments.asbool(v) for v in truths] == [True] * len(truths)
+    assert [adjustments.asbool(v) for v in falsehoods] == [False] * len(falsehoods)
+    assert adjustments.truthy == frozenset({"t", "true", "y", "yes", "on", "1"})
+    assert adjustments.aslist("a b\nc d") == ["a", "b", "c", "d"]
+    assert adjustments.aslist_cronly("a b\n c d\n") == ["a b", "c d"]
+    assert adjustments.aslist_cronly("\n\n x \n") == ["x"]
+    assert adjustments.aslist_cronly(["a b", " c "]) == ["a b", " c "]
+    assert adjustments.asset("a b a") == {"a", "b"}
+    assert adjustments.asoctal("600") == 0o600
+    assert adjustments.slash_fixed_str("/x/") == "/x"
+    assert adjustments.slash_fixed_str("") == ""
+    assert adjustments.str_iftruthy(None) is None and adjustments.str_iftruthy(5) == "5"
+    assert adjustments.PROXY_HEADERS == frozenset(
+        {"X_FORWARDED_FOR", "X_FORWARDED_HOST", "X_FORWARDED_PROTO", "X_FORWARDED_PORT",
+         "X_FORWARDED_BY", "FORWARDED"}
+    )
+    assert adjustments.WIN is sys.platform.startswith("win")
 
 
 def _environ_seen_behind(middleware, **environ):

@@ -12,7 +12,22 @@ import sys
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .options import KNOWN_PROXY_HEADERS, OPTIONS, OPTIONS_BY_NAME
+# The converters are also imported from here by applications (``asbool``,
+# ``aslist``), under the names Waitress's adjustments module gives them.
+from .options import (  # noqa: F401
+    KNOWN_PROXY_HEADERS,
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    as_socket_list,
+    asbool,
+    aslist,
+    aslist_cronly,
+    asoctal,
+    asset,
+    slash_fixed_str,
+    str_iftruthy,
+)
+from .options import TRUTHY as truthy  # noqa: F401
 
 #: What ``listen`` becomes: ``(family, socktype, proto, sockaddr)`` per socket.
 ListenEntry = Tuple[int, int, int, Tuple[Any, ...]]
@@ -28,6 +43,10 @@ CONFLICTS = (
 )
 
 IS_WINDOWS = sys.platform.startswith("win")
+WIN = IS_WINDOWS  # Waitress's name
+
+#: The proxy headers as environ key suffixes ("X_FORWARDED_FOR"), as Waitress names them.
+PROXY_HEADERS = frozenset(name.upper().replace("-", "_") for name in KNOWN_PROXY_HEADERS)
 HAS_IPV6 = socket.has_ipv6
 INET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 UNIX_FAMILY = getattr(socket, "AF_UNIX", None)

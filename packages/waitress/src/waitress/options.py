@@ -49,6 +49,13 @@ def aslist(value: Any) -> List[str]:
     return words
 
 
+def aslist_cronly(value: Any) -> List[str]:
+    """A string split on lines only, each stripped, blank ones dropped; a list as it is."""
+    if isinstance(value, str):
+        return [line.strip() for line in value.splitlines() if line.strip()]
+    return list(value)
+
+
 def asset(value: Any) -> Set[str]:
     """``aslist`` as a set."""
     return set(aslist(value))
