@@ -107,6 +107,30 @@ def test_write_callable_output_precedes_the_iterable():
             assert conn.read_response().body == writer.BODY  # the connection survived
 
 
+@pytest.mark.parametrize("container", [list, tuple])
+def test_list_and_tuple_bodies_of_one_or_several_chunks(container):
+    """One chunk takes the one-sendmsg path and gets a Content-Length; several
+    take the gathered path and are chunked (the app gives no length).  Both
+    keep the connection."""
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        count = int(environ["QUERY_STRING"])
+        return container(b"chunk%d;" % i for i in range(count))
+
+    with ThreadedServer(app) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            for count in (1, 3, 1):
+                conn.request("GET", "/?%d" % count)
+                response = conn.read_response()
+                expected = b"".join(b"chunk%d;" % i for i in range(count))
+                assert response.body == expected
+                if count == 1:
+                    assert response.header("Content-Length") == str(len(expected))
+                else:
+                    assert response.header("Transfer-Encoding") == "chunked"
+
+
 # --- close() on the app iterator -------------------------------------------------
 
 

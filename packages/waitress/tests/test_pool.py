@@ -5,7 +5,8 @@ import sys
 import threading
 
 import pytest
-from waitress.pool import ThreadedTaskDispatcher, prefer_batch_scheduling
+from waitress.pool import ThreadedTaskDispatcher
+from waitress.scheduling import prefer_batch_scheduling
 
 
 class RecordingTask:

@@ -103,12 +103,13 @@ def _check_value(name: str, value: Any) -> None:
 
 
 def _status_code(status: Any) -> int:
-    """The code of a valid status line such as "200 OK"; raise otherwise."""
+    """Validate a status line such as "200 OK" not in ``_status_codes``; remember its code.
+
+    ``start_response`` looks the cache up itself (one dictionary look-up per
+    response) and calls this only for a status not seen yet, or a non-str.
+    """
     if not isinstance(status, str):
         raise TypeError(f"status must be a str, not {type(status).__name__}: {status!r}")
-    code = _status_codes.get(status)
-    if code is not None:
-        return code
     if _STATUS.fullmatch(status) is None:
         raise ValueError(
             f"status {status!r} is not three digits, a space and a reason "

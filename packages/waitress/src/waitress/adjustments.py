@@ -44,12 +44,12 @@ CONFLICTS = (
 
 IS_WINDOWS = sys.platform.startswith("win")
 WIN = IS_WINDOWS  # Waitress's name
-
-#: The proxy headers as environ key suffixes ("X_FORWARDED_FOR"), as Waitress names them.
-PROXY_HEADERS = frozenset(name.upper().replace("-", "_") for name in KNOWN_PROXY_HEADERS)
 HAS_IPV6 = socket.has_ipv6
 INET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 UNIX_FAMILY = getattr(socket, "AF_UNIX", None)
+
+#: The proxy headers as environ key suffixes ("X_FORWARDED_FOR"), as Waitress names them.
+PROXY_HEADERS = frozenset(name.upper().replace("-", "_") for name in KNOWN_PROXY_HEADERS)
 
 
 def _fresh(value: Any) -> Any:

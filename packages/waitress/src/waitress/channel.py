@@ -270,8 +270,13 @@ class HTTPChannel(dispatcher):
                         continue  # a pipelined request was waiting: serve it too
                     if self.current is not None and self.current.head.expect_continue:
                         self._maybe_continue_locked()  # its turn has come
-                    if self.will_close or self.reading_paused:
-                        self._after_requests_locked()
+                    # Done: close when asked, or let the loop read again.
+                    if self.will_close:
+                        if not self.outbuf.pending:
+                            self._call_on_loop(self.handle_close)
+                    elif self.reading_paused:
+                        self.reading_paused = False
+                        self._call_on_loop(self._sync_interest)
                     return
                 task = self.tasks.popleft()
             finally:
@@ -292,15 +297,6 @@ class HTTPChannel(dispatcher):
                             self._flush_locked()  # what the task gathered still goes out
                         except ClientDisconnected:
                             pass
-
-    def _after_requests_locked(self) -> None:
-        """The worker is done: close when asked, or let the loop read again."""
-        if self.will_close:
-            if not self.outbuf.pending:
-                self._call_on_loop(self.handle_close)
-        elif self.reading_paused:
-            self.reading_paused = False
-            self._call_on_loop(self._sync_interest)
 
     def cancel(self) -> None:
         """The pool shut down before this connection got a thread."""

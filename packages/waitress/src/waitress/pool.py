@@ -14,7 +14,7 @@ from typing import List, Optional
 from .logs import logger, queue_logger
 from .scheduling import prefer_batch_scheduling
 
-__all__ = ["ThreadedTaskDispatcher", "prefer_batch_scheduling", "QUEUE_WARNING_INTERVAL"]
+__all__ = ["ThreadedTaskDispatcher", "QUEUE_WARNING_INTERVAL"]
 
 #: The queue-depth warning is written at most this often (seconds): under
 #: sustained load Waitress wrote one per request, which buried real messages.

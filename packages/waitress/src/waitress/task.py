@@ -105,13 +105,14 @@ class WSGITask:
             app_iter = server.application(environ, response.start_response)
             try:
                 cls = app_iter.__class__
-                if cls is list and len(app_iter) == 1:
-                    # The commonest body: head and chunk in one sendmsg.
-                    channel.write_soon(response.whole(app_iter[0]))
+                if cls is list or cls is tuple:
+                    if len(app_iter) == 1:
+                        # The commonest body: head and chunk in one sendmsg.
+                        channel.write_soon(response.whole(app_iter[0]))
+                    else:
+                        self._send_sequence(response, app_iter)
                 elif cls is ReadOnlyFileBasedBuffer and self._send_file(response, app_iter):
                     pass
-                elif cls is list or cls is tuple:
-                    self._send_sequence(response, app_iter)
                 else:
                     self._send_stream(response, app_iter)
             finally:
@@ -137,10 +138,7 @@ class WSGITask:
             response = None  # write() and the response refer to each other: untie them
 
     def _send_sequence(self, response, body) -> None:
-        """A list or tuple body: all in memory, so gather it into few sends."""
-        if len(body) == 1:
-            self.channel.write_soon(response.whole(body[0]))
-            return
+        """A list or tuple body of several chunks: all in memory, so gather it into few sends."""
         response.prepare(body)
         pending = []
         size = 0
