@@ -52,6 +52,13 @@ MAX_READS_PER_EVENT = 4
 class HTTPChannel(dispatcher):
     """The server side of one HTTP connection."""
 
+    #: What a parsed request becomes, ``task_class(channel, head)``; a
+    #: subclass may replace it, as with Waitress (whose servers likewise
+    #: take their ``channel_class`` from a class attribute).
+    task_class = WSGITask
+    #: What an unparseable request becomes, ``error_task_class(channel, error)``.
+    error_task_class = ErrorTask
+
     def __init__(self, server, sock, addr, adj, map=None) -> None:
         self.server = server
         self.adj = adj
@@ -80,6 +87,14 @@ class HTTPChannel(dispatcher):
         self.trigger = server.trigger
         self.add_task = server.add_task
         dispatcher.__init__(self, sock, map)
+        #: The descriptor this connection was accepted on.  ``_fileno`` is
+        #: cleared by ``close()``, which an application may call itself
+        #: (through a channel it put in its environ); the server's
+        #: bookkeeping still needs to know which entry was ours.
+        self.accepted_fd = self._fileno
+        # Read once per connection: on every request, an attribute found on
+        # the class costs CPython 3.11 a slow lookup (about 1% of a request).
+        self._new_task = self.task_class
         self.set_interest(True, False)
 
     # ---------------------------------------------------------------- loop thread
@@ -168,7 +183,7 @@ class HTTPChannel(dispatcher):
         outbuf.close()
         if current is not None and current.spool is not None:
             current.spool.close()
-        fileno = self._fileno
+        fileno = self.accepted_fd
         self.close()
         self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
 
@@ -203,7 +218,7 @@ class HTTPChannel(dispatcher):
             cls = event.__class__
             if cls is RequestHead:
                 self.head_started = None
-                self.current = WSGITask(self, event)
+                self.current = self._new_task(self, event)
                 if event.expect_continue:
                     self._maybe_continue_locked()
             elif cls is Body:
@@ -234,7 +249,7 @@ class HTTPChannel(dispatcher):
             if self.current.spool is not None:
                 self.current.spool.close()
             self.current = None
-        self.tasks.append(ErrorTask(self, error))
+        self.tasks.append(self.error_task_class(self, error))
         if self.busy:
             return False
         self.busy = True

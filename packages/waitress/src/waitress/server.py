@@ -337,7 +337,7 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
                 # The peer vanished between accept() and setup (CVE-2024-49769).
                 sock.close()
                 continue
-            self.active_channels[channel._fileno] = channel
+            self.active_channels[channel.accepted_fd] = channel
             self._check_connection_limit()
 
     def set_socket_options(self, conn) -> None:
@@ -365,7 +365,8 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
 
     def channel_closed(self, channel, fileno) -> None:
         """A connection closed (its descriptor was ``fileno``): maybe accept again."""
-        self.active_channels.pop(fileno, None)
+        if self.active_channels.get(fileno) is channel:  # not a newer channel on a reused fd
+            del self.active_channels[fileno]
         if self.in_connection_overflow and len(self.active_channels) < self.adj.connection_limit:
             self.in_connection_overflow = False
             logger.info(

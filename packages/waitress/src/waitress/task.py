@@ -20,6 +20,7 @@ from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 
 from .logs import logger
 from .pool import ThreadedTaskDispatcher  # noqa: F401 (where Waitress keeps it)
+from .request_view import RequestView
 
 #: A list body is handed to the socket in sends of about this many bytes...
 SEQUENCE_SEND_LIMIT = 1024 * 1024
@@ -49,9 +50,16 @@ class ErrorTask:
 
 
 class WSGITask:
-    """Run the application for one parsed request."""
+    """Run the application for one parsed request.
 
-    __slots__ = ("channel", "head", "spool", "close_after", "continue_sent")
+    Code written for Waitress extends this class, or patches it, through
+    two of Waitress's names, and both work the same here:
+    ``get_environment()`` (override it and call ``super()``; the channel
+    builds tasks from ``HTTPChannel.task_class``) and ``request``, the
+    parsed request (see ``RequestView``).
+    """
+
+    __slots__ = ("channel", "head", "spool", "close_after", "continue_sent", "environ")
 
     def __init__(self, channel, head) -> None:
         self.channel = channel
@@ -59,14 +67,28 @@ class WSGITask:
         self.spool = None  # a BodySpool, made by the channel on the first body byte
         self.close_after = False
         self.continue_sent = False
+        #: The environ once ``get_environment()`` has built it.
+        self.environ = None
+
+    @property
+    def request(self) -> RequestView:
+        """The parsed request as Waitress's tasks expose it (``headers``, ``command``...)."""
+        return RequestView(self.head)
 
     def cancel(self) -> None:
         if self.spool is not None:
             self.spool.close()
 
-    def service(self) -> None:
+    def get_environment(self) -> dict:
+        """The request's WSGI environ, built on the first call and kept.
+
+        Proxy headers are applied afterwards, as Waitress's middleware
+        applies them inside the application call.
+        """
+        environ = self.environ
+        if environ is not None:
+            return environ
         channel = self.channel
-        server = channel.server
         head = self.head
         spool = self.spool
         if spool is None:
@@ -75,10 +97,23 @@ class WSGITask:
         else:
             body = spool.finish()
             content_length = len(spool)  # the decoded length when chunked
-        environ = server.environ_builder.build(
+        environ = self.environ = channel.server.environ_builder.build(
             head, channel.remote_addr, channel.remote_port, body, content_length
         )
         environ["waitress.client_disconnected"] = channel.client_disconnected
+        return environ
+
+    def service(self) -> None:
+        channel = self.channel
+        server = channel.server
+        head = self.head
+        try:
+            environ = self.get_environment()
+        except Exception:  # an override's bug: answer 500, keep the connection's order
+            logger.exception("Exception while building the environ for %s", head.target)
+            self._fail(InternalServerError(
+                "The server encountered an unexpected internal server error", head.version))
+            return
         proxy = server.proxy_settings
         if proxy is not None:
             try:
@@ -184,6 +219,7 @@ class WSGITask:
         return True
 
     def _fail(self, error: HTTPError) -> None:
+        self.cancel()  # also on the paths that end before the app's ``finally``
         try:
             self.channel.write_soon([error_response(error, self.channel.server.adj.ident)])
         except ClientDisconnected:

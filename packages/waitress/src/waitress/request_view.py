@@ -1,0 +1,58 @@
+"""``WSGITask.request``: the parsed request in the shape Waitress's parser gives it.
+
+Code that patches or extends Waitress's ``WSGITask`` reads the request from
+``task.request`` (for example ``request.headers['X_FORWARDED_FOR']`` in a
+``get_environment`` override).  Our tasks hold a ``RequestHead`` instead,
+so this view derives Waitress's fields from it when asked; nothing on the
+request path builds one.
+"""
+
+from typing import Dict
+
+from waitress_http import RequestHead
+
+
+class RequestView:
+    """Read-only: ``headers``, ``command``, ``version`` and ``request_uri``.
+
+    ``headers`` follows Waitress's parser: names upper-cased with ``-``
+    turned into ``_``, names that contain ``_`` left out (they could pose
+    as a dash-spelled name), repeated fields joined with ``", "``.
+    """
+
+    __slots__ = ("_head",)
+
+    def __init__(self, head: RequestHead) -> None:
+        self._head = head
+
+    @property
+    def command(self) -> str:
+        """The request method, as the client sent it."""
+        return self._head.method
+
+    @property
+    def version(self) -> str:
+        """The HTTP version without its ``HTTP/`` prefix: ``"1.1"``, ``"1.0"``."""
+        return self._head.version
+
+    @property
+    def request_uri(self) -> str:
+        """The request target as sent (path and query, or an absolute URI)."""
+        return self._head.target
+
+    @property
+    def headers(self) -> Dict[str, str]:
+        """A new dict of the header fields, keyed as described above."""
+        fields: Dict[str, str] = {}
+        for name, value in self._head.headers:
+            if "_" in name:
+                continue
+            key = name.upper().replace("-", "_")
+            if key in fields:
+                fields[key] += ", " + value
+            else:
+                fields[key] = value
+        return fields
+
+    def __repr__(self) -> str:
+        return "RequestView(%r)" % (self._head,)

@@ -1,0 +1,34 @@
+"""WSGITask.request: Waitress's view of the parsed request, over our RequestHead."""
+
+from waitress.request_view import RequestView
+from waitress_http import RequestHead
+
+
+def make_view(headers):
+    return RequestView(RequestHead("GET", "/a/b?x=1", "1.1", headers))
+
+
+def test_request_line_fields():
+    view = make_view([])
+    assert (view.command, view.version, view.request_uri) == ("GET", "1.1", "/a/b?x=1")
+
+
+def test_header_names_are_upper_cased_with_dashes_as_underscores():
+    view = make_view([("Content-Type", "text/plain"), ("x-forwarded-for", "203.0.113.9")])
+    assert view.headers == {"CONTENT_TYPE": "text/plain", "X_FORWARDED_FOR": "203.0.113.9"}
+
+
+def test_repeated_fields_are_joined_in_order():
+    view = make_view([("Accept", "a/b"), ("X-Other", "1"), ("accept", "c/d")])
+    assert view.headers == {"ACCEPT": "a/b, c/d", "X_OTHER": "1"}
+
+
+def test_names_with_an_underscore_are_left_out():
+    view = make_view([("X-Auth_User", "forged"), ("X-Auth-User", "real")])
+    assert view.headers == {"X_AUTH_USER": "real"}
+
+
+def test_each_read_is_a_new_dict():
+    view = make_view([("Host", "example")])
+    view.headers["HOST"] = "changed"
+    assert view.headers == {"HOST": "example"}

@@ -1,0 +1,165 @@
+"""Code that extends Waitress's tasks, run unchanged against ours.
+
+Two patterns found in public code:
+
+* a ``WSGITask`` subclass whose ``get_environment()`` calls ``super()`` and
+  adds the channel to the environ, installed through ``HTTPChannel.task_class``
+  and the server's ``channel_class``; the application then reaches the
+  socket through it and may close the connection itself (an emulator that
+  fakes connection resets does this);
+* a patch of ``WSGITask.get_environment`` on the class that reads the parsed
+  request's headers (``self.request.headers['X_FORWARDED_FOR']``).
+"""
+
+import io
+import json
+import socket
+import struct
+
+import pytest
+from fixtureapps import echo
+from server_support import RawConnection, ThreadedServer, get, tcp_address, wait_until
+from waitress.channel import HTTPChannel
+from waitress.task import WSGITask
+
+
+class ChannelInEnvironTask(WSGITask):
+    def get_environment(self):
+        environ = super().get_environment()
+        environ["waitress.channel"] = self.channel
+        return environ
+
+
+class ChannelInEnvironChannel(HTTPChannel):
+    task_class = ChannelInEnvironTask
+
+
+def channel_app(environ, start_response):
+    """``/reset`` aborts the connection through the channel; anything else
+    describes the channel found in the environ."""
+    channel = environ["waitress.channel"]
+    if environ["PATH_INFO"] == "/reset":
+        channel.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        channel.close()
+    body = json.dumps({
+        "channel": type(channel).__name__,
+        "same_socket_family": channel.socket.family == socket.AF_INET,
+        "server_software": environ["SERVER_SOFTWARE"],
+    }).encode()
+    start_response("200 OK", [("Content-Type", "application/json"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_task_subclass_adds_to_the_environ_through_channel_class():
+    with ThreadedServer(channel_app) as server:
+        server.channel_class = ChannelInEnvironChannel
+        described = get(tcp_address(server), "/").json()
+    assert described == {
+        "channel": "ChannelInEnvironChannel",
+        "same_socket_family": True,
+        "server_software": "waitress",
+    }
+
+
+def test_an_application_that_resets_its_own_connection_costs_nothing_else():
+    """Closing the channel from the application (a worker thread) ends that
+    connection only: the server answers the next client, and forgets the
+    closed connection once the loop has seen the failure."""
+    with ThreadedServer(channel_app, threads=2) as server:
+        server.channel_class = ChannelInEnvironChannel
+        target = tcp_address(server)
+        for _ in range(5):
+            conn = RawConnection(target)
+            try:
+                conn.send(b"GET /reset HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert conn.closed_by_server()
+                assert conn.reset and not conn.buffer  # SO_LINGER 0: a reset, no response
+            finally:
+                conn.close()
+            # Checked before the next connection can take the same descriptor.
+            assert wait_until(lambda: not server.active_channels, timeout=10)
+            assert get(target, "/").json()["channel"] == "ChannelInEnvironChannel"
+
+
+@pytest.fixture
+def forwarded_for_patch(monkeypatch):
+    """Patch the class itself, the way a Zope product patches Waitress's task."""
+    original = WSGITask.get_environment
+
+    def get_environment(self):
+        forwarded_for = dict(self.request.headers).get("X_FORWARDED_FOR", "").split(",", 1)[0].strip()
+        environ = original(self)
+        if forwarded_for:
+            environ["REMOTE_HOST"] = environ["REMOTE_ADDR"] = forwarded_for
+        return environ
+
+    monkeypatch.setattr(WSGITask, "get_environment", get_environment)
+
+
+def test_a_class_patch_of_get_environment_reads_the_parsed_headers(forwarded_for_patch):
+    with ThreadedServer(echo.app) as server:
+        environ = get(tcp_address(server), "/", headers=[
+            ("X-Forwarded-For", "203.0.113.9, 10.0.0.1"),
+        ]).json()
+        plain = get(tcp_address(server), "/").json()
+    assert environ["REMOTE_ADDR"] == environ["REMOTE_HOST"] == "203.0.113.9"
+    assert plain["REMOTE_ADDR"] == "127.0.0.1"
+
+
+def test_an_override_that_raises_is_a_500_and_the_server_goes_on(monkeypatch, caplog):
+    def get_environment(self):
+        raise RuntimeError("broken override")
+
+    with ThreadedServer(echo.app) as server:
+        target = tcp_address(server)
+        monkeypatch.setattr(WSGITask, "get_environment", get_environment)
+        failed = get(target, "/")
+        monkeypatch.undo()
+        served = get(target, "/after").json()
+    assert failed.status == 500
+    assert served["PATH_INFO"] == "/after"
+    assert "broken override" in caplog.text
+
+
+def test_get_environment_is_built_once_and_kept():
+    seen = []
+
+    class CountingTask(WSGITask):
+        def get_environment(self):
+            environ = super().get_environment()
+            seen.append(environ is super().get_environment())
+            return environ
+
+    class CountingChannel(HTTPChannel):
+        task_class = CountingTask
+
+    with ThreadedServer(echo.app) as server:
+        server.channel_class = CountingChannel
+        assert get(tcp_address(server), "/once").json()["PATH_INFO"] == "/once"
+    assert seen == [True]
+
+
+def test_an_override_that_raises_still_closes_a_spilled_body(monkeypatch):
+    """The body was spooled to a temporary file; a 500 from the override must
+    not leave that file open until the garbage collector finds it."""
+    original = WSGITask.get_environment
+    inputs = []
+
+    def get_environment(self):
+        environ = original(self)
+        inputs.append(environ["wsgi.input"])
+        raise RuntimeError("broken after building")
+
+    monkeypatch.setattr(WSGITask, "get_environment", get_environment)
+    with ThreadedServer(echo.app, inbuf_overflow=1024) as server:
+        conn = RawConnection(tcp_address(server))
+        try:
+            body = b"x" * 100_000
+            conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            assert conn.read_response().status == 500
+        finally:
+            conn.close()
+    assert len(inputs) == 1
+    assert not isinstance(inputs[0], io.BytesIO)  # it did spill to a file
+    assert inputs[0].closed
