@@ -77,6 +77,34 @@ class TestStartResponse:
         with pytest.raises(RuntimeError):
             write(b"x")
 
+    def test_with_send_later_write_frames_and_hands_over(self):
+        sent = []
+        response, _ = make(send_later=sent.append)
+        write = response.start_response("200 OK", [("Content-Length", "5")])
+        assert write == response.write
+        write(b"he")
+        write(b"")  # nothing to send: send_later is not called
+        write(b"llo")
+        assert len(sent) == 2
+        raw = b"".join(b"".join(bytes(b) for b in buffers) for buffers in sent)
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Content-Length: 5" in head
+        assert body == b"hello"
+
+    def test_write_before_start_response_is_an_error(self):
+        sent = []
+        response, _ = make(send_later=sent.append)
+        with pytest.raises(RuntimeError, match="before start_response"):
+            response.write(b"x")
+        assert sent == []
+
+    def test_an_explicit_write_wins_over_send_later(self):
+        def write(data):
+            pass
+
+        response, _ = make(write=write, send_later=[].append)
+        assert response.start_response("200 OK", []) is write
+
     @pytest.mark.parametrize(
         "status, code",
         [

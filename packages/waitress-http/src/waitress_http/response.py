@@ -212,7 +212,10 @@ class Response:
     method, ``keep_alive`` whether the request asked to keep the connection.
     ``ident`` is the Server header (none when empty or None), ``write`` the
     callable ``start_response`` returns, ``logger`` where application mistakes
-    are reported (the ``waitress`` logger by default).
+    are reported (the ``waitress`` logger by default).  With ``send_later``
+    instead of ``write``, ``start_response`` returns the response's own
+    ``write`` method, which frames the data and hands the buffers to
+    ``send_later`` (a server needs no closure per request for it).
 
     Use: the application calls ``start_response``; the server calls
     ``prepare(app_iter)``, then ``body(chunk)`` for each chunk and ``end()``,
@@ -228,6 +231,7 @@ class Response:
         "_is_head",
         "_ident",
         "_write",
+        "_send_later",
         "_logger",
         "_status",
         "_code",
@@ -251,6 +255,7 @@ class Response:
         ident: Optional[str] = "waitress",
         write: Optional[Callable[[bytes], Any]] = None,
         logger: Optional[logging.Logger] = None,
+        send_later: Optional[Callable[[List[Any]], Any]] = None,
     ) -> None:
         #: True when the connection must end after this response.
         self.close_connection = not keep_alive
@@ -258,7 +263,10 @@ class Response:
         self._http11 = version == "1.1"
         self._is_head = method == "HEAD"
         self._ident = ident
-        self._write = write if write is not None else _refuse_write
+        if write is None and send_later is None:
+            write = _refuse_write
+        self._write = write
+        self._send_later = send_later
         self._logger = logger if logger is not None else _default_logger
         self._status: Optional[str] = None
         self._code = 0
@@ -324,7 +332,16 @@ class Response:
         self._length = checked.length
         self._head = None
         self._mode = _UNDECIDED
-        return self._write
+        write = self._write
+        return write if write is not None else self.write
+
+    def write(self, data: Any) -> None:
+        """PEP 3333's ``write(data)`` when the response was given ``send_later``."""
+        if self._status is None:
+            raise RuntimeError("write() called before start_response()")
+        buffers = self.body(data)
+        if buffers:
+            self._send_later(buffers)
 
     @property
     def headers_set(self) -> bool:

@@ -125,17 +125,8 @@ class WSGITask:
                 )
                 self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
                 return
-        write_later = channel.write_later
-
-        def write(data):
-            # PEP 3333's write(): ``response`` is bound below, before the app runs.
-            if not response.headers_set:
-                raise RuntimeError("write() called before start_response()")
-            buffers = response.body(data)
-            if buffers:
-                write_later(buffers)
-
-        response = Response(head.version, head.method, head.keep_alive, server.adj.ident, write, logger)
+        response = Response(head.version, head.method, head.keep_alive, server.adj.ident,
+                            None, logger, channel.write_later)
         try:
             app_iter = server.application(environ, response.start_response)
             try:
@@ -170,7 +161,6 @@ class WSGITask:
         finally:
             if self.spool is not None:
                 self.spool.close()
-            response = None  # write() and the response refer to each other: untie them
 
     def _send_sequence(self, response, body) -> None:
         """A list or tuple body of several chunks: all in memory, so gather it into few sends."""
