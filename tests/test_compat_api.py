@@ -257,3 +257,38 @@ def test_threaded_server_serves_concurrent_clients():
             thread.join(15)
         assert wait_until(lambda: len(results) == 20, timeout=5)
         assert sorted(results) == sorted("/client/%d" % i for i in range(20))
+
+
+def test_cleanup_unix_socket_removes_a_stale_socket_file_only(tmp_path):
+    """``waitress.utilities.cleanup_unix_socket``: what code that binds its own
+    UNIX socket calls first; the server uses the same function."""
+    from waitress.utilities import cleanup_unix_socket
+
+    stale = tmp_path / "stale.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(stale))
+    listener.close()  # closing leaves the file behind, as a crashed server does
+    assert stale.exists()
+    cleanup_unix_socket(str(stale))
+    assert not stale.exists()
+
+    regular = tmp_path / "data.txt"
+    regular.write_text("keep me")
+    cleanup_unix_socket(str(regular))
+    assert regular.read_text() == "keep me"
+    cleanup_unix_socket(str(tmp_path / "missing.sock"))  # nothing there: no error
+
+
+def test_waitress_compat_and_task_constants():
+    import waitress.compat
+    import waitress.task
+
+    assert waitress.compat.MAXINT == sys.maxsize
+    assert waitress.compat.HAS_IPV6 == socket.has_ipv6
+    assert waitress.compat.WIN is (sys.platform == "win32")
+    if hasattr(socket, "IPV6_V6ONLY"):
+        assert (waitress.compat.IPPROTO_IPV6, waitress.compat.IPV6_V6ONLY) == (
+            socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+    assert {"connection", "transfer-encoding", "upgrade"} <= waitress.task.hop_by_hop
+    assert waitress.task.rename_headers == {
+        "CONTENT_LENGTH": "CONTENT_LENGTH", "CONTENT_TYPE": "CONTENT_TYPE"}

@@ -9,7 +9,6 @@ method says otherwise.
 
 import os
 import socket
-import stat
 import sys
 import threading
 import time
@@ -24,6 +23,7 @@ from .channel import HTTPChannel
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
 from .scheduling import batch_scheduling
+from .utilities import cleanup_unix_socket
 
 #: How long ``close()`` lets in-flight requests finish before cutting them off.
 SHUTDOWN_TIMEOUT = 5.0
@@ -465,11 +465,7 @@ if hasattr(socket, "AF_UNIX"):
 
         def bind_server_socket(self) -> None:
             path = self.adj.unix_socket
-            try:
-                if stat.S_ISSOCK(os.stat(path).st_mode):
-                    os.unlink(path)  # a stale socket from an earlier run
-            except FileNotFoundError:
-                pass
+            cleanup_unix_socket(path)  # a stale socket from an earlier run
             self.bind(path)
             if self.adj.unix_socket_perms is not None:
                 os.chmod(path, self.adj.unix_socket_perms)

@@ -9,6 +9,7 @@ import io
 import traceback
 
 from waitress_http import (
+    HOP_BY_HOP_HEADERS,
     BadRequest,
     HTTPError,
     InternalServerError,
@@ -21,6 +22,13 @@ from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 from .logs import logger
 from .pool import ThreadedTaskDispatcher  # noqa: F401 (where Waitress keeps it)
 from .request_view import RequestView
+
+#: Waitress's names for two constants that code building on its tasks imports:
+#: the header names an application may not set (RFC 9110 7.6.1; "trailer",
+#: where Waitress lists RFC 2616's "trailers"), and the two request headers
+#: whose environ keys have no ``HTTP_`` prefix.
+hop_by_hop = HOP_BY_HOP_HEADERS
+rename_headers = {"CONTENT_LENGTH": "CONTENT_LENGTH", "CONTENT_TYPE": "CONTENT_TYPE"}
 
 #: A list body is handed to the socket in sends of about this many bytes...
 SEQUENCE_SEND_LIMIT = 1024 * 1024
