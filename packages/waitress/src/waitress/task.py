@@ -30,6 +30,9 @@ from .request_view import RequestView
 hop_by_hop = HOP_BY_HOP_HEADERS
 rename_headers = {"CONTENT_LENGTH": "CONTENT_LENGTH", "CONTENT_TYPE": "CONTENT_TYPE"}
 
+#: The 500 page's text (Waitress's), before any traceback ``expose_tracebacks`` adds.
+INTERNAL_ERROR_DETAIL = "The server encountered an unexpected internal server error"
+
 #: A list body is handed to the socket in sends of about this many bytes...
 SEQUENCE_SEND_LIMIT = 1024 * 1024
 #: ...and of at most this many buffers (IOV_MAX is 1024 on Linux).
@@ -119,8 +122,7 @@ class WSGITask:
             environ = self.get_environment()
         except Exception:  # an override's bug: answer 500, keep the connection's order
             logger.exception("Exception while building the environ for %s", head.target)
-            self._fail(InternalServerError(
-                "The server encountered an unexpected internal server error", head.version))
+            self._fail(InternalServerError(INTERNAL_ERROR_DETAIL, head.version))
             return
         proxy = server.proxy_settings
         if proxy is not None:
@@ -133,8 +135,9 @@ class WSGITask:
                 )
                 self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
                 return
+        # Positional on purpose: keywords make CPython 3.11 build a dict per call.
         response = Response(head.version, head.method, head.keep_alive, server.adj.ident,
-                            None, logger, channel.write_later)
+                            None, logger, channel.write_later)  # write=None, send_later=...
         try:
             app_iter = server.application(environ, response.start_response)
             try:
@@ -162,7 +165,7 @@ class WSGITask:
             if response.headers_sent:
                 self.close_after = True
             else:
-                detail = "The server encountered an unexpected internal server error"
+                detail = INTERNAL_ERROR_DETAIL
                 if server.adj.expose_tracebacks:
                     detail += "\r\n\r\n" + traceback.format_exc()
                 self._fail(InternalServerError(detail, head.version))
