@@ -20,7 +20,7 @@ import pytest
 from fixtureapps import echo
 from server_support import RawConnection, ThreadedServer, get, tcp_address, wait_until
 from waitress.channel import HTTPChannel
-from waitress.task import WSGITask
+from waitress.task import ErrorTask, WSGITask
 
 
 class ChannelInEnvironTask(WSGITask):
@@ -163,3 +163,25 @@ def test_an_override_that_raises_still_closes_a_spilled_body(monkeypatch):
     assert len(inputs) == 1
     assert not isinstance(inputs[0], io.BytesIO)  # it did spill to a file
     assert inputs[0].closed
+
+
+def test_error_task_class_answers_an_unparseable_request():
+    answered = []
+
+    class CountingErrorTask(ErrorTask):
+        def service(self):
+            answered.append(self.error.code)
+            super().service()
+
+    class CountingChannel(HTTPChannel):
+        error_task_class = CountingErrorTask
+
+    with ThreadedServer(echo.app) as server:
+        server.channel_class = CountingChannel
+        conn = RawConnection(tcp_address(server))
+        try:
+            conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
+            assert conn.read_response().status == 400
+        finally:
+            conn.close()
+    assert answered == [400]

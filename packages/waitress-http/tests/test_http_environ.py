@@ -4,7 +4,7 @@ import io
 import sys
 
 import pytest
-from waitress_http.environ import EnvironBuilder, normalize_url_prefix
+from waitress_http.environ import EnvironBuilder, field_key, normalize_url_prefix
 from waitress_http.events import RequestHead
 
 
@@ -330,3 +330,18 @@ def test_heads_with_one_key_share_derived_entries_but_never_an_environ():
     uncached = make_head("/a%20b?x=1", headers=[("Host", "example.com"), ("X-A", "1"), ("X-A", "2")])
     third = builder.build(uncached, "10.0.0.2", 2000, second["wsgi.input"], None)
     assert third == second
+
+
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("X-Forwarded-For", "X_FORWARDED_FOR"),
+        ("content-type", "CONTENT_TYPE"),
+        ("Content-Length", "CONTENT_LENGTH"),  # dropped from the environ, not here
+        ("X-Auth_User", ""),
+        ("_", ""),
+    ],
+)
+def test_field_key(name, key):
+    """The one spelling rule shared by the environ and WSGITask.request."""
+    assert field_key(name) == key

@@ -3,7 +3,7 @@
 __version__ = "1.0.0"
 
 from .dates import http_date
-from .environ import EnvironBuilder
+from .environ import EnvironBuilder, field_key
 from .errorpage import error_response
 from .errors import (
     BadRequest,
@@ -32,6 +32,7 @@ __all__ = [
     "NotImplementedTransferEncoding",
     "HTTPVersionNotSupported",
     "EnvironBuilder",
+    "field_key",
     "Response",
     "CONTINUE_RESPONSE",
     "HOP_BY_HOP_HEADERS",

@@ -28,17 +28,27 @@ _TARGET_CACHE_MAX_LENGTH = 512
 _PROTOCOLS = {"1.1": "HTTP/1.1", "1.0": "HTTP/1.0"}
 
 
-def _environ_key(name: str) -> str:
-    """The environ key for header ``name``, or "" when it must not appear.
+def field_key(name: str) -> str:
+    """Header ``name`` as a CGI-style key ("X-Forwarded-For" -> "X_FORWARDED_FOR"), or "".
 
-    Names with an underscore are dropped: ``X-Auth_User`` and ``X-Auth-User``
-    would otherwise land on the same key, letting a client forge a header a
-    front-end proxy believes it controls.  Content-Length comes from the
-    parsed body length instead of the header.
+    Names with an underscore get "" (dropped): ``X-Auth_User`` and
+    ``X-Auth-User`` would otherwise land on the same key, letting a client
+    forge a header a front-end proxy believes it controls.
     """
     if "_" in name:
         return ""
-    key = name.upper().replace("-", "_")
+    return name.upper().replace("-", "_")
+
+
+def _environ_key(name: str) -> str:
+    """The environ key for header ``name``, or "" when it must not appear.
+
+    As ``field_key``, with the ``HTTP_`` prefix; Content-Length comes from
+    the parsed body length instead of the header.
+    """
+    key = field_key(name)
+    if not key:
+        return ""
     if key == "CONTENT_TYPE":
         return key
     if key == "CONTENT_LENGTH":

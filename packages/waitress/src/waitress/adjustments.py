@@ -12,6 +12,8 @@ import sys
 import warnings
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
+from waitress_http import field_key
+
 # The converters are also imported from here by applications (``asbool``,
 # ``aslist``), under the names Waitress's adjustments module gives them.
 from .options import (  # noqa: F401
@@ -49,7 +51,7 @@ INET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 UNIX_FAMILY = getattr(socket, "AF_UNIX", None)
 
 #: The proxy headers as environ key suffixes ("X_FORWARDED_FOR"), as Waitress names them.
-PROXY_HEADERS = frozenset(name.upper().replace("-", "_") for name in KNOWN_PROXY_HEADERS)
+PROXY_HEADERS = frozenset(field_key(name) for name in KNOWN_PROXY_HEADERS)
 
 
 def _fresh(value: Any) -> Any:

@@ -7,12 +7,10 @@ from ``socket`` and ``sys`` directly.
 import socket
 import sys
 
-from .adjustments import WIN  # noqa: F401 (True on Windows)
+from .adjustments import HAS_IPV6, WIN  # noqa: F401 (IPv6 support; True on Windows)
 
 #: The largest size an index can have (``sys.maxsize``).
 MAXINT = sys.maxsize
-#: Whether this Python was built with IPv6 support.
-HAS_IPV6 = socket.has_ipv6
 #: The socket option pair that makes an IPv6 listener IPv6-only (Windows
 #: builds of Python may lack the names; their values are fixed there).
 IPPROTO_IPV6 = getattr(socket, "IPPROTO_IPV6", 41)

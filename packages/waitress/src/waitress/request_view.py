@@ -9,15 +9,15 @@ request path builds one.
 
 from typing import Dict
 
-from waitress_http import RequestHead
+from waitress_http import RequestHead, field_key
 
 
 class RequestView:
     """Read-only: ``headers``, ``command``, ``version`` and ``request_uri``.
 
-    ``headers`` follows Waitress's parser: names upper-cased with ``-``
-    turned into ``_``, names that contain ``_`` left out (they could pose
-    as a dash-spelled name), repeated fields joined with ``", "``.
+    ``headers`` follows Waitress's parser: names keyed as the environ keys
+    them without ``HTTP_`` (``field_key``: upper case, ``-`` as ``_``, names
+    containing ``_`` left out), repeated fields joined with ``", "``.
     """
 
     __slots__ = ("_head",)
@@ -45,9 +45,9 @@ class RequestView:
         """A new dict of the header fields, keyed as described above."""
         fields: Dict[str, str] = {}
         for name, value in self._head.headers:
-            if "_" in name:
+            key = field_key(name)
+            if not key:
                 continue
-            key = name.upper().replace("-", "_")
             if key in fields:
                 fields[key] += ", " + value
             else:

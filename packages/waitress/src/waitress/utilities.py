@@ -2,9 +2,10 @@
 
 Waitress 3.0.2 kept its loggers, date formatting and the removal of a stale
 UNIX socket file here, and applications import them from this module
-(``from waitress.utilities import logger`` to configure the server's log).  The rest of that module was Waitress's
-internals (its parsing helpers and its error classes with their own
-constructors); those have no counterpart here.
+(``from waitress.utilities import logger`` to configure the server's log).
+The rest of that module was Waitress's internals (its parsing helpers and
+its error classes with their own constructors); those have no counterpart
+here.
 """
 
 import os
