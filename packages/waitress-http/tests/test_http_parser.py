@@ -478,3 +478,28 @@ def test_body_remaining_counts_down_a_content_length_body():
     parser.next_event()
     parser.next_event()
     assert parser.body_remaining == 0
+
+
+def test_a_parser_for_a_chunked_body_alone():
+    parser = RequestParser.for_chunked_body(max_body_size=100)
+    parser.feed(b"3;ext=1\r\nabc\r\n2\r\nde\r\n0\r\nTrailer: t\r\n\r\nGET / HTTP/1.1\r\n")
+    events = []
+    while True:
+        event = parser.next_event()
+        events.append(event)
+        if event is END_OF_MESSAGE or event is NEED_DATA:
+            break
+    assert events == [Body(b"abc"), Body(b"de"), END_OF_MESSAGE]
+    assert parser.buffered == len(b"GET / HTTP/1.1\r\n")
+
+
+def test_a_parser_for_a_chunked_body_keeps_the_limit_and_the_framing_rules():
+    parser = RequestParser.for_chunked_body(max_body_size=4)
+    parser.feed(b"5\r\nabcde\r\n")
+    with pytest.raises(RequestEntityTooLarge):
+        parser.next_event()
+    parser = RequestParser.for_chunked_body(version="1.1")
+    parser.feed(b"0x3\r\nabc\r\n")
+    with pytest.raises(BadRequest) as raised:
+        parser.next_event()
+    assert raised.value.version == "1.1"

@@ -3,8 +3,8 @@
 __version__ = "1.0.0"
 
 from .dates import http_date
-from .environ import EnvironBuilder, field_key
-from .errorpage import error_response
+from .environ import EnvironBuilder, decode_path, field_key, split_target
+from .errorpage import error_body, error_response
 from .errors import (
     BadRequest,
     HTTPError,
@@ -33,9 +33,12 @@ __all__ = [
     "HTTPVersionNotSupported",
     "EnvironBuilder",
     "field_key",
+    "split_target",
+    "decode_path",
     "Response",
     "CONTINUE_RESPONSE",
     "HOP_BY_HOP_HEADERS",
     "error_response",
+    "error_body",
     "http_date",
 ]

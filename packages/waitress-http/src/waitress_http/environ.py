@@ -62,7 +62,7 @@ def normalize_url_prefix(prefix: str) -> str:
     return "/" + stripped if stripped else ""
 
 
-def _split_target(target: str) -> Tuple[str, str]:
+def split_target(target: str) -> Tuple[str, str]:
     """Split a request-target into its undecoded path and its raw query.
 
     Handles the four RFC 9112 forms: origin (``/p?q``), absolute
@@ -91,7 +91,7 @@ def _split_target(target: str) -> Tuple[str, str]:
     return path, query
 
 
-def _decode_path(path: str) -> str:
+def decode_path(path: str) -> str:
     """Percent-decode ``path`` to bytes and carry them as latin-1 (PEP 3333)."""
     if "%" in path:
         path = unquote_to_bytes(path.encode("latin-1")).decode("latin-1")
@@ -157,8 +157,8 @@ class EnvironBuilder:
         cached = self._targets.get(target)
         if cached is not None:
             return cached
-        raw_path, query = _split_target(target)
-        path = _decode_path(raw_path)
+        raw_path, query = split_target(target)
+        path = decode_path(raw_path)
         prefix = self._prefix
         if prefix:
             if path == prefix:

@@ -73,6 +73,22 @@ class RequestParser:
         #: Empty lines skipped before the current request line.
         self._empty_lines = 0
 
+    @classmethod
+    def for_chunked_body(
+        cls, max_body_size: int = 1073741824, version: str = "1.1"
+    ) -> "RequestParser":
+        """A parser that starts inside a chunked body whose head was read elsewhere.
+
+        It yields the de-chunked ``Body`` pieces, then ``END_OF_MESSAGE``, by
+        the same rules as a whole request; bytes fed after the body's end stay
+        ``buffered``.  For code that parses heads itself and only wants the
+        body decoded.
+        """
+        parser = cls(max_body_size=max_body_size)
+        parser._version = version
+        parser._step = RequestParser._read_chunk_size
+        return parser
+
     @property
     def buffered(self) -> int:
         """How many bytes were fed but not yet parsed."""
