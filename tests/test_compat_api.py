@@ -292,3 +292,18 @@ def test_waitress_compat_and_task_constants():
     assert {"connection", "transfer-encoding", "upgrade"} <= waitress.task.hop_by_hop
     assert waitress.task.rename_headers == {
         "CONTENT_LENGTH": "CONTENT_LENGTH", "CONTENT_TYPE": "CONTENT_TYPE"}
+
+
+# Every module of Waitress 3.0.2.  Frozen-application builds (PyInstaller
+# specs) list them as hidden imports, and older code imports from several.
+WAITRESS_MODULES = [
+    "adjustments", "buffers", "channel", "compat", "parser", "proxy_headers", "receiver",
+    "rfc7230", "runner", "server", "task", "trigger", "utilities", "wasyncore",
+]
+
+
+@pytest.mark.parametrize("name", WAITRESS_MODULES)
+def test_every_waitress_module_imports(name):
+    import importlib
+
+    importlib.import_module("waitress." + name)

@@ -7,9 +7,25 @@ so this view derives Waitress's fields from it when asked; nothing on the
 request path builds one.
 """
 
-from typing import Dict
+from typing import Dict, Iterable, Tuple
 
 from waitress_http import RequestHead, field_key
+
+
+def header_dict(fields: Iterable[Tuple[str, str]]) -> Dict[str, str]:
+    """Header fields as Waitress's parser keys them: ``field_key`` names
+    (upper case, ``-`` as ``_``, names containing ``_`` left out), repeated
+    fields joined with ``", "`` in the order received."""
+    keyed: Dict[str, str] = {}
+    for name, value in fields:
+        key = field_key(name)
+        if not key:
+            continue
+        if key in keyed:
+            keyed[key] += ", " + value
+        else:
+            keyed[key] = value
+    return keyed
 
 
 class RequestView:
@@ -43,16 +59,7 @@ class RequestView:
     @property
     def headers(self) -> Dict[str, str]:
         """A new dict of the header fields, keyed as described above."""
-        fields: Dict[str, str] = {}
-        for name, value in self._head.headers:
-            key = field_key(name)
-            if not key:
-                continue
-            if key in fields:
-                fields[key] += ", " + value
-            else:
-                fields[key] = value
-        return fields
+        return header_dict(self._head.headers)
 
     def __repr__(self) -> str:
         return "RequestView(%r)" % (self._head,)

@@ -3,19 +3,33 @@
 Waitress 3.0.2 kept its loggers, date formatting and the removal of a stale
 UNIX socket file here, and applications import them from this module
 (``from waitress.utilities import logger`` to configure the server's log).
-The rest of that module was Waitress's internals (its parsing helpers and
-its error classes with their own constructors); those have no counterpart
-here.
+Its error classes live here too: ``waitress.parser.HTTPRequestParser``
+reports bad input as one of them (``error.code``, ``error.reason``,
+``error.body``), and code that drives that parser reads them.
 """
 
 import os
 import stat
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
-from waitress_http import http_date
+from waitress_http import HTTPError, error_body, http_date
+from waitress_http import errors as http_errors
 
 from .logs import logger, queue_logger
 
-__all__ = ["logger", "queue_logger", "build_http_date", "cleanup_unix_socket"]
+__all__ = [
+    "logger",
+    "queue_logger",
+    "build_http_date",
+    "cleanup_unix_socket",
+    "find_double_newline",
+    "Error",
+    "BadRequest",
+    "RequestHeaderFieldsTooLarge",
+    "RequestEntityTooLarge",
+    "InternalServerError",
+    "ServerNotImplemented",
+]
 
 
 def build_http_date(when: float) -> str:
@@ -34,3 +48,83 @@ def cleanup_unix_socket(path: str) -> None:
             os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def find_double_newline(data: bytes) -> int:
+    """The index just past the first CRLF CRLF in ``data`` (the end of a head), or -1."""
+    at = data.find(b"\r\n\r\n")
+    return at + 4 if at >= 0 else -1
+
+
+class Error(HTTPError):
+    """An error Waitress's parser reports: ``code``, ``reason`` and ``body`` (the detail).
+
+    Each class below is also waitress-http's error of the same status, so
+    the codes and reasons have one source and the server can answer any of
+    them.
+    """
+
+    @property
+    def body(self) -> str:
+        return self.detail
+
+    def to_response(
+        self, ident: Optional[str] = "waitress"
+    ) -> Tuple[str, List[Tuple[str, str]], bytes]:
+        """Status, headers and body of the plain-text page the server sends for this error."""
+        body = error_body(self.reason, self.detail, ident)
+        headers = [
+            ("Connection", "close"),
+            ("Content-Length", str(len(body))),
+            ("Content-Type", "text/plain; charset=utf-8"),
+        ]
+        return f"{self.code} {self.reason}", headers, body
+
+    def wsgi_response(self, environ: dict, start_response: Callable[..., Any]) -> Iterator[bytes]:
+        """Serve the error page as a WSGI application would."""
+        status, headers, body = self.to_response()
+        start_response(status, headers)
+        yield body
+
+
+class BadRequest(Error, http_errors.BadRequest):
+    """400."""
+
+
+class RequestHeaderFieldsTooLarge(http_errors.RequestHeaderFieldsTooLarge, BadRequest):
+    """431 (a kind of ``BadRequest``, as in Waitress)."""
+
+
+class RequestEntityTooLarge(http_errors.RequestEntityTooLarge, BadRequest):
+    """413 (a kind of ``BadRequest``, as in Waitress)."""
+
+
+class InternalServerError(Error, http_errors.InternalServerError):
+    """500."""
+
+
+class ServerNotImplemented(Error, http_errors.NotImplementedTransferEncoding):
+    """501."""
+
+
+_ERRORS_BY_CODE = {
+    family.code: family
+    for family in (
+        BadRequest,
+        RequestHeaderFieldsTooLarge,
+        RequestEntityTooLarge,
+        InternalServerError,
+        ServerNotImplemented,
+    )
+}
+
+
+def error_from(error: HTTPError) -> Error:
+    """The ``Error`` for one raised by waitress-http: same code, reason and detail."""
+    family = _ERRORS_BY_CODE.get(error.code)
+    if family is not None:
+        return family(error.detail, error.version)
+    other = Error(error.detail, error.version)
+    other.code = error.code
+    other.reason = error.reason
+    return other
