@@ -15,6 +15,7 @@ import io
 import json
 import socket
 import struct
+import warnings
 
 import pytest
 from fixtureapps import echo
@@ -185,3 +186,23 @@ def test_error_task_class_answers_an_unparseable_request():
         finally:
             conn.close()
     assert answered == [400]
+
+
+def test_a_channel_subclass_with_its_own_parser_class_is_warned_about():
+    # Rules put in a Waitress parser subclass would not run here: a silent
+    # skip could let through requests the application meant to refuse.
+    from waitress.parser import HTTPRequestParser
+
+    class StrictParser(HTTPRequestParser):
+        pass
+
+    with pytest.warns(RuntimeWarning, match="parser_class is not used"):
+
+        class StrictChannel(HTTPChannel):
+            parser_class = StrictParser
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+
+        class PlainChannel(HTTPChannel):
+            task_class = HTTPChannel.task_class

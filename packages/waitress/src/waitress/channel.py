@@ -21,6 +21,7 @@ times per request (about 4% of a ``hello`` request's instructions).
 
 import threading
 import time
+import warnings
 from collections import deque
 
 from waitress_http import (
@@ -58,6 +59,20 @@ class HTTPChannel(dispatcher):
     task_class = WSGITask
     #: What an unparseable request becomes, ``error_task_class(channel, error)``.
     error_task_class = ErrorTask
+
+    def __init_subclass__(cls, **kw) -> None:
+        super().__init_subclass__(**kw)
+        if "parser_class" in cls.__dict__:
+            # Waitress's channels parsed with ``parser_class``; ours parse
+            # with waitress-http, per connection.  Rules a subclass added
+            # there would be silently skipped: say so where it is defined.
+            warnings.warn(
+                f"{cls.__qualname__}.parser_class is not used: this server parses requests "
+                "with waitress-http, so rules added in a parser subclass are not applied "
+                "(put them in the application or a WSGI middleware)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def __init__(self, server, sock, addr, adj, map=None) -> None:
         self.server = server
