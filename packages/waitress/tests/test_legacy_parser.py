@@ -96,6 +96,15 @@ def test_received_stops_at_the_end_of_the_head_then_takes_the_body():
     assert parser.received(b"more") == 0
 
 
+def test_a_head_sent_a_byte_at_a_time():
+    parser = HTTPRequestParser(Adjustments())
+    taken = 0
+    while not parser.headers_finished:
+        taken += parser.received(POST[taken : taken + 1])
+    assert POST[taken:] == b"hello" and parser.headers["HOST"] == "example.com"
+    assert parser.header_plus == POST[: taken - 4]
+
+
 def test_a_chunked_body_is_dechunked_and_given_a_length():
     parser, rest = parse(CHUNKED + b"NEXT")
     assert rest == b"NEXT"

@@ -97,6 +97,8 @@ class HTTPRequestParser:
     def __init__(self, adj: Any) -> None:
         self.adj = adj
         self.headers: Dict[str, str] = {}
+        #: The head's bytes received so far.
+        self._pending = bytearray()
         self.url_scheme: str = adj.url_scheme
 
     def received(self, data: bytes) -> int:
@@ -113,12 +115,14 @@ class HTTPRequestParser:
         return self._receive_body(data)
 
     def _receive_head(self, data: bytes) -> int:
-        seen = len(self.header_plus)
-        pending = self.header_plus + data
+        pending = self._pending
+        seen = len(pending)
+        # Grown in place and searched only where a new CRLFCRLF can be: a
+        # client sending its head a byte at a time costs linear time.
+        pending += data
         limit = self.adj.max_request_header_size
-        end = pending.find(_HEAD_END)
+        end = pending.find(_HEAD_END, max(seen - 3, 0))
         if end < 0:
-            self.header_plus = pending
             self.header_bytes_received = len(pending)
             if len(pending) >= limit:
                 self._fail(RequestHeaderFieldsTooLarge(_too_large("Header fields", limit)))
@@ -130,8 +134,9 @@ class HTTPRequestParser:
         if head_size >= limit:
             self._fail(RequestHeaderFieldsTooLarge(_too_large("Header fields", limit)))
             return consumed
-        block = pending[:end].lstrip(b"\r\n")
+        block = bytes(pending[:end]).lstrip(b"\r\n")
         self.header_plus = block
+        self._pending = bytearray()
         if not block:
             self.empty = True
             self.completed = True
