@@ -307,3 +307,44 @@ def test_every_waitress_module_imports(name):
     import importlib
 
     importlib.import_module("waitress." + name)
+
+
+def test_the_pool_figures_monitoring_code_reads():
+    """Metrics exporters read Waitress's pool: len(queue), len(threads),
+    active_count, the queue under ``lock``."""
+    import concurrent.futures
+    import json
+
+    release = threading.Event()
+    started = threading.Semaphore(0)
+    holder = {}
+
+    def app(environ, start_response):
+        dispatcher = holder["server"].task_dispatcher
+        if environ["PATH_INFO"] == "/metrics":
+            with dispatcher.lock:
+                figures = [len(dispatcher.queue), len(dispatcher.threads), dispatcher.active_count]
+            body = json.dumps(figures).encode()
+        else:
+            started.release()
+            release.wait(10)
+            body = b"done"
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    with ThreadedServer(app, threads=2) as server:
+        holder["server"] = server
+        address = tcp_address(server)
+        dispatcher = server.task_dispatcher
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            try:
+                blocked = [pool.submit(get, address, "/slow") for _ in range(3)]
+                assert started.acquire(timeout=10) and started.acquire(timeout=10)
+                assert wait_until(lambda: len(dispatcher.queue) == 1)
+                assert dispatcher.active_count == 2 and len(dispatcher.threads) == 2
+            finally:
+                release.set()
+            assert [f.result(15).body for f in blocked] == [b"done"] * 3
+        assert wait_until(lambda: dispatcher.active_count == 0)
+        # Served by the one thread it occupies, with nothing waiting.
+        assert json.loads(get(address, "/metrics").body) == [0, 2, 1]

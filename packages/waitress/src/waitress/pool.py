@@ -23,17 +23,42 @@ QUEUE_WARNING_INTERVAL = 1.0
 _STOP = object()
 
 
+class TaskQueue(queue.SimpleQueue):
+    """The pool's queue; ``len()`` is the number of tasks waiting, as with Waitress's deque.
+
+    Monitoring code reads ``len(server.task_dispatcher.queue)``.
+    """
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return self.qsize()
+
+
 class ThreadedTaskDispatcher:
-    """A fixed pool of daemon threads named ``waitress-0`` ... ``waitress-N-1``."""
+    """A fixed pool of daemon threads named ``waitress-0`` ... ``waitress-N-1``.
+
+    What monitoring code reads of Waitress's pool is here too:
+    ``len(queue)`` (tasks waiting), ``len(threads)`` and ``active_count``
+    (threads serving a task now).
+    """
 
     def __init__(self) -> None:
-        self.queue: "queue.SimpleQueue" = queue.SimpleQueue()
+        self.queue = TaskQueue()
         self.threads: List[threading.Thread] = []
+        #: Kept for code that reads ``queue`` under it, as Waitress's callers
+        #: did; the queue itself is thread-safe and the pool never takes it.
+        self.lock = threading.Lock()
         # One entry per worker blocked on the queue.  list.append() and
         # list.pop() are single C calls, atomic under the GIL: cheaper than a
         # lock around a counter, on the path of every request.
         self._idle: List[None] = []
         self._last_warning = 0.0
+
+    @property
+    def active_count(self) -> int:
+        """How many threads are serving a task right now."""
+        return max(0, len(self.threads) - len(self._idle))
 
     @property
     def queue_depth(self) -> int:
