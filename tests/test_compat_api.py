@@ -348,3 +348,30 @@ def test_the_pool_figures_monitoring_code_reads():
         assert wait_until(lambda: dispatcher.active_count == 0)
         # Served by the one thread it occupies, with nothing waiting.
         assert json.loads(get(address, "/metrics").body) == [0, 2, 1]
+
+
+def test_total_outbufs_len_counts_what_a_slow_client_has_not_taken():
+    """Graceful-shutdown code polls channel.total_outbufs_len until it is 0."""
+    body = b"x" * (64 * 1024 * 1024)  # more than the kernel's socket buffers hold
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    with ThreadedServer(app) as server:
+        client = socket.create_connection(tcp_address(server), timeout=10)
+        try:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+
+            def queued():
+                return sum(c.total_outbufs_len for c in list(server.active_channels.values()))
+
+            assert wait_until(lambda: queued() > 0)
+            received = 0
+            while received < len(body):  # the head too, then at least the body's size
+                piece = client.recv(1 << 20)
+                assert piece
+                received += len(piece)
+            assert wait_until(lambda: queued() == 0)
+        finally:
+            client.close()

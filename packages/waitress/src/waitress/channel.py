@@ -328,6 +328,12 @@ class HTTPChannel(dispatcher):
                         except ClientDisconnected:
                             pass
 
+    @property
+    def total_outbufs_len(self) -> int:
+        """Response bytes queued and not yet sent (Waitress's name, which
+        graceful-shutdown code polls until it reaches 0)."""
+        return self.outbuf.pending
+
     def cancel(self) -> None:
         """The pool shut down before this connection got a thread."""
         self._call_on_loop(self.handle_close)
