@@ -375,3 +375,111 @@ def test_total_outbufs_len_counts_what_a_slow_client_has_not_taken():
             assert wait_until(lambda: queued() == 0)
         finally:
             client.close()
+
+
+def test_a_hand_driven_loop_stops_accepting_and_lets_the_pool_drain():
+    """A shutdown pattern in public code: its own loop over the socket map,
+    then ``accepting = False`` and ``set_thread_count(0)``, polling until the
+    pool's ``threads`` is empty (under ``lock``), then ``shutdown`` and
+    ``close_all``. The request in flight must finish and the loop must end."""
+    import time
+
+    from waitress import create_server, wasyncore
+    from waitress.task import ThreadedTaskDispatcher
+
+    entered, release = threading.Event(), threading.Event()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/slow":
+            entered.set()
+            release.wait(10)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    socket_map = {}
+    dispatcher = ThreadedTaskDispatcher()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    server = create_server(app, sockets=[listener], map=socket_map, _dispatcher=dispatcher)
+    dispatcher.set_thread_count(4)
+    address = listener.getsockname()
+    stop = threading.Event()
+    outcome = {}
+
+    def serve_forever():
+        try:
+            while not stop.is_set():
+                wasyncore.loop(timeout=0.1, count=1, map=socket_map)
+        finally:
+            server.accepting = False
+            dispatcher.set_thread_count(0)
+            deadline = time.monotonic() + 10
+            while True:
+                with dispatcher.lock:
+                    running = bool(dispatcher.threads)
+                if not running:
+                    break
+                if time.monotonic() > deadline:
+                    outcome["hung"] = True
+                    break
+                wasyncore.loop(timeout=0.1, count=1, map=socket_map)
+            dispatcher.shutdown()
+            wasyncore.close_all(socket_map)
+
+    loop_thread = threading.Thread(target=serve_forever, daemon=True)
+    loop_thread.start()
+    try:
+        assert get(address, "/").body == b"ok"
+        with concurrent_get(address, "/slow") as slow:
+            assert entered.wait(10)
+            stop.set()
+            time.sleep(0.3)  # the loop is now draining, no longer accepting
+            release.set()
+            assert slow.result(15).body == b"ok"
+    finally:
+        stop.set()
+        release.set()
+        loop_thread.join(20)
+    assert not loop_thread.is_alive()
+    assert "hung" not in outcome
+    assert not socket_map
+
+
+class concurrent_get:
+    """``get`` on a thread of its own, for the length of a ``with`` block."""
+
+    def __init__(self, address, path):
+        import concurrent.futures
+
+        self.pool = concurrent.futures.ThreadPoolExecutor(1)
+        self.future = self.pool.submit(get, address, path)
+
+    def __enter__(self):
+        return self.future
+
+    def __exit__(self, *exc_info):
+        self.pool.shutdown(wait=True)
+
+
+def test_a_listener_told_to_stop_accepting_is_no_longer_watched():
+    """``server.accepting = False`` (as Waitress's readable() honoured it):
+    a waiting connection is left in the backlog and the loop stops watching
+    the listener instead of waking for it again and again."""
+    from waitress import create_server, wasyncore
+
+    socket_map = {}
+    server = create_server(hello.app, listen="127.0.0.1:0", map=socket_map)
+    try:
+        server.accepting = False
+        client = socket.create_connection(tcp_address(server), timeout=10)
+        try:
+            wasyncore.loop(timeout=0.1, count=3, map=socket_map)
+            assert not server.readable()
+            assert not server.active_channels
+            server.accept_connections()  # resumes: the waiting client is taken
+            wasyncore.loop(timeout=0.1, count=3, map=socket_map)
+            assert len(server.active_channels) == 1
+        finally:
+            client.close()
+    finally:
+        server.close()

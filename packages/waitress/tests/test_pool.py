@@ -98,3 +98,48 @@ def test_shutdown_cancels_what_no_thread_took(pool):
     pool.shutdown(cancel_pending=True, timeout=5)
     assert busy.done.is_set()
     assert left.cancelled or left.done.is_set()
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = threading.Event()
+    for _ in range(int(timeout / 0.01)):
+        if predicate():
+            return True
+        deadline.wait(0.01)
+    return predicate()
+
+
+def test_the_pool_shrinks_after_the_tasks_queued_before_the_request(pool):
+    gate = threading.Event()
+    pool.set_thread_count(2)
+    tasks = [RecordingTask(gate) for _ in range(3)]
+    for task in tasks:
+        pool.add_task(task)
+    assert wait_for(lambda: pool.active_count == 2)
+    pool.set_thread_count(0)  # as Waitress: shutdown code then waits for threads to empty
+    with pool.lock:
+        assert len(pool.threads) == 2  # both still serving
+    gate.set()
+    assert wait_for(lambda: not pool.threads)
+    assert all(task.done.is_set() for task in tasks)  # the queued one was served too
+    assert pool.active_count == 0
+
+
+def test_the_pool_grows_again_with_the_free_names(pool):
+    pool.set_thread_count(3)
+    pool.set_thread_count(1)
+    assert wait_for(lambda: len(pool.threads) == 1)
+    pool.set_thread_count(2)
+    assert len(pool.threads) == 2
+    assert len({thread.name for thread in pool.threads}) == 2
+    assert {thread.name for thread in pool.threads} <= {"waitress-0", "waitress-1", "waitress-2"}
+    task = RecordingTask()
+    pool.add_task(task)
+    assert task.done.wait(10)
+
+
+def test_shutdown_after_a_shrink_stops_every_thread(pool):
+    pool.set_thread_count(4)
+    pool.set_thread_count(2)
+    assert pool.shutdown(timeout=5)
+    assert wait_for(lambda: not pool.threads)

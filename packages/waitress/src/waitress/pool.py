@@ -36,19 +36,21 @@ class TaskQueue(queue.SimpleQueue):
 
 
 class ThreadedTaskDispatcher:
-    """A fixed pool of daemon threads named ``waitress-0`` ... ``waitress-N-1``.
+    """A pool of daemon threads named ``waitress-0`` ... ``waitress-N-1``.
 
-    What monitoring code reads of Waitress's pool is here too:
-    ``len(queue)`` (tasks waiting), ``len(threads)`` and ``active_count``
-    (threads serving a task now).
+    ``set_thread_count(n)`` grows or shrinks it: a thread asked to stop
+    finishes the tasks queued before the request, then leaves ``threads``.
+    What monitoring and shutdown code reads of Waitress's pool is here too:
+    ``len(queue)`` (tasks waiting), ``threads`` and ``active_count``
+    (threads serving a task now), ``lock`` (held while ``threads`` changes).
     """
 
     def __init__(self) -> None:
         self.queue = TaskQueue()
         self.threads: List[threading.Thread] = []
-        #: Kept for code that reads ``queue`` under it, as Waitress's callers
-        #: did; the queue itself is thread-safe and the pool never takes it.
         self.lock = threading.Lock()
+        #: Stop requests queued and not yet taken by a thread.
+        self._stopping = 0
         # One entry per worker blocked on the queue.  list.append() and
         # list.pop() are single C calls, atomic under the GIL: cheaper than a
         # lock around a counter, on the path of every request.
@@ -66,12 +68,29 @@ class ThreadedTaskDispatcher:
         return max(0, self.queue.qsize() - len(self._idle))
 
     def set_thread_count(self, count: int) -> None:
-        """Start threads until ``count`` run (the pool only grows here)."""
-        while len(self.threads) < count:
-            name = f"waitress-{len(self.threads)}"
-            thread = threading.Thread(target=self._work, name=name, daemon=True)
-            self.threads.append(thread)
-            thread.start()
+        """Run ``count`` threads: start new ones, or ask the extra ones to stop."""
+        with self.lock:
+            running = len(self.threads) - self._stopping
+            if running < count:
+                in_use = {thread.name for thread in self.threads}
+                number = 0
+                while running < count:
+                    name = f"waitress-{number}"
+                    number += 1
+                    if name in in_use:
+                        continue
+                    thread = threading.Thread(target=self._work, name=name, daemon=True)
+                    self.threads.append(thread)
+                    thread.start()
+                    running += 1
+            else:
+                self._request_stops(running - count)
+
+    def _request_stops(self, count: int) -> None:
+        """Queue ``count`` stop requests (with ``lock`` held)."""
+        for _ in range(count):
+            self._stopping += 1
+            self.queue.put(_STOP)
 
     def _work(self) -> None:
         prefer_batch_scheduling()
@@ -82,6 +101,9 @@ class ThreadedTaskDispatcher:
             task = get()
             idle.pop()
             if task is _STOP:
+                with self.lock:
+                    self._stopping -= 1
+                    self.threads.remove(threading.current_thread())
                 return
             try:
                 task.service()
@@ -104,17 +126,19 @@ class ThreadedTaskDispatcher:
         Returns True when every thread stopped within ``timeout`` seconds.
         """
         pending = []
-        if cancel_pending:
-            while True:
-                try:
-                    task = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if task is not _STOP:
-                    pending.append(task)
-        threads = [t for t in self.threads if t.is_alive()]
-        for _ in threads:
-            self.queue.put(_STOP)
+        with self.lock:
+            if cancel_pending:
+                while True:
+                    try:
+                        task = self.queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if task is _STOP:
+                        self._stopping -= 1
+                    else:
+                        pending.append(task)
+            threads = [t for t in self.threads if t.is_alive()]
+            self._request_stops(len(threads) - self._stopping)
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
             if thread is threading.current_thread():
@@ -130,5 +154,4 @@ class ThreadedTaskDispatcher:
                     task.cancel()
                 except Exception:
                     logger.exception("Exception while canceling %r", task)
-        self.threads = [t for t in self.threads if t.is_alive()]
         return not still

@@ -315,6 +315,16 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
     def handle_connect(self) -> None:
         pass
 
+    def handle_read_event(self) -> None:
+        if self.accepting:
+            self.handle_accept()
+        else:
+            # Code outside the server set ``accepting = False`` to stop taking
+            # connections (Waitress's loop then stopped polling the listener):
+            # stop watching it, rather than wake for the same backlog forever.
+            # ``accept_connections()`` resumes.
+            self.set_interest(False, False)
+
     def handle_accept(self) -> None:
         # Accept what is waiting, bounded so one listener cannot starve the loop.
         for _ in range(64):
