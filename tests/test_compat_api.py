@@ -289,6 +289,8 @@ def test_waitress_compat_and_task_constants():
     if hasattr(socket, "IPV6_V6ONLY"):
         assert (waitress.compat.IPPROTO_IPV6, waitress.compat.IPV6_V6ONLY) == (
             socket.IPPROTO_IPV6, socket.IPV6_V6ONLY)
+    assert issubclass(waitress.task.WSGITask, waitress.task.Task)
+    assert issubclass(waitress.task.ErrorTask, waitress.task.Task)
     assert {"connection", "transfer-encoding", "upgrade"} <= waitress.task.hop_by_hop
     assert waitress.task.rename_headers == {
         "CONTENT_LENGTH": "CONTENT_LENGTH", "CONTENT_TYPE": "CONTENT_TYPE"}
@@ -482,4 +484,5 @@ def test_a_listener_told_to_stop_accepting_is_no_longer_watched():
         finally:
             client.close()
     finally:
-        server.close()
+        server.close()  # a loop run by hand: close() leaves the connections, as Waitress's
+        wasyncore.close_all(socket_map)

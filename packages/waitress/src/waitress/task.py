@@ -43,7 +43,24 @@ class ClientDisconnected(Exception):
     """The peer went away while a response was being written."""
 
 
-class ErrorTask:
+class Task:
+    """What the pool runs for a connection: ``service()`` on a worker thread,
+    or ``cancel()`` when the pool shuts down before one takes it.
+
+    The base of both task classes, under Waitress's name (code imports it to
+    type or check tasks).
+    """
+
+    __slots__ = ()
+
+    def service(self) -> None:
+        raise NotImplementedError
+
+    def cancel(self) -> None:
+        pass
+
+
+class ErrorTask(Task):
     """Answer a request that could not be parsed, then close."""
 
     __slots__ = ("channel", "error", "close_after")
@@ -56,11 +73,8 @@ class ErrorTask:
     def service(self) -> None:
         self.channel.write_soon([error_response(self.error, self.channel.server.adj.ident)])
 
-    def cancel(self) -> None:
-        pass
 
-
-class WSGITask:
+class WSGITask(Task):
     """Run the application for one parsed request.
 
     Code written for Waitress extends this class, or patches it, through
