@@ -143,3 +143,16 @@ def test_shutdown_after_a_shrink_stops_every_thread(pool):
     pool.set_thread_count(2)
     assert pool.shutdown(timeout=5)
     assert wait_for(lambda: not pool.threads)
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), 1e20, float("nan")])
+def test_shutdown_without_a_limit_waits_for_the_running_task(pool, timeout):
+    # Public shutdown code passes float("inf"); join() alone would raise OverflowError.
+    gate = threading.Event()
+    pool.set_thread_count(1)
+    task = RecordingTask(gate)
+    pool.add_task(task)
+    assert wait_for(lambda: task.thread_name is not None)
+    threading.Timer(0.2, gate.set).start()
+    assert pool.shutdown(cancel_pending=True, timeout=timeout)
+    assert task.done.is_set()

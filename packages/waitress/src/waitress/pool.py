@@ -6,6 +6,7 @@ hand-off costs a lock and a wake-up, nothing more).  A task is any object with
 for the ``SCHED_BATCH`` policy on Linux (see ``scheduling``).
 """
 
+import math
 import queue
 import threading
 import time
@@ -139,11 +140,19 @@ class ThreadedTaskDispatcher:
                         pending.append(task)
             threads = [t for t in self.threads if t.is_alive()]
             self._request_stops(len(threads) - self._stopping)
+        if timeout is not None and math.isnan(timeout):
+            timeout = None
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in threads:
             if thread is threading.current_thread():
                 continue
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            if deadline is None:
+                thread.join()
+            else:
+                # float("inf") means no limit (callers pass it): join() itself
+                # refuses waits past TIMEOUT_MAX.
+                left = min(deadline - time.monotonic(), threading.TIMEOUT_MAX)
+                thread.join(max(0.0, left))
         still = [t for t in threads if t.is_alive() and t is not threading.current_thread()]
         if still:
             logger.warning("%d thread(s) still running", len(still))
