@@ -113,3 +113,22 @@ def test_idle_keep_alive_connections_do_not_delay_close():
         idle.close()
     finally:
         context.__exit__(None, None, None)
+
+
+def test_close_while_run_is_starting_in_another_thread():
+    """close() may come just as run() begins on another thread (a test that
+    starts a server and stops it at once): it must close, not raise, whatever
+    run() has set so far."""
+    from waitress import create_server
+
+    server = create_server(hello.app, listen="127.0.0.1:0")
+    starting = threading.Event()
+    helper = threading.Thread(target=starting.wait, args=(10,), daemon=True)
+    helper.start()
+    try:
+        server._loop_thread = helper  # run() has named its thread, nothing more
+        server.close()
+    finally:
+        starting.set()
+        helper.join(10)
+    assert server.socket is None or server.socket.fileno() == -1

@@ -116,8 +116,10 @@ class _LoopRunner:
         raise NotImplementedError
 
     def run(self) -> None:
-        self._loop_thread = threading.current_thread()
+        # _stopped first: close() from another thread reads _loop_thread,
+        # then _stopped, and must never see the one without the other.
         self._stopped = threading.Event()
+        self._loop_thread = threading.current_thread()
         adj = self.adj
         try:
             with batch_scheduling():
@@ -137,14 +139,16 @@ class _LoopRunner:
 
     def close(self) -> None:
         loop_thread = self._loop_thread
+        stopped = self._stopped
         running = (
             loop_thread is not None
+            and stopped is not None
             and loop_thread.is_alive()
-            and not self._stopped.is_set()
+            and not stopped.is_set()
         )
         if running and loop_thread is not threading.current_thread():
             self._trigger().pull_trigger(self._begin_shutdown)
-            self._stopped.wait(SHUTDOWN_TIMEOUT + 5)
+            stopped.wait(SHUTDOWN_TIMEOUT + 5)
             return
         if running:
             self._begin_shutdown()
@@ -183,7 +187,12 @@ class _LoopRunner:
         """Close every connection, listener and trigger in the map."""
         for obj in list(self._map.values()):
             try:
-                obj.handle_close() if isinstance(obj, HTTPChannel) else obj.close()
+                if isinstance(obj, HTTPChannel):
+                    obj.handle_close()
+                elif isinstance(obj, BaseWSGIServer):
+                    obj.del_channel_and_close()  # its close() would come back here
+                else:
+                    obj.close()
             except OSError:
                 pass
 
