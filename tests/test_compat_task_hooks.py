@@ -206,3 +206,31 @@ def test_a_channel_subclass_with_its_own_parser_class_is_warned_about():
 
         class PlainChannel(HTTPChannel):
             task_class = HTTPChannel.task_class
+
+
+def test_a_channel_subclass_logger_takes_its_connections_errors(caplog):
+    """Code sets HTTPChannel.logger on a subclass to keep request paths out of
+    the server's log, as Waitress's channel logged through self.logger."""
+    import logging
+
+    private = logging.Logger("private-test", level=logging.DEBUG)
+    seen = []
+    private.addHandler(logging.Handler())
+    private.handlers[0].emit = seen.append
+
+    class PrivateChannel(HTTPChannel):
+        logger = private
+
+    def failing(environ, start_response):
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.DEBUG, logger="waitress"):
+        with ThreadedServer(failing) as server:
+            address = tcp_address(server)
+            assert get(address, "/secret/path").status == 500  # the default channel
+            server.channel_class = PrivateChannel
+            assert get(address, "/other/secret").status == 500
+    in_waitress_log = [r.getMessage() for r in caplog.records if r.name.startswith("waitress")]
+    assert any("/secret/path" in message for message in in_waitress_log)
+    assert not any("/other/secret" in message for message in in_waitress_log)
+    assert [r.getMessage() for r in seen] == ["Exception while serving /other/secret"]

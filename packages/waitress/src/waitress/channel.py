@@ -35,7 +35,7 @@ from waitress_http import (
 from waitress_wasyncore import call_later, dispatcher
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer
 
-from .logs import logger
+from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask
 
 _monotonic = time.monotonic
@@ -59,6 +59,10 @@ class HTTPChannel(dispatcher):
     task_class = WSGITask
     #: What an unparseable request becomes, ``error_task_class(channel, error)``.
     error_task_class = ErrorTask
+    #: Where this connection's errors go ("Exception while serving /path",
+    #: "Client disconnected..."); a subclass may send them elsewhere, as
+    #: with Waitress (code does, to keep request paths out of its logs).
+    logger = waitress_logger
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
@@ -165,7 +169,7 @@ class HTTPChannel(dispatcher):
     def _peer_lost(self, exc: BaseException) -> None:
         self.client_gone = True
         if self.adj.log_socket_errors and not isinstance(exc, ConnectionError):
-            logger.warning("Socket error on %r: %s", self.addr, exc)
+            self.logger.warning("Socket error on %r: %s", self.addr, exc)
         self.handle_close()
 
     def handle_write(self) -> None:
@@ -203,7 +207,7 @@ class HTTPChannel(dispatcher):
         self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
 
     def handle_error(self) -> None:
-        logger.exception("Unexpected error on connection %r", self.addr)
+        self.logger.exception("Unexpected error on connection %r", self.addr)
         self.handle_close()
 
     # ---------------------------------------------------------------- parsing

@@ -135,7 +135,7 @@ class WSGITask(Task):
         try:
             environ = self.get_environment()
         except Exception:  # an override's bug: answer 500, keep the connection's order
-            logger.exception("Exception while building the environ for %s", head.target)
+            channel.logger.exception("Exception while building the environ for %s", head.target)
             self._fail(InternalServerError(INTERNAL_ERROR_DETAIL, head.version))
             return
         proxy = server.proxy_settings
@@ -143,7 +143,7 @@ class WSGITask(Task):
             try:
                 apply_proxy_headers(environ, proxy, logger)
             except MalformedProxyHeader as exc:
-                logger.warning(
+                channel.logger.warning(
                     'Malformed proxy header "%s" from "%s": %s value: %s',
                     exc.header, channel.remote_addr, exc.reason, exc.value,
                 )
@@ -173,9 +173,9 @@ class WSGITask(Task):
             self.close_after = response.close_connection
         except ClientDisconnected:
             self.close_after = True
-            logger.info("Client disconnected while serving %s", head.target)
+            channel.logger.info("Client disconnected while serving %s", head.target)
         except Exception:
-            logger.exception("Exception while serving %s", head.target)
+            channel.logger.exception("Exception while serving %s", head.target)
             if response.headers_sent:
                 self.close_after = True
             else:
