@@ -331,6 +331,11 @@ def test_the_receivers_alone():
     assert chunked.received(b"0\r\n\r\nrest") == 5
     assert chunked.completed and chunked.all_chunks_received
     assert chunked.getbuf().get() == b"abc"
+    assert ChunkedReceiver(buffers.OverflowableBuffer(100)).max_body_size is None
+    limited = ChunkedReceiver(buffers.OverflowableBuffer(100), max_body_size=5)
+    assert limited.max_body_size == 5
+    limited.received(b"5\r\nabcde\r\n")
+    assert limited.completed and limited.error.code == 413 and len(limited) == 0
     bad = ChunkedReceiver(io.BytesIO())
     bad.received(b"zz\r\n")
     assert bad.completed and bad.error.code == 400

@@ -23,6 +23,11 @@ class HTTPError(Exception):
         return f"{type(self).__name__}({self.detail!r})"
 
 
+def limit_detail(what: str, limit: int) -> str:
+    """The detail of a 431 or 413: which part of the request reached which limit."""
+    return f"{what} reached the limit of {limit} bytes"
+
+
 class BadRequest(HTTPError):
     code = 400
     reason = "Bad Request"

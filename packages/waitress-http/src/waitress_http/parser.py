@@ -12,7 +12,13 @@ piece is a slice of what was fed (the very object fed, when it fits).
 from typing import Optional, Union
 
 from .chunked import MAX_CHUNK_LINE, check_trailers, parse_chunk_size
-from .errors import BadRequest, HTTPError, RequestEntityTooLarge, RequestHeaderFieldsTooLarge
+from .errors import (
+    BadRequest,
+    HTTPError,
+    RequestEntityTooLarge,
+    RequestHeaderFieldsTooLarge,
+    limit_detail,
+)
 from .events import END_OF_MESSAGE, NEED_DATA, Body, EndOfMessage, RequestHead, _NeedData
 from .grammar import TCHAR_BYTES
 from .head import parse_head
@@ -158,7 +164,7 @@ class RequestParser:
             return self._section_incomplete(buf, start, limit, None, "header")
         head_end = end + 4
         if head_end - start >= limit:
-            raise RequestHeaderFieldsTooLarge(_too_large("Header fields", limit))
+            raise RequestHeaderFieldsTooLarge(limit_detail("Header fields", limit))
         head = parse_head(buf[start : end + 2])
         self._version = head.version
         self._scanned = 0
@@ -170,7 +176,7 @@ class RequestParser:
         elif head.content_length:
             if head.content_length >= self.max_body_size:
                 raise RequestEntityTooLarge(
-                    _too_large("Request body", self.max_body_size), head.version
+                    limit_detail("Request body", self.max_body_size), head.version
                 )
             self._remaining = head.content_length
             self._step = RequestParser._read_body
@@ -199,7 +205,7 @@ class RequestParser:
         """A head or trailer section without its final CRLFCRLF yet."""
         pending = len(buf) - start
         if pending >= limit:
-            raise RequestHeaderFieldsTooLarge(_too_large(what.capitalize() + " fields", limit), version)
+            raise RequestHeaderFieldsTooLarge(limit_detail(what.capitalize() + " fields", limit), version)
         # A section that can no longer end well: an LF-only client would
         # otherwise wait for a CRLFCRLF that never comes.
         searched = start + self._scanned
@@ -241,7 +247,7 @@ class RequestParser:
         total = self._body_size + size
         if total >= self.max_body_size:
             raise RequestEntityTooLarge(
-                _too_large("Request body", self.max_body_size), self._version
+                limit_detail("Request body", self.max_body_size), self._version
             )
         self._body_size = total
         self._remaining = size
@@ -279,7 +285,7 @@ class RequestParser:
         if end == -1:
             return self._section_incomplete(buf, start, limit, self._version, "trailer")
         if end + 4 - start >= limit:
-            raise RequestHeaderFieldsTooLarge(_too_large("Trailer fields", limit), self._version)
+            raise RequestHeaderFieldsTooLarge(limit_detail("Trailer fields", limit), self._version)
         check_trailers(bytes(buf[start : end + 2]), self._version)
         self._scanned = 0
         self._start = end + 4
@@ -314,7 +320,3 @@ def _slice(buf: Union[bytes, bytearray], start: int, stop: int) -> bytes:
         return buf[start:stop]
     with memoryview(buf) as view, view[start:stop] as piece:
         return piece.tobytes()
-
-
-def _too_large(what: str, limit: int) -> str:
-    return f"{what} reached the limit of {limit} bytes"

@@ -22,6 +22,7 @@ from waitress_http import (
     decode_path,
     split_target,
 )
+from waitress_http.errors import limit_detail
 from waitress_http.grammar import REQUEST_LINE
 
 from .buffers import OverflowableBuffer
@@ -125,14 +126,14 @@ class HTTPRequestParser:
         if end < 0:
             self.header_bytes_received = len(pending)
             if len(pending) >= limit:
-                self._fail(RequestHeaderFieldsTooLarge(_too_large("Header fields", limit)))
+                self._fail(RequestHeaderFieldsTooLarge(limit_detail("Header fields", limit)))
             return len(data)
         head_size = end + len(_HEAD_END)
         consumed = head_size - seen
         self.header_bytes_received = head_size
         self.headers_finished = True
         if head_size >= limit:
-            self._fail(RequestHeaderFieldsTooLarge(_too_large("Header fields", limit)))
+            self._fail(RequestHeaderFieldsTooLarge(limit_detail("Header fields", limit)))
             return consumed
         block = bytes(pending[:end]).lstrip(b"\r\n")
         self.header_plus = block
@@ -152,7 +153,7 @@ class HTTPRequestParser:
             return consumed
         limit = self.adj.max_request_body_size
         if self.content_length and self.content_length >= limit:
-            self._fail(RequestEntityTooLarge(_too_large("Request body", limit)))
+            self._fail(RequestEntityTooLarge(limit_detail("Request body", limit)))
         elif self.body_rcv is None:
             self.completed = True
         return consumed
@@ -241,10 +242,6 @@ def _parse_head(block: bytes) -> RequestHead:
     if type(head) is not RequestHead:
         raise ParsingError("Request line is missing")
     return head
-
-
-def _too_large(what: str, limit: int) -> str:
-    return f"{what} reached the limit of {limit} bytes"
 
 
 def split_uri(uri: bytes) -> Tuple[str, str, str, str, str]:

@@ -20,7 +20,22 @@ from .utilities import Error, error_from
 __all__ = ["FixedStreamReceiver", "ChunkedReceiver"]
 
 
-class FixedStreamReceiver:
+class _Receiver:
+    """What both receivers give: the body's buffer, its file and its length so far."""
+
+    buf: Any
+
+    def __len__(self) -> int:
+        return len(self.buf)
+
+    def getfile(self) -> IO[bytes]:
+        return self.buf.getfile()
+
+    def getbuf(self) -> Any:
+        return self.buf
+
+
+class FixedStreamReceiver(_Receiver):
     """Receives a body of exactly ``cl`` bytes into ``buf``."""
 
     def __init__(self, cl: int, buf: Any) -> None:
@@ -29,9 +44,6 @@ class FixedStreamReceiver:
         self.remain = cl
         self.completed = cl <= 0
         self.error: Optional[Error] = None
-
-    def __len__(self) -> int:
-        return len(self.buf)
 
     def received(self, data: bytes) -> int:
         """Store the body's part of ``data``; return how many bytes that was."""
@@ -45,14 +57,8 @@ class FixedStreamReceiver:
             self.completed = True
         return len(taken)
 
-    def getfile(self) -> IO[bytes]:
-        return self.buf.getfile()
 
-    def getbuf(self) -> Any:
-        return self.buf
-
-
-class ChunkedReceiver:
+class ChunkedReceiver(_Receiver):
     """Receives a chunked body into ``buf``, de-chunked.
 
     ``max_body_size`` (None: no limit) bounds the decoded body: a chunk that
@@ -77,9 +83,6 @@ class ChunkedReceiver:
     def max_body_size(self, limit: Optional[int]) -> None:
         self._decoder.max_body_size = sys.maxsize if limit is None else limit
 
-    def __len__(self) -> int:
-        return len(self.buf)
-
     def received(self, data: bytes) -> int:
         """Store the body's part of ``data``; return how many bytes of it were framing or body."""
         if self.completed:
@@ -102,9 +105,3 @@ class ChunkedReceiver:
         self.all_chunks_received = True
         self.completed = True
         return len(data) - decoder.buffered
-
-    def getfile(self) -> IO[bytes]:
-        return self.buf.getfile()
-
-    def getbuf(self) -> Any:
-        return self.buf
