@@ -7,6 +7,7 @@ every process started is killed by PID in a ``finally``.
 """
 
 import http.client
+import io
 import os
 import pathlib
 import re
@@ -455,3 +456,36 @@ def test_runner_validation_does_not_repeat_deprecation_warnings(in_app_dir, recw
     run(["waitress-serve", "--send-bytes=1", "webapp:app"], _serve=FakeServe())
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)
                 and "send_bytes" in str(w.message)]
+
+
+def test_runner_show_help_writes_the_help_after_an_error_line():
+    from waitress.runner import show_help
+
+    stream = io.StringIO()
+    show_help(stream, "myserve", "bad thing")
+    text = stream.getvalue()
+    assert text.startswith("Error: bad thing\n\n")
+    assert "myserve" in text and "--listen" in text and "--threads" in text
+    stream = io.StringIO()
+    show_help(stream, "myserve")
+    assert stream.getvalue() == text[len("Error: bad thing\n\n"):]
+
+
+def test_runner_show_exception_numbers_the_arguments():
+    from waitress.runner import show_exception
+
+    stream = io.StringIO()
+    try:
+        raise ImportError("My reason", "second")
+    except ImportError:
+        show_exception(stream)
+    assert stream.getvalue() == (
+        "There was an exception (ImportError) importing your module.\n\n"
+        "It had these arguments: \n1. My reason\n\n2. second\n\n"
+    )
+    stream = io.StringIO()
+    try:
+        raise ValueError()
+    except ValueError:
+        show_exception(stream)
+    assert stream.getvalue().endswith("(ValueError) importing your module.\n\nIt had no arguments.\n")

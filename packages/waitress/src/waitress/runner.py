@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import warnings
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, TextIO
 
 import waitress_cli
 
@@ -64,6 +64,34 @@ class _SigtermStops:
     def __exit__(self, *exc_info: Any) -> None:
         if self.installed:
             signal.signal(signal.SIGTERM, self.previous)
+
+
+def show_help(stream: TextIO, name: str, error: Optional[str] = None) -> None:
+    """Write the full ``--help`` text for program ``name``, after ``Error: error`` if given.
+
+    Waitress 3.0.2 had this helper; code that wraps the runner calls it.
+    """
+    if error is not None:
+        stream.write(f"Error: {error}\n\n")
+    stream.write(waitress_cli.format_help(name, OPTIONS))
+
+
+def show_exception(stream: TextIO) -> None:
+    """Describe the exception being handled as a failed import of the user's module.
+
+    Waitress 3.0.2's wording, which tests of code wrapping the runner match:
+    the exception's type, then its arguments numbered from 1.
+    """
+    exc = sys.exc_info()[1]
+    if exc is None:
+        return
+    stream.write(f"There was an exception ({type(exc).__name__}) importing your module.\n\n")
+    if not exc.args:
+        stream.write("It had no arguments.\n")
+        return
+    stream.write("It had these arguments: \n")
+    for number, arg in enumerate(exc.args, start=1):
+        stream.write(f"{number}. {arg}\n\n")
 
 
 def run(argv: Optional[List[str]] = None, _serve: Optional[Callable[..., Any]] = None) -> int:
