@@ -417,6 +417,12 @@ def test_duplicate_host_is_rejected(hello_target, recorder):
     assert recorder.notes("hit") == []
 
 
+def test_duplicate_content_type_is_rejected(hello_target, recorder):
+    data = b"POST /ct HTTP/1.1\r\nHost: a\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n\r\n"
+    _expect_error(hello_target, data, {400})
+    assert recorder.notes("hit") == []
+
+
 def test_content_length_with_transfer_encoding_is_rejected(hello_target, recorder):
     data = (
         b"POST /both HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"

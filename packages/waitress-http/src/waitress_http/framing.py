@@ -3,7 +3,9 @@
 Every request-smuggling rule lives here (RFC 9112 6.1-6.3, RFC 9110 7.2):
 one Host, a strict Content-Length, Transfer-Encoding only as a lone final
 ``chunked`` and never together with Content-Length.  A field that decides
-framing is either understood exactly or the request is refused.
+framing is either understood exactly or the request is refused.  So is a
+second Content-Type: it is a single value (RFC 9110 8.3), and two of them
+could be read differently by a proxy in front and by the application.
 """
 
 from typing import Dict, List, Set, Tuple
@@ -13,8 +15,8 @@ from .events import RequestHead
 from .grammar import CONTENT_LENGTH, HOST_VALUE
 
 #: The fields this module reads, by lowercase name.
-_FRAMING_FIELDS = frozenset(
-    ("host", "content-length", "transfer-encoding", "connection", "expect")
+_FIELDS_READ = frozenset(
+    ("host", "content-length", "transfer-encoding", "connection", "expect", "content-type")
 )
 
 
@@ -24,17 +26,20 @@ def build_head(
     """Check the framing fields of a syntactically valid head and describe it."""
     hosts: List[str] = []
     lengths: List[str] = []
+    content_types = 0
     # Repeated list-valued fields mean the same as one field with the values
     # joined by commas (RFC 9110 5.3); Host and Content-Length are not lists.
     lists: Dict[str, str] = {}
     for name, value in headers:
         key = name.lower()
-        if key not in _FRAMING_FIELDS:
+        if key not in _FIELDS_READ:
             continue
         if key == "host":
             hosts.append(value)
         elif key == "content-length":
             lengths.append(value)
+        elif key == "content-type":
+            content_types += 1
         elif key in lists:
             lists[key] += "," + value
         else:
@@ -48,6 +53,8 @@ def build_head(
             raise BadRequest("Missing Host header", version)
     elif hosts[0] not in _valid_hosts:
         _check_host(hosts[0], version)
+    if content_types > 1:
+        raise BadRequest("More than one Content-Type field", version)
     chunked = False
     if lists:
         codings = lists.get("transfer-encoding")

@@ -309,18 +309,18 @@ valid(
         "GET / HTTP/1.1",
         "Host: example.com",
         "Accept: text/html",
-        "Content-Type: a/b",
+        "Cache-Control: a",
         "Accept: */*",
-        "Content-Type: c/d",
+        "Cache-Control: b",
     ),
     [
         req(
             headers=[
                 HOST,
                 ("Accept", "text/html"),
-                ("Content-Type", "a/b"),
+                ("Cache-Control", "a"),
                 ("Accept", "*/*"),
-                ("Content-Type", "c/d"),
+                ("Cache-Control", "b"),
             ]
         )
     ],
@@ -779,6 +779,7 @@ invalid(210, "host_with_at", head("GET / HTTP/1.1", "Host: user@a"), detail="Inv
 invalid(211, "host_with_slash", head("GET / HTTP/1.1", "Host: a/b"), detail="Invalid Host")
 invalid(212, "host_bad_port", head("GET / HTTP/1.1", "Host: a:b"), detail="Invalid Host")
 invalid(213, "host_obs_text", head("GET / HTTP/1.1", "Host: caf\xe9"), detail="Invalid Host")
+invalid(214, "two_content_types", head("POST / HTTP/1.1", "Host: a", "Content-Type: a/b", "content-type: c/d", "Content-Length: 0"), detail="More than one Content-Type")
 
 # Limits, exactly at the boundary.
 invalid(
