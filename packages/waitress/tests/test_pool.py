@@ -131,8 +131,7 @@ def test_the_pool_grows_again_with_the_free_names(pool):
     assert wait_for(lambda: len(pool.threads) == 1)
     pool.set_thread_count(2)
     assert len(pool.threads) == 2
-    assert len({thread.name for thread in pool.threads}) == 2
-    assert {thread.name for thread in pool.threads} <= {"waitress-0", "waitress-1", "waitress-2"}
+    assert pool.threads <= {0, 1, 2}  # numbers freed by the stopped threads are reused
     task = RecordingTask()
     pool.add_task(task)
     assert task.done.wait(10)
@@ -156,3 +155,47 @@ def test_shutdown_without_a_limit_waits_for_the_running_task(pool, timeout):
     threading.Timer(0.2, gate.set).start()
     assert pool.shutdown(cancel_pending=True, timeout=timeout)
     assert task.done.is_set()
+
+
+class ClosingSet(set):
+    """What applications put in ``threads`` to release a thread's database
+    connection as it ends: ``discard`` runs in the ending thread."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.discarded_in = []
+
+    def discard(self, element) -> None:
+        self.discarded_in.append((element, threading.current_thread().name))
+        super().discard(element)
+
+
+def test_threads_is_a_set_of_numbers_a_subclass_may_replace(pool):
+    pool.threads = ClosingSet()
+    pool.set_thread_count(3)
+    assert pool.threads == {0, 1, 2}
+    task = RecordingTask()
+    pool.add_task(task)
+    assert task.done.wait(10)
+    assert pool.shutdown(timeout=5)
+    assert not pool.threads
+    assert sorted(pool.threads.discarded_in) == [
+        (0, "waitress-0"), (1, "waitress-1"), (2, "waitress-2")]
+
+
+def test_handler_thread_is_each_workers_body(pool):
+    ended = []
+
+    class Hooked(type(pool)):
+        def handler_thread(self, thread_no):
+            super().handler_thread(thread_no)
+            ended.append((thread_no, threading.current_thread().name))
+
+    hooked = Hooked()
+    hooked.set_thread_count(2)
+    task = RecordingTask()
+    hooked.add_task(task)
+    assert task.done.wait(10)
+    assert hooked.shutdown(timeout=5)
+    assert wait_for(lambda: len(ended) == 2)
+    assert sorted(ended) == [(0, "waitress-0"), (1, "waitress-1")]

@@ -10,7 +10,7 @@ import math
 import queue
 import threading
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional, Set
 
 from .logs import logger, queue_logger
 from .scheduling import prefer_batch_scheduling
@@ -44,11 +44,20 @@ class ThreadedTaskDispatcher:
     What monitoring and shutdown code reads of Waitress's pool is here too:
     ``len(queue)`` (tasks waiting), ``threads`` and ``active_count``
     (threads serving a task now), ``lock`` (held while ``threads`` changes).
+
+    As in Waitress, ``threads`` is the set of the running threads' numbers,
+    each thread runs ``handler_thread(number)``, and a stopping thread
+    removes its number with ``threads.discard(number)`` from that thread.
+    Applications hook both to release per-thread resources (a database
+    connection) as a worker ends: a subclass may override
+    ``handler_thread`` or replace ``threads`` with a set subclass.
     """
 
     def __init__(self) -> None:
         self.queue = TaskQueue()
-        self.threads: List[threading.Thread] = []
+        #: The numbers of the running threads (``waitress-N`` is thread N).
+        self.threads: Set[int] = set()
+        self._workers: Dict[int, threading.Thread] = {}
         self.lock = threading.Lock()
         #: Stop requests queued and not yet taken by a thread.
         self._stopping = 0
@@ -73,15 +82,18 @@ class ThreadedTaskDispatcher:
         with self.lock:
             running = len(self.threads) - self._stopping
             if running < count:
-                in_use = {thread.name for thread in self.threads}
                 number = 0
                 while running < count:
-                    name = f"waitress-{number}"
-                    number += 1
-                    if name in in_use:
-                        continue
-                    thread = threading.Thread(target=self._work, name=name, daemon=True)
-                    self.threads.append(thread)
+                    while number in self.threads:
+                        number += 1
+                    self.threads.add(number)
+                    thread = threading.Thread(
+                        target=self.handler_thread,
+                        args=(number,),
+                        name=f"waitress-{number}",
+                        daemon=True,
+                    )
+                    self._workers[number] = thread
                     thread.start()
                     running += 1
             else:
@@ -93,7 +105,8 @@ class ThreadedTaskDispatcher:
             self._stopping += 1
             self.queue.put(_STOP)
 
-    def _work(self) -> None:
+    def handler_thread(self, thread_no: int) -> None:
+        """The body of worker thread ``thread_no``: serve tasks until asked to stop."""
         prefer_batch_scheduling()
         get = self.queue.get
         idle = self._idle
@@ -104,7 +117,8 @@ class ThreadedTaskDispatcher:
             if task is _STOP:
                 with self.lock:
                     self._stopping -= 1
-                    self.threads.remove(threading.current_thread())
+                    self._workers.pop(thread_no, None)
+                    self.threads.discard(thread_no)
                 return
             try:
                 task.service()
@@ -138,8 +152,8 @@ class ThreadedTaskDispatcher:
                         self._stopping -= 1
                     else:
                         pending.append(task)
-            threads = [t for t in self.threads if t.is_alive()]
-            self._request_stops(len(threads) - self._stopping)
+            threads = [t for t in self._workers.values() if t.is_alive()]
+            self._request_stops(len(self.threads) - self._stopping)
         if timeout is not None and math.isnan(timeout):
             timeout = None
         deadline = None if timeout is None else time.monotonic() + timeout
