@@ -83,6 +83,49 @@ def test_an_application_that_resets_its_own_connection_costs_nothing_else():
             assert get(target, "/").json()["channel"] == "ChannelInEnvironChannel"
 
 
+def broken_stream_app(environ, start_response):
+    """Promise 100 bytes more than it sends, close the channel, then fail:
+    an emulator's "broken stream after N bytes" fault."""
+    if environ["PATH_INFO"] == "/ok":
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+    channel = environ["waitress.channel"]
+    size = int(environ["QUERY_STRING"])
+
+    def body():
+        sent = 0
+        while sent < size:
+            piece = min(4 if size < 64 else 65536, size - sent)
+            sent += piece
+            yield b"x" * piece
+        channel.close()
+        raise RuntimeError("Injected 'broken stream' fault")
+
+    start_response("200 OK", [("Content-Length", str(size + 100))])
+    return body()
+
+
+@pytest.mark.parametrize("size", [4, 4096, 1 << 20])
+def test_closing_the_channel_mid_stream_still_sends_what_was_written(size, caplog):
+    """The bytes the application wrote before ``channel.close()`` reach the
+    client, then the connection ends; the server answers the next client."""
+    with ThreadedServer(broken_stream_app, threads=2) as server:
+        server.channel_class = ChannelInEnvironChannel
+        target = tcp_address(server)
+        conn = RawConnection(target)
+        try:
+            conn.send(b"GET /broken?%d HTTP/1.1\r\nHost: x\r\n\r\n" % size)
+            assert conn.closed_by_server()
+            head, _, body = bytes(conn.buffer).partition(b"\r\n\r\n")
+        finally:
+            conn.close()
+        assert head.startswith(b"HTTP/1.1 200 OK")
+        assert body == b"x" * size
+        assert wait_until(lambda: not server.active_channels, timeout=10)
+        assert get(target, "/ok").body == b"ok"
+    assert "Injected 'broken stream' fault" in caplog.text
+
+
 @pytest.fixture
 def forwarded_for_patch(monkeypatch):
     """Patch the class itself, the way a Zope product patches Waitress's task."""

@@ -22,6 +22,7 @@ times per request (about 4% of a ``hello`` request's instructions).
 import threading
 import time
 import warnings
+from _thread import get_ident
 from collections import deque
 
 from waitress_http import (
@@ -90,6 +91,8 @@ class HTTPChannel(dispatcher):
         self.tasks = deque()
         self.current = None  # the WSGITask whose body is still arriving
         self.busy = False  # a worker is serving this connection
+        self.worker_ident = 0  # the thread that serves it, while busy
+        self.output_ended = False  # the application closed it: send nothing more
         self.will_close = False  # close once the queued output is sent
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
@@ -107,9 +110,8 @@ class HTTPChannel(dispatcher):
         self.add_task = server.add_task
         dispatcher.__init__(self, sock, map)
         #: The descriptor this connection was accepted on.  ``_fileno`` is
-        #: cleared by ``close()``, which an application may call itself
-        #: (through a channel it put in its environ); the server's
-        #: bookkeeping still needs to know which entry was ours.
+        #: cleared by ``close()``; the server's bookkeeping still needs to
+        #: know which entry was ours.
         self.accepted_fd = self._fileno
         # Read once per connection: on every request, an attribute found on
         # the class costs CPython 3.11 a slow lookup (about 0.7% of a request).
@@ -206,6 +208,37 @@ class HTTPChannel(dispatcher):
         self.close()
         self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
 
+    def close(self) -> None:
+        """Close the socket (``handle_close`` calls this on the loop thread).
+
+        An application may hold its own channel and call this from the
+        worker serving it: test benches put the channel in the environ to
+        break a download halfway on purpose.  Closing the descriptor there
+        would race the loop (CVE-2022-31015) and drop what the response has
+        written but the socket has not taken yet.  So, from that worker, the
+        connection ends instead: what was written goes out, nothing written
+        afterwards does, nothing more is read, and the loop closes it (with
+        whatever ``SO_LINGER`` the application set: a reset stays a reset).
+        """
+        if self.busy and not self.closed and get_ident() == self.worker_ident:
+            self._end_output()
+            return
+        dispatcher.close(self)
+
+    def _end_output(self) -> None:
+        with self.lock:
+            self.output_ended = True
+            self.will_close = True
+            self.parse_stopped = True
+            for task in self.tasks:
+                task.cancel()
+            self.tasks.clear()
+            if self.outbuf.pending:
+                try:
+                    self._flush_locked()
+                except ClientDisconnected:
+                    pass
+
     def handle_error(self) -> None:
         self.logger.exception("Unexpected error on connection %r", self.addr)
         self.handle_close()
@@ -292,6 +325,7 @@ class HTTPChannel(dispatcher):
         request can be left sitting in the parser with nobody to serve it).
         """
         lock = self.lock
+        self.worker_ident = get_ident()
         while True:
             lock.acquire()  # not ``with``: see the module docstring
             try:
@@ -377,7 +411,7 @@ class HTTPChannel(dispatcher):
         stream of events still reaches the client promptly.
         """
         with self.lock:
-            if self.closed:
+            if self.closed or self.output_ended:
                 raise ClientDisconnected()
             outbuf = self.outbuf
             for buf in buffers:
@@ -411,7 +445,7 @@ class HTTPChannel(dispatcher):
             raise ClientDisconnected()
 
     def _send_locked(self, buffers) -> None:
-        if self.closed:
+        if self.closed or self.output_ended:
             raise ClientDisconnected()
         outbuf = self.outbuf
         if outbuf.pending:
@@ -486,7 +520,7 @@ class HTTPChannel(dispatcher):
         afterwards).
         """
         with self.lock:
-            if self.closed:
+            if self.closed or self.output_ended:
                 raise ClientDisconnected()
             if self.outbuf.files:
                 self._wait_for_loop_locked()
