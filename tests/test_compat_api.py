@@ -488,3 +488,70 @@ def test_a_listener_told_to_stop_accepting_is_no_longer_watched():
     finally:
         server.close()  # a loop run by hand: close() leaves the connections, as Waitress's
         wasyncore.close_all(socket_map)
+
+
+def test_adjustments_params_list_every_option_with_waitress_converters():
+    """A configuration front end builds its schema from ``_params``, looking
+    the converters up by identity (``str``, ``int``, ``asbool``, ``asoctal``)."""
+    from waitress import adjustments
+    from waitress.options import OPTIONS
+
+    kinds = {str: "string", int: "integer", adjustments.asbool: "boolean",
+             adjustments.asoctal: "integer"}
+    config = adjustments.Adjustments()
+    spec = {name: "%s(default=%r)" % (kinds[convert], getattr(config, name))
+            for name, convert in config._params if convert in kinds}
+    assert spec["threads"] == "integer(default=4)"
+    assert spec["ipv6"] == "boolean(default=True)"
+    assert spec["unix_socket_perms"] == "integer(default=384)"
+    assert spec["url_scheme"] == "string(default='http')"
+    assert [name for name, _ in adjustments.Adjustments._params] == [o.name for o in OPTIONS]
+    assert adjustments.Adjustments._param_map["trusted_proxy_headers"] is adjustments.asset
+    assert adjustments.Adjustments._param_map["listen"] is adjustments.aslist
+
+
+def test_waitress_profile_prints_the_statistics_of_a_command(capsys):
+    import waitress
+
+    def work(n):
+        return sum(range(n))
+
+    waitress.profile("work(1000)", {}, {"work": work}, (), False)
+    assert "function calls" in capsys.readouterr().out
+    waitress.profile("work(1000)", {}, {"work": work}, ("calls",), True)
+    assert "was called by" in capsys.readouterr().out
+
+
+def test_multisocket_server_built_by_hand_from_a_map_of_listeners():
+    """Code that copies ``create_server`` builds the listeners into a map and
+    passes Waitress's positional arguments, ``log_info`` fifth."""
+    from waitress.adjustments import Adjustments
+    from waitress.server import MultiSocketServer, TcpWSGIServer
+    from waitress.task import ThreadedTaskDispatcher
+
+    adj = Adjustments(listen="127.0.0.1:0 127.0.0.1:0")
+    socket_map = {}
+    dispatcher = ThreadedTaskDispatcher()
+    dispatcher.set_thread_count(2)
+    listeners = [
+        TcpWSGIServer(hello.app, socket_map, True, None, dispatcher=dispatcher, adj=adj,
+                      sockinfo=sockinfo)
+        for sockinfo in adj.listen
+    ]
+    logged = []
+    server = MultiSocketServer(
+        socket_map, adj, [(s.effective_host, s.effective_port) for s in listeners],
+        dispatcher, lambda message, type="info": logged.append(message))
+    server.log_info("hi")
+    assert logged == ["hi"]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for host, port in server.effective_listen:
+            assert get((host, int(port)), "/").body == hello.BODY
+    finally:
+        server.close()
+        thread.join(15)
+    assert not thread.is_alive()
+    assert all(listener.socket is None or listener.socket.fileno() == -1
+               for listener in listeners)

@@ -10,7 +10,7 @@ Waitress 3.0.2.  The names, defaults and converters come from
 import socket
 import sys
 import warnings
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from waitress_http import field_key
 
@@ -20,7 +20,10 @@ from .options import (  # noqa: F401
     KNOWN_PROXY_HEADERS,
     OPTIONS,
     OPTIONS_BY_NAME,
+    IntRange,
+    as_optional_str,
     as_socket_list,
+    as_str,
     asbool,
     aslist,
     aslist_cronly,
@@ -132,6 +135,20 @@ def resolve_listen(entries: Iterable[str], default_port: int, family: int) -> Li
     return wanted
 
 
+def waitress_converter(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The converter Waitress 3.0.2 lists for an option: ``int`` and ``str``
+    for plain ones, the named converters (``asbool``, ``asoctal``...) as they are.
+
+    Code that builds its own configuration schema from ``Adjustments._params``
+    looks the converters up by identity.
+    """
+    if isinstance(convert, IntRange):
+        return int
+    if convert is as_str or convert is as_optional_str:
+        return str
+    return convert
+
+
 class Adjustments:
     """The options of a server, from keyword arguments (strings or Python values).
 
@@ -143,6 +160,11 @@ class Adjustments:
 
     #: Applied to each accepted TCP socket; not an option (subclass to change it).
     socket_options = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+
+    #: ``(name, converter)`` for every option, and the same as a dict: the
+    #: names Waitress gives them, which configuration front ends iterate.
+    _params = [(option.name, waitress_converter(option.convert)) for option in OPTIONS]
+    _param_map = dict(_params)
 
     def __init__(self, **kw: Any) -> None:
         for keys, others, message in CONFLICTS:

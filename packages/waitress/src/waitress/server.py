@@ -503,7 +503,13 @@ if hasattr(socket, "AF_UNIX"):
 
 
 class MultiSocketServer(_LoopRunner):
-    """Several listeners served by one loop and one worker pool."""
+    """Several listeners served by one loop and one worker pool.
+
+    The positional arguments are Waitress's, ``log_info`` included: code
+    that copies ``create_server`` builds the listeners into ``map`` itself
+    and passes only these.  The listeners are then the servers found in
+    ``map``, unless ``servers`` names them.
+    """
 
     asyncore = wasyncore  # test shim
 
@@ -513,6 +519,7 @@ class MultiSocketServer(_LoopRunner):
         adj=None,
         effective_listen=None,
         dispatcher=None,
+        log_info=None,
         servers=None,
     ):
         self.adj = adj
@@ -520,7 +527,11 @@ class MultiSocketServer(_LoopRunner):
         self._map = map
         self.effective_listen = effective_listen
         self.task_dispatcher = dispatcher
-        self.servers = list(servers or [])
+        if log_info is not None:
+            self.log_info = log_info
+        if servers is None:
+            servers = [obj for obj in (map or {}).values() if isinstance(obj, BaseWSGIServer)]
+        self.servers = list(servers)
         for server in self.servers:
             server._owner = self
 
