@@ -277,3 +277,38 @@ def test_a_channel_subclass_logger_takes_its_connections_errors(caplog):
     assert any("/secret/path" in message for message in in_waitress_log)
     assert not any("/other/secret" in message for message in in_waitress_log)
     assert [r.getMessage() for r in seen] == ["Exception while serving /other/secret"]
+
+
+class ForwardProxyTask(WSGITask):
+    """A forward proxy's task: an absolute-form target becomes the full URL
+    in PATH_INFO, read from the parsed request's proxy fields."""
+
+    def get_environment(self):
+        environ = super().get_environment()
+        request = self.request
+        if request.proxy_scheme and request.proxy_netloc:
+            environ["PATH_INFO"] = "{}://{}{}".format(
+                request.proxy_scheme, request.proxy_netloc, request.path)
+        environ["test.request"] = (request.url_scheme, request.query, request.content_length,
+                                   request.connection_close)
+        return environ
+
+
+class ForwardProxyChannel(HTTPChannel):
+    task_class = ForwardProxyTask
+
+
+def forward_proxy_app(environ, start_response):
+    body = json.dumps([environ["PATH_INFO"], list(environ["test.request"])]).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_a_task_reads_the_proxy_fields_of_an_absolute_form_request():
+    with ThreadedServer(forward_proxy_app, url_scheme="https") as server:
+        server.channel_class = ForwardProxyChannel
+        target = tcp_address(server)
+        proxied = get(target, "http://example.com:8080/a%20b?q=1").json()
+        direct = get(target, "/plain").json()
+    assert proxied == ["http://example.com:8080/a b", ["https", "q=1", 0, False]]
+    assert direct == ["/plain", ["https", "", 0, False]]

@@ -98,7 +98,7 @@ class WSGITask(Task):
     @property
     def request(self) -> RequestView:
         """The parsed request as Waitress's tasks expose it (``headers``, ``command``...)."""
-        return RequestView(self.head)
+        return RequestView(self.head, self.channel.adj.url_scheme)
 
     def cancel(self) -> None:
         if self.spool is not None:
