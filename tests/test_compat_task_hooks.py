@@ -312,3 +312,39 @@ def test_a_task_reads_the_proxy_fields_of_an_absolute_form_request():
         direct = get(target, "/plain").json()
     assert proxied == ["http://example.com:8080/a b", ["https", "q=1", 0, False]]
     assert direct == ["/plain", ["https", "", 0, False]]
+
+
+class RaisingBeforeTask(WSGITask):
+    def service(self):
+        self.start()  # Waitress's task method, absent here: AttributeError
+
+
+class RaisingAfterTask(WSGITask):
+    def service(self):
+        super().service()
+        raise RuntimeError("after the response")
+
+
+@pytest.mark.parametrize("task_class, status", [(RaisingBeforeTask, 500), (RaisingAfterTask, 200)])
+def test_a_task_whose_service_raises_is_answered_and_closed(task_class, status, caplog):
+    """Waitress answers 500 when a task's ``service()`` raises before the
+    response began; either way the connection closes instead of hanging."""
+
+    class Channel(HTTPChannel):
+        pass
+
+    Channel.task_class = task_class
+    with ThreadedServer(echo.app) as server:
+        server.channel_class = Channel
+        target = tcp_address(server)
+        conn = RawConnection(target)
+        try:
+            conn.send(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert conn.closed_by_server(), "the connection hung"
+            assert bytes(conn.buffer).startswith(b"HTTP/1.1 %d " % status)
+            assert bytes(conn.buffer).count(b"HTTP/1.1 ") == 1
+        finally:
+            conn.close()
+        server.channel_class = HTTPChannel
+        assert get(target, "/after").status == 200
+    assert "Exception while serving /x" in caplog.text

@@ -353,6 +353,8 @@ class HTTPChannel(dispatcher):
                 task.service()
             except ClientDisconnected:
                 task.close_after = True
+            except Exception:
+                self._task_failed(task)
             if task.close_after:
                 with self.lock:
                     self.will_close = True
@@ -365,6 +367,19 @@ class HTTPChannel(dispatcher):
                             self._flush_locked()  # what the task gathered still goes out
                         except ClientDisconnected:
                             pass
+
+    def _task_failed(self, task) -> None:
+        """A task's ``service()`` raised: log it, answer 500 if nothing was
+        sent yet, and close; the connection must not wait forever."""
+        head = getattr(task, "head", None)
+        self.logger.exception("Exception while serving %s", getattr(head, "target", task))
+        task.close_after = True
+        answer = getattr(task, "answer_failure", None)
+        if answer is not None:
+            try:
+                answer()
+            except ClientDisconnected:
+                pass
 
     @property
     def total_outbufs_len(self) -> int:

@@ -84,7 +84,9 @@ class WSGITask(Task):
     parsed request (see ``RequestView``).
     """
 
-    __slots__ = ("channel", "head", "spool", "close_after", "continue_sent", "environ")
+    __slots__ = (
+        "channel", "head", "spool", "close_after", "continue_sent", "environ", "response"
+    )
 
     def __init__(self, channel, head) -> None:
         self.channel = channel
@@ -94,6 +96,8 @@ class WSGITask(Task):
         self.continue_sent = False
         #: The environ once ``get_environment()`` has built it.
         self.environ = None
+        #: The response once ``service()`` has begun it.
+        self.response = None
 
     @property
     def request(self) -> RequestView:
@@ -150,8 +154,9 @@ class WSGITask(Task):
                 self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
                 return
         # Positional on purpose: keywords make CPython 3.11 build a dict per call.
-        response = Response(head.version, head.method, head.keep_alive, server.adj.ident,
-                            None, logger, channel.write_later)  # write=None, send_later=...
+        response = self.response = Response(
+            head.version, head.method, head.keep_alive, server.adj.ident,
+            None, logger, channel.write_later)  # write=None, send_later=...
         try:
             app_iter = server.application(environ, response.start_response)
             try:
@@ -232,6 +237,17 @@ class WSGITask(Task):
         if response.send_body:
             self.channel.send_file_soon(filebuffer, size)
         return True
+
+    def answer_failure(self) -> None:
+        """``service()`` itself raised (an override's bug): answer 500 if the
+        response has not begun, and close the connection either way."""
+        response = self.response
+        if response is None or not response.headers_sent:
+            detail = INTERNAL_ERROR_DETAIL
+            if self.channel.server.adj.expose_tracebacks:
+                detail += "\r\n\r\n" + traceback.format_exc()
+            self._fail(InternalServerError(detail, self.head.version))
+        self.close_after = True
 
     def _fail(self, error: HTTPError) -> None:
         self.cancel()  # also on the paths that end before the app's ``finally``
