@@ -4,7 +4,7 @@ __version__ = "1.0.0"
 
 from .dates import http_date
 from .environ import EnvironBuilder, decode_path, field_key, split_target
-from .errorpage import error_body, error_response
+from .errorpage import PLAIN_TEXT, error_body, error_response, framed_error
 from .errors import (
     BadRequest,
     HTTPError,
@@ -40,5 +40,7 @@ __all__ = [
     "HOP_BY_HOP_HEADERS",
     "error_response",
     "error_body",
+    "framed_error",
+    "PLAIN_TEXT",
     "http_date",
 ]

@@ -14,7 +14,6 @@ from waitress_http import (
     HTTPError,
     InternalServerError,
     Response,
-    error_response,
 )
 from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
@@ -22,6 +21,7 @@ from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 from .logs import logger
 from .pool import ThreadedTaskDispatcher  # noqa: F401 (where Waitress keeps it)
 from .request_view import RequestView
+from .utilities import error_page
 
 #: Waitress's names for two constants that code building on its tasks imports:
 #: the header names an application may not set (RFC 9110 7.6.1; "trailer",
@@ -71,7 +71,7 @@ class ErrorTask(Task):
         self.close_after = True
 
     def service(self) -> None:
-        self.channel.write_soon([error_response(self.error, self.channel.server.adj.ident)])
+        self.channel.write_soon([error_page(self.error, self.channel.server.adj.ident)])
 
 
 class WSGITask(Task):
@@ -252,7 +252,7 @@ class WSGITask(Task):
     def _fail(self, error: HTTPError) -> None:
         self.cancel()  # also on the paths that end before the app's ``finally``
         try:
-            self.channel.write_soon([error_response(error, self.channel.server.adj.ident)])
+            self.channel.write_soon([error_page(error, self.channel.server.adj.ident)])
         except ClientDisconnected:
             pass
         self.close_after = True

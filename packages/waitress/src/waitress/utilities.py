@@ -12,7 +12,7 @@ import os
 import stat
 from typing import Any, Callable, Iterator, List, Optional, Tuple
 
-from waitress_http import HTTPError, error_body, http_date
+from waitress_http import PLAIN_TEXT, HTTPError, error_body, error_response, framed_error, http_date
 from waitress_http import errors as http_errors
 
 from .logs import logger, queue_logger
@@ -69,16 +69,17 @@ class Error(HTTPError):
         return self.detail
 
     def to_response(
-        self, ident: Optional[str] = "waitress"
+        self, ident: Optional[str] = None
     ) -> Tuple[str, List[Tuple[str, str]], bytes]:
-        """Status, headers and body of the plain-text page the server sends for this error."""
+        """Status, headers and body of the page the server sends for this error.
+
+        The server calls it for every error page it generates (400, 413, 431,
+        500, 501...) and adds Connection, Content-Length, Date and Server, so
+        an application may replace it on the class (JSON error pages for an
+        API), as it could with Waitress.
+        """
         body = error_body(self.reason, self.detail, ident)
-        headers = [
-            ("Connection", "close"),
-            ("Content-Length", str(len(body))),
-            ("Content-Type", "text/plain; charset=utf-8"),
-        ]
-        return f"{self.code} {self.reason}", headers, body
+        return f"{self.code} {self.reason}", list(PLAIN_TEXT), body
 
     def wsgi_response(self, environ: dict, start_response: Callable[..., Any]) -> Iterator[bytes]:
         """Serve the error page as a WSGI application would."""
@@ -128,3 +129,18 @@ def error_from(error: HTTPError) -> Error:
     other.code = error.code
     other.reason = error.reason
     return other
+
+
+def error_page(error: HTTPError, ident: Optional[str]) -> bytes:
+    """The bytes the server sends for ``error``: its ``Error`` class's
+    ``to_response()``, framed to close the connection.
+
+    A replacement ``to_response`` that fails or returns fields that cannot
+    be sent is logged, and the plain page goes out instead.
+    """
+    try:
+        status, headers, body = error_from(error).to_response(ident)
+        return framed_error(error.version, status, headers, body, ident)
+    except Exception:
+        logger.exception("Error.to_response() failed; sending the plain error page")
+        return error_response(error, ident)
