@@ -348,3 +348,45 @@ def test_a_task_whose_service_raises_is_answered_and_closed(task_class, status, 
         server.channel_class = HTTPChannel
         assert get(target, "/after").status == 200
     assert "Exception while serving /x" in caplog.text
+
+
+class RawRecordingChannel(HTTPChannel):
+    """Records every byte the client sends, as a raw-request echo server does."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.data = b""
+
+    def received(self, data):
+        self.data += data
+        return super().received(data)
+
+
+class RawRequestTask(WSGITask):
+    def get_environment(self):
+        environ = super().get_environment()
+        environ["test.raw"] = self.channel.data.decode("latin-1")
+        return environ
+
+
+RawRecordingChannel.task_class = RawRequestTask
+
+
+def raw_app(environ, start_response):
+    body = environ["test.raw"].encode("latin-1")
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+def test_a_channel_overriding_received_sees_every_byte_and_still_serves():
+    first = b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+    with ThreadedServer(raw_app) as server:
+        server.channel_class = RawRecordingChannel
+        conn = RawConnection(tcp_address(server))
+        try:
+            conn.send(first)
+            assert conn.read_response().body == first
+            conn.send(b"GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert conn.read_response().body.endswith(b"GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
+        finally:
+            conn.close()

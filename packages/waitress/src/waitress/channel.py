@@ -64,9 +64,13 @@ class HTTPChannel(dispatcher):
     #: "Client disconnected..."); a subclass may send them elsewhere, as
     #: with Waitress (code does, to keep request paths out of its logs).
     logger = waitress_logger
+    #: True on a subclass that overrides ``received``: reads then go through it.
+    _received_overridden = False
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
+        if "received" in cls.__dict__:
+            cls._received_overridden = True
         if "parser_class" in cls.__dict__:
             # Waitress's channels parsed with ``parser_class``; ours parse
             # with waitress-http, per connection.  Rules a subclass added
@@ -138,12 +142,15 @@ class HTTPChannel(dispatcher):
             self.last_activity = _monotonic()
             if self.parse_stopped:
                 return
-            lock.acquire()  # not ``with``: see the module docstring
-            try:
-                parser.feed(data)
-                start = self._parse_locked()
-            finally:
-                lock.release()
+            if self._received_overridden:
+                start = self.received(data)
+            else:  # ``received()``, inline: this runs for every read
+                lock.acquire()  # not ``with``: see the module docstring
+                try:
+                    parser.feed(data)
+                    start = self._parse_locked()
+                finally:
+                    lock.release()
             if start:
                 self.add_task(self)
                 return
@@ -156,6 +163,17 @@ class HTTPChannel(dispatcher):
             size = expected if expected < MAX_BODY_READ else MAX_BODY_READ
             if size < self.recv_bytes:
                 size = self.recv_bytes
+
+    def received(self, data: bytes) -> bool:
+        """Parse ``data`` (bytes just read) into queued requests (loop thread).
+
+        Returns True when a worker must be started for this connection.
+        Waitress's name: a subclass may override it to see every byte the
+        client sends (to record raw requests, say) and call ``super()``.
+        """
+        with self.lock:
+            self.parser.feed(data)
+            return self._parse_locked()
 
     def _peer_eof(self) -> None:
         """The client closed its side: finish what is in progress, then close."""
