@@ -130,3 +130,39 @@ def test_a_table_clashing_with_runner_options_is_refused(fake_options):
 def test_a_table_declaring_a_name_twice_is_refused(fake_options):
     with pytest.raises(ValueError, match="declared twice"):
         OptionIndex([fake_options[0], fake_options[0]])
+
+
+@pytest.mark.parametrize(
+    "argv, kw",
+    [
+        (["--work=2"], {"workers": "2"}),
+        (["--lis", "a:1", "--list=b:2"], {"listen": "a:1 b:2"}),
+        (["--verb"], {"verbose_logging": True}),
+        (["--no-verb"], {"verbose_logging": False}),
+        (["--url_pre=/x"], {"url_prefix": "/x"}),
+    ],
+)
+def test_an_unambiguous_prefix_stands_for_its_option(fake_options, argv, kw):
+    """getopt's rule, which Waitress's command line followed."""
+    assert parse(argv + ["a:b"], fake_options).kw == kw
+
+
+def test_an_exact_spelling_wins_over_longer_ones(fake_options):
+    table = fake_options + (fake_options[0]._replace(name="host_name"),)
+    assert parse(["--host=h", "a:b"], table).kw == {"host": "h"}
+
+
+def test_runner_words_may_be_abbreviated_too(fake_options):
+    parsed = parse(["--he", "--vers", "--ca", "--ap=a:b"], fake_options)
+    assert (parsed.help, parsed.version, parsed.call, parsed.apps) == (True, True, True, ["a:b"])
+
+
+def test_an_ambiguous_prefix_names_the_candidates(fake_options):
+    with pytest.raises(UsageError) as info:
+        parse(["--h=1", "a:b"], fake_options)
+    assert str(info.value) == "--h is ambiguous: it could be --help, --host"
+
+
+def test_an_api_only_option_is_not_reached_by_a_prefix(fake_options):
+    with pytest.raises(UsageError, match="unknown option '--hand'"):
+        parse(["--hand=1", "a:b"], fake_options)

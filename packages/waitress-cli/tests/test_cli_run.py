@@ -144,3 +144,10 @@ def test_multiline_validation_messages_are_folded(webapp, fake_options, fake_ser
 
 def test_argv_may_be_any_iterable(webapp, fake_options, fake_serve, console):
     assert invoke(iter([f"{webapp}:app"]), fake_options, fake_serve, console) == 0
+
+
+@pytest.mark.parametrize("word, expected", [("--hel", "Usage: srv"), ("--vers", "srv 1.2")])
+def test_help_and_version_abbreviated(word, expected, fake_options, fake_serve, console):
+    assert invoke([word], fake_options, fake_serve, console, version="1.2") == 0
+    assert console.out.getvalue().startswith(expected)
+    assert fake_serve.calls == []

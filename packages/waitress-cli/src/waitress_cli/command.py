@@ -71,6 +71,9 @@ def run(
         return 0
     try:
         parsed = parse(args, table)
+        if parsed.help or parsed.version:  # spelt as an abbreviation (``--he``)
+            return run(["--help" if parsed.help else "--version"], options=table, serve=serve,
+                       prog=prog, version=version, stdout=out, stderr=err)
         spec = pick_app(parsed)
         if validate is not None:
             try:

@@ -64,6 +64,24 @@ class OptionIndex:
                 words.append("no-" + key)
         return ["--" + word for word in words]
 
+    def expand(self, key: str) -> str:
+        """``key``, or the one spelling it abbreviates (``thread`` -> ``threads``).
+
+        The rule of ``getopt``, which Waitress's command line was built on:
+        an exact spelling wins, a prefix of exactly one spelling stands for
+        it, and a prefix of several is an error naming them.
+        """
+        words = [word[2:] for word in self.known_spellings()]
+        if key in words:
+            return key
+        matches = [word for word in words if word.startswith(key)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            listed = ", ".join("--" + word for word in sorted(matches))
+            raise UsageError(f"--{key} is ambiguous: it could be {listed}")
+        return key
+
     def lookup(self, key: str) -> Tuple[Any, bool]:
         """Return ``(option, negated)`` for a spelling, or raise UsageError."""
         option = self.by_spelling.get(key)
@@ -110,7 +128,8 @@ def parse(argv: Sequence[str], options: Iterable[Any]) -> ParsedCommandLine:
     """Parse ``argv`` (without the program name) against an option table.
 
     Accepts ``--name=value`` and ``--name value``, ``--flag`` and
-    ``--no-flag``, repeated ``--listen`` (joined with spaces), ``-h``,
+    ``--no-flag``, an unambiguous prefix of any of these (``--thread=4``,
+    as getopt allows), repeated ``--listen`` (joined with spaces), ``-h``,
     ``--`` to end the options, and positional application specs.
     Raises UsageError with a one-line message on anything else.
     """
@@ -136,7 +155,7 @@ def parse(argv: Sequence[str], options: Iterable[Any]) -> ParsedCommandLine:
         if not arg.startswith("--"):
             raise UsageError(index.unknown_message(arg))
         name, has_value, value = arg[2:].partition("=")
-        key = spelling(name)
+        key = index.expand(spelling(name))
         if key in RUNNER_FLAGS:
             if has_value:
                 raise UsageError(f"--{key} takes no value")
