@@ -120,6 +120,7 @@ class HTTPChannel(dispatcher):
         # Read once per connection: on every request, an attribute found on
         # the class costs CPython 3.11 a slow lookup (about 0.7% of a request).
         self._new_task = self.task_class
+        self._receive_hooked = self._received_overridden
         self.set_interest(True, False)
 
     # ---------------------------------------------------------------- loop thread
@@ -142,7 +143,7 @@ class HTTPChannel(dispatcher):
             self.last_activity = _monotonic()
             if self.parse_stopped:
                 return
-            if self._received_overridden:
+            if self._receive_hooked:
                 start = self.received(data)
             else:  # ``received()``, inline: this runs for every read
                 lock.acquire()  # not ``with``: see the module docstring
