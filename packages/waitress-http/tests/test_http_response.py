@@ -113,7 +113,6 @@ class TestStartResponse:
             ("200 ", 200),
             ("599 Custom\treason", 599),
             ("200 caf\xe9", 200),
-            ("100 Continue", 100),
         ],
     )
     def test_valid_status(self, status, code):
@@ -651,9 +650,28 @@ class TestHead:
         assert not response.close_connection
 
 
+@pytest.mark.parametrize("status", ["100 Continue", "101 Switching Protocols", "103 Early Hints", "199 X"])
+def test_an_interim_status_is_refused(status):
+    """A 1xx is never a final response (RFC 9110 15.2): the client would wait for
+    the real answer, or read the next request's as this one's."""
+    response, _ = make()
+    with pytest.raises(ValueError, match="interim"):
+        response.start_response(status, [])
+    assert not response.headers_set
+
+
+def test_the_declared_length_is_the_applications():
+    response, _ = make()
+    response.start_response("200 OK", [("Content-Length", "7")])
+    assert response.declared_length == 7
+    other, _ = make()
+    other.start_response("200 OK", [])
+    assert other.declared_length is None
+
+
 class TestNoBodyStatuses:
     @pytest.mark.parametrize(
-        "status", ["204 No Content", "304 Not Modified", "101 Switching", "199 X"]
+        "status", ["204 No Content", "304 Not Modified"]
     )
     def test_length_dropped_and_body_ignored(self, status):
         response, log = make()
@@ -691,7 +709,6 @@ class TestNoBodyStatuses:
             ("200 OK", True),
             ("204 X", False),
             ("304 X", False),
-            ("100 X", False),
             ("205 X", True),
             ("404 X", True),
         ]:

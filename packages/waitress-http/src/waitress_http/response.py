@@ -116,6 +116,12 @@ def _status_code(status: Any) -> int:
             "without control characters"
         )
     code = int(status[:3])
+    if code < 200:
+        # A 1xx response is interim (RFC 9110 15.2): sent as the answer, the
+        # client would wait for the real one, or take the next request's.
+        raise ValueError(
+            f"status {status!r} is interim (1xx); an application's response must be final"
+        )
     if len(_status_codes) >= _CACHE_LIMIT:
         _status_codes.clear()
     _status_codes[status] = code
@@ -347,6 +353,11 @@ class Response:
     def headers_set(self) -> bool:
         """Whether ``start_response`` has been called successfully."""
         return self._status is not None
+
+    @property
+    def declared_length(self) -> Optional[int]:
+        """The Content-Length the application gave, None if it gave none."""
+        return self._length
 
     @property
     def headers_sent(self) -> bool:
