@@ -71,3 +71,34 @@ def test_slow_reader_does_not_hold_up_other_clients():
         finally:
             slow.reset_close()
         assert get(proc.address, "/hello/").status == 200
+
+
+def test_a_stream_to_a_client_that_stopped_reading_frees_its_worker():
+    """Past ``outbuf_high_watermark`` the worker waits for the client; a
+    client that takes nothing for ``channel_timeout`` seconds is closed and
+    the worker goes back to serving others."""
+    from fixtureapps import router
+    from server_support import ThreadedServer, tcp_address
+
+    with ThreadedServer(router.app, threads=1, channel_timeout=1, cleanup_interval=1,
+                        outbuf_high_watermark=1 << 20) as server:
+        target = tcp_address(server)
+        hog = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hog.connect(target)
+        try:
+            hog.sendall(b"GET /stream/?n=400&size=65536 HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert get(target, "/hello/after", timeout=30).status == 200
+            hog.settimeout(10)
+            received = 0
+            try:
+                while True:
+                    piece = hog.recv(1 << 20)
+                    if not piece:
+                        break
+                    received += len(piece)
+            except ConnectionResetError:
+                pass
+            assert received < 400 * 65536, "the stalled stream was closed, not finished"
+        finally:
+            hog.close()

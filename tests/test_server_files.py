@@ -226,3 +226,49 @@ def test_closing_the_server_stops_a_file_sent_to_a_client_that_never_reads():
         assert descriptors_on(LARGE_PATH) == 0
     finally:
         sock.close()
+
+
+def never_reading_client(target, request: bytes, count: int) -> socket.socket:
+    """A client that pipelines ``count`` requests and reads nothing."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(target)
+    sock.sendall(request * count)
+    return sock
+
+
+@pytest.mark.parametrize("path, count", [("/large", 2), ("/bytesio", 1), ("/bytesio", 2)])
+def test_clients_that_pipeline_files_and_read_nothing_hold_no_worker(path, count):
+    """With the only worker thread, another client is still answered: the
+    next pipelined request waits for the previous response to go out, and a
+    file without a descriptor is copied into the output, not waited on."""
+    with ThreadedServer(filewrapper.app, threads=1) as server:
+        target = tcp_address(server)
+        request = b"GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n" % path.encode()
+        hogs = [never_reading_client(target, request, count) for _ in range(2)]
+        try:
+            time.sleep(0.5)  # let the server take up their requests
+            response = get(target, "/seekable?offset=102000", timeout=15)
+            assert response.status == 200 and len(response.body) == 400
+        finally:
+            for sock in hogs:
+                reset_close(sock)
+
+
+def test_a_file_without_a_descriptor_arrives_whole():
+    with ThreadedServer(filewrapper.app) as server:
+        response = get(tcp_address(server), "/bytesio", timeout=30)
+    assert response.header("Content-Length") == str(filewrapper.LARGE_SIZE)
+    assert hashlib.sha256(response.body).hexdigest() == expected_digest()
+
+
+@pytest.mark.parametrize("length", [0, 7, 102400, 200000])
+def test_the_applications_content_length_bounds_the_file(length):
+    """PEP 3333: a file_wrapper is sent until its end or Content-Length bytes."""
+    with ThreadedServer(filewrapper.app) as server:
+        target = tcp_address(server)
+        response = get(target, "/seekable?length=%d" % length)
+        assert get(target, "/seekable?offset=102399").body == filewrapper.DATA[-1:]
+    sent = min(length, len(filewrapper.DATA))
+    assert response.header("Content-Length") == str(sent)
+    assert response.body == filewrapper.DATA[:sent]

@@ -11,7 +11,14 @@ import socket
 
 import pytest
 from fixtureapps import disconnect, echo, hello, lengths, streaming
-from server_support import RawConnection, ThreadedServer, build_request, exchange, tcp_address
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    build_request,
+    exchange,
+    tcp_address,
+    wait_until,
+)
 
 
 @pytest.fixture(scope="module")
@@ -439,3 +446,69 @@ def test_unknown_uppercase_method_reaches_the_app(echo_target):
 def test_lowercase_method_is_rejected(hello_target, recorder):
     _expect_error(hello_target, b"get / HTTP/1.1\r\nHost: x\r\n\r\n", {400})
     assert recorder.notes("hit") == []
+
+
+def test_no_100_continue_after_a_response_that_closes():
+    """RFC 9112 9.6: after ``Connection: close`` no further request is
+    processed, so the pipelined request's ``100 Continue`` is never sent."""
+    from fixtureapps import router
+
+    data = (b"GET /hello/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            b"POST /echo/ HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+    with ThreadedServer(router.app, channel_request_lookahead=5) as server:
+        conn = RawConnection(tcp_address(server))
+        try:
+            conn.send(data)
+            assert conn.closed_by_server()
+        finally:
+            conn.close()
+    received = bytes(conn.buffer)
+    assert received.startswith(b"HTTP/1.1 200 ")
+    assert b"100 Continue" not in received and received.count(b"HTTP/1.1 ") == 1
+
+
+def test_a_client_gone_before_its_100_continue_is_no_error(caplog):
+    """The 100 Continue for a pipelined request finds the client gone: the
+    connection closes quietly (this logged a traceback)."""
+    from fixtureapps import router
+
+    with ThreadedServer(router.app, threads=1) as server:
+        target = tcp_address(server)
+        for _ in range(3):
+            sock = socket.create_connection(target)
+            sock.sendall(b"GET /sleepy/?seconds=0.2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"POST /echo/ HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         b"Content-Length: 5\r\n\r\n")
+            sock.close()
+        assert wait_until(lambda: not server.active_channels, timeout=10)
+        assert exchange(target, build_request("GET", "/hello/after")).status == 200
+    assert "Traceback" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize("status", ["103 Early Hints", "100 Continue", "199 Whatever"])
+@pytest.mark.parametrize("version", [b"1.1", b"1.0"])
+def test_an_interim_status_from_the_application_is_a_500(status, version, caplog):
+    """A 1xx is never a final response: a client would wait for the real one
+    or take the next request's answer as this one's."""
+
+    def interim_app(environ, start_response):
+        if environ["PATH_INFO"] == "/interim":
+            start_response(status, [("Link", "</a>")])
+            return [b"body"]
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    with ThreadedServer(interim_app) as server:
+        conn = RawConnection(tcp_address(server))
+        try:
+            conn.send(b"GET /interim HTTP/" + version + b"\r\nHost: x\r\n\r\n"
+                      b"GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert conn.closed_by_server()
+        finally:
+            conn.close()
+    received = bytes(conn.buffer)
+    assert received.startswith(b"HTTP/" + version + b" 500 ")
+    assert status.encode() not in received
+    assert received.count(b"HTTP/1.") == 1  # closed after the 500: nothing shifted
+    assert "interim" in caplog.text

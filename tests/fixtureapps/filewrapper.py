@@ -7,8 +7,13 @@
   server must iterate it and call ``close`` (noted as ``file-closed``).
 * ``/large``: ``LARGE_SIZE`` bytes of a real file (DATA repeated), far more
   than a socket buffer holds, so the server must wait for the client.
+* ``/bytesio``: the same bytes from an ``io.BytesIO``: seekable, but with no
+  descriptor to ``sendfile`` from.
+* ``?length=N`` (with ``/seekable``): the application sets Content-Length
+  N, as a range response does; the server sends no more than that.
 """
 
+import io
 import os
 import tempfile
 import threading
@@ -63,10 +68,17 @@ def app(environ, start_response):
     if environ.get("PATH_INFO") == "/nonseekable":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return wrapper(NonSeekableReader(DATA), 4096)
+    headers = [("Content-Type", "application/octet-stream")]
+    if environ.get("PATH_INFO") == "/bytesio":
+        start_response("200 OK", headers)
+        return wrapper(io.BytesIO(DATA * LARGE_REPEAT), 65536)
     offset = int_param(environ, "offset", 0)
+    length = int_param(environ, "length", -1)
+    if length >= 0:
+        headers.append(("Content-Length", str(length)))
     repeat = LARGE_REPEAT if environ.get("PATH_INFO") == "/large" else 1
     stream = open(data_path(repeat), "rb")
     stream.seek(offset)
     OPENED.append(stream)
-    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    start_response("200 OK", headers)
     return wrapper(stream, 8192)

@@ -327,12 +327,21 @@ class HTTPChannel(dispatcher):
         return True
 
     def _maybe_continue_locked(self) -> None:
-        """Send ``100 Continue`` once every earlier response is out."""
+        """Send ``100 Continue`` once every earlier response is out.
+
+        Never after a response that ends the connection (RFC 9112 9.6: no
+        further request is processed), and a client already gone is no error.
+        """
         pending = self.current
         if pending is None or pending.continue_sent or self.tasks or self.busy:
             return
+        if self.will_close or self.parse_stopped:
+            return
         pending.continue_sent = True
-        self._send_locked([CONTINUE_RESPONSE])
+        try:
+            self._send_locked([CONTINUE_RESPONSE])
+        except ClientDisconnected:
+            pass  # the loop closes the connection
 
     # ---------------------------------------------------------------- worker side
 
@@ -363,6 +372,17 @@ class HTTPChannel(dispatcher):
                             self._call_on_loop(self.handle_close)
                     elif self.reading_paused:
                         self.reading_paused = False
+                        self._call_on_loop(self._sync_interest)
+                    return
+                if self.outbuf.pending:
+                    # The last response is still going out: this pipelined
+                    # request is served once it is (the loop restarts us,
+                    # see _flush_locked).  A client that pipelines and never
+                    # reads then holds no worker, and the idle sweep
+                    # applies to it (Waitress did not read on meanwhile).
+                    self.busy = False
+                    if not self.write_wanted:
+                        self.write_wanted = True
                         self._call_on_loop(self._sync_interest)
                     return
                 task = self.tasks.popleft()
@@ -473,8 +493,22 @@ class HTTPChannel(dispatcher):
 
     def _wait_for_room_locked(self) -> None:
         if self.outbuf.pending > self.high_watermark:
-            while self.outbuf.pending > self.high_watermark and not self.closed:
-                self.drained.wait(1.0)
+            self._wait_for_client_locked(self.high_watermark)
+        elif self.closed:
+            raise ClientDisconnected()
+
+    def _wait_for_client_locked(self, allowed: int) -> None:
+        """Wait until at most ``allowed`` bytes are pending (a worker, lock held).
+
+        A client that takes nothing for ``channel_timeout`` seconds is given
+        up on: the connection closes and ClientDisconnected frees the worker,
+        as the idle sweep would free a connection no worker serves.
+        """
+        timeout = self.adj.channel_timeout
+        while self.outbuf.pending > allowed and not self.closed:
+            self.drained.wait(1.0)
+            if self.outbuf.pending > allowed and _monotonic() - self.last_activity > timeout:
+                self._lost_locked()
         if self.closed:
             raise ClientDisconnected()
 
@@ -527,7 +561,12 @@ class HTTPChannel(dispatcher):
                 self._call_on_loop(self._sync_interest)
         else:
             self.drained.notify_all()
-            if self.will_close and not self.busy:
+            if self.busy:
+                return
+            if self.tasks and not self.closed:
+                self.busy = True  # a pipelined request waited for this (see service)
+                self.add_task(self)
+            elif self.will_close:
                 self._call_on_loop(self.handle_close)
 
     def _lost_locked(self):
@@ -570,10 +609,7 @@ class HTTPChannel(dispatcher):
         if not self.write_wanted:
             self.write_wanted = True
             self._call_on_loop(self._sync_interest)
-        while self.outbuf.pending and not self.closed:
-            self.drained.wait(1.0)
-        if self.closed:
-            raise ClientDisconnected()
+        self._wait_for_client_locked(0)
 
     def client_disconnected(self) -> bool:
         """``environ['waitress.client_disconnected']``: has the peer gone?"""

@@ -39,6 +39,15 @@ SEQUENCE_SEND_LIMIT = 1024 * 1024
 MAX_BUFFERS = 256
 
 
+def has_descriptor(file) -> bool:
+    """Whether ``file`` has an operating-system descriptor to send from."""
+    try:
+        file.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return False
+    return True
+
+
 class ClientDisconnected(Exception):
     """The peer went away while a response was being written."""
 
@@ -229,14 +238,31 @@ class WSGITask(Task):
         """
         if not response.headers_set:
             raise RuntimeError("the application returned a file_wrapper before start_response()")
-        size = filebuffer.prepare()
+        # PEP 3333: no more than the application's Content-Length (a range).
+        size = filebuffer.prepare(response.declared_length)
         if not size:
             return False
         head = response.start_file(size)
         self.channel.write_soon([head])
         if response.send_body:
-            self.channel.send_file_soon(filebuffer, size)
+            if has_descriptor(filebuffer.file):
+                self.channel.send_file_soon(filebuffer, size)
+            else:
+                self._copy_file(filebuffer, size)
         return True
+
+    def _copy_file(self, filebuffer, size: int) -> None:
+        """A file without a descriptor (``BytesIO``...) is read here, block by
+        block, into the output (which spills to disk past ``outbuf_overflow``):
+        the worker is then tied to a slow client only past the high
+        watermark, as with any streamed body, not for the whole download."""
+        write_later = self.channel.write_later
+        for block in filebuffer:
+            write_later([block])
+            size -= len(block)
+        self.channel.write_soon([])  # flush what is gathered
+        if size > 0:
+            raise RuntimeError(f"the file_wrapper's file ended {size} bytes before its end")
 
     def answer_failure(self) -> None:
         """``service()`` itself raised (an override's bug): answer 500 if the
