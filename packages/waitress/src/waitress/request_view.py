@@ -28,6 +28,16 @@ def header_dict(fields: Iterable[Tuple[str, str]]) -> Dict[str, str]:
     return keyed
 
 
+def _head_field(name: str, doc: str) -> property:
+    """A property reading one field of the ``RequestHead``."""
+    return property(lambda view: getattr(view._head, name), doc=doc)
+
+
+def _uri_part(index: int, doc: str) -> property:
+    """A property reading one of ``split_uri``'s five parts of the target."""
+    return property(lambda view: view._uri()[index], doc=doc)
+
+
 class RequestView:
     """Read-only: the fields of Waitress's parsed request that code reads.
 
@@ -53,20 +63,11 @@ class RequestView:
         #: The server's ``url_scheme`` option (what the request arrived over).
         self.url_scheme = url_scheme
 
-    @property
-    def command(self) -> str:
-        """The request method, as the client sent it."""
-        return self._head.method
-
-    @property
-    def version(self) -> str:
-        """The HTTP version without its ``HTTP/`` prefix: ``"1.1"``, ``"1.0"``."""
-        return self._head.version
-
-    @property
-    def request_uri(self) -> str:
-        """The request target as sent (path and query, or an absolute URI)."""
-        return self._head.target
+    command = _head_field("method", "The request method, as the client sent it.")
+    version = _head_field("version", 'The HTTP version without ``HTTP/``: ``"1.1"``, ``"1.0"``.')
+    request_uri = _head_field("target", "The request target as sent (or an absolute URI).")
+    chunked = _head_field("chunked", "Whether the body came chunked.")
+    expect_continue = _head_field("expect_continue", "Whether ``100 Continue`` was asked for.")
 
     @property
     def first_line(self) -> bytes:
@@ -84,38 +85,16 @@ class RequestView:
 
         return split_uri(self._head.target.encode("latin-1"))
 
-    @property
-    def proxy_scheme(self) -> str:
-        return self._uri()[0]
-
-    @property
-    def proxy_netloc(self) -> str:
-        return self._uri()[1]
-
-    @property
-    def path(self) -> str:
-        return self._uri()[2]
-
-    @property
-    def query(self) -> str:
-        return self._uri()[3]
-
-    @property
-    def fragment(self) -> str:
-        return self._uri()[4]
+    proxy_scheme = _uri_part(0, "The scheme of an absolute-form target, else ``''``.")
+    proxy_netloc = _uri_part(1, "The authority of an absolute-form target, else ``''``.")
+    path = _uri_part(2, "The path, percent-decoded and carried as latin-1.")
+    query = _uri_part(3, "The query string as sent, without ``?``.")
+    fragment = _uri_part(4, "The fragment, if a client sent one.")
 
     @property
     def content_length(self) -> int:
         """The Content-Length sent, 0 when none (a chunked body has none)."""
         return self._head.content_length or 0
-
-    @property
-    def chunked(self) -> bool:
-        return self._head.chunked
-
-    @property
-    def expect_continue(self) -> bool:
-        return self._head.expect_continue
 
     @property
     def connection_close(self) -> bool:
