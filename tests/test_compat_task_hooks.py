@@ -15,6 +15,7 @@ import io
 import json
 import socket
 import struct
+import time
 import warnings
 
 import pytest
@@ -390,3 +391,39 @@ def test_a_channel_overriding_received_sees_every_byte_and_still_serves():
             assert conn.read_response().body.endswith(b"GET /two HTTP/1.1\r\nHost: a\r\n\r\n")
         finally:
             conn.close()
+
+
+class DiscardingReturnChannel(HTTPChannel):
+    def received(self, data):
+        super().received(data)  # returns None: valid with Waitress, which ignores it
+
+
+class AlwaysTrueChannel(HTTPChannel):
+    def received(self, data):
+        super().received(data)
+        return True  # what Waitress's own received() returns
+
+
+def slow_first_app(environ, start_response):
+    if environ["PATH_INFO"] == "/slow":
+        time.sleep(0.5)
+    body = environ["PATH_INFO"].encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
+
+
+@pytest.mark.parametrize("channel_class", [DiscardingReturnChannel, AlwaysTrueChannel])
+@pytest.mark.parametrize("lookahead", [0, 5])
+def test_what_a_received_override_returns_does_not_matter(channel_class, lookahead):
+    """Served, and in order, whatever the override returns (Waitress ignores it)."""
+    with ThreadedServer(slow_first_app, threads=4, channel_request_lookahead=lookahead) as server:
+        server.channel_class = channel_class
+        conn = RawConnection(tcp_address(server))
+        try:
+            for path in (b"/slow", b"/two", b"/three"):
+                conn.send(b"GET " + path + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+                time.sleep(0.1)  # one read each, while /slow is served
+            bodies = [conn.read_response().body for _ in range(3)]
+        finally:
+            conn.close()
+    assert bodies == [b"/slow", b"/two", b"/three"]

@@ -73,10 +73,14 @@ def test_slow_reader_does_not_hold_up_other_clients():
         assert get(proc.address, "/hello/").status == 200
 
 
-def test_a_stream_to_a_client_that_stopped_reading_frees_its_worker():
+@pytest.mark.parametrize("trickle", [False, True])
+def test_a_stream_to_a_client_that_stopped_reading_frees_its_worker(trickle):
     """Past ``outbuf_high_watermark`` the worker waits for the client; a
     client that takes nothing for ``channel_timeout`` seconds is closed and
-    the worker goes back to serving others."""
+    the worker goes back to serving others, even if the client keeps
+    sending a byte now and then."""
+    import threading
+
     from fixtureapps import router
     from server_support import ThreadedServer, tcp_address
 
@@ -88,7 +92,23 @@ def test_a_stream_to_a_client_that_stopped_reading_frees_its_worker():
         hog.connect(target)
         try:
             hog.sendall(b"GET /stream/?n=400&size=65536 HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert get(target, "/hello/after", timeout=30).status == 200
+            stop = threading.Event()
+
+            def send_a_byte_now_and_then():
+                for byte in b"GET /hello/next HTTP/1.1\r\nX-Pad: " + b"a" * 200:
+                    if stop.wait(0.3):
+                        return
+                    try:
+                        hog.send(bytes((byte,)))
+                    except OSError:
+                        return
+
+            if trickle:
+                threading.Thread(target=send_a_byte_now_and_then, daemon=True).start()
+            try:
+                assert get(target, "/hello/after", timeout=30).status == 200
+            finally:
+                stop.set()
             hog.settimeout(10)
             received = 0
             try:

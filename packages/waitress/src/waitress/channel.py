@@ -66,6 +66,9 @@ class HTTPChannel(dispatcher):
     logger = waitress_logger
     #: True on a subclass that overrides ``received``: reads then go through it.
     _received_overridden = False
+    #: Set by ``received()`` when a worker must start (the loop thread reads
+    #: it: an override's return value is not trusted, as with Waitress).
+    _start_wanted = False
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
@@ -105,7 +108,7 @@ class HTTPChannel(dispatcher):
         self.closed = False
         self.client_gone = False
         self.head_started = None  # when the first byte of an unfinished head came
-        self.last_activity = _monotonic()
+        self.last_activity = self.last_output = _monotonic()
         self.lookahead = adj.channel_request_lookahead
         self.high_watermark = adj.outbuf_high_watermark
         self.recv_bytes = adj.recv_bytes
@@ -144,7 +147,9 @@ class HTTPChannel(dispatcher):
             if self.parse_stopped:
                 return
             if self._receive_hooked:
-                start = self.received(data)
+                self.received(data)
+                start = self._start_wanted
+                self._start_wanted = False
             else:  # ``received()``, inline: this runs for every read
                 lock.acquire()  # not ``with``: see the module docstring
                 try:
@@ -168,13 +173,15 @@ class HTTPChannel(dispatcher):
     def received(self, data: bytes) -> bool:
         """Parse ``data`` (bytes just read) into queued requests (loop thread).
 
-        Returns True when a worker must be started for this connection.
         Waitress's name: a subclass may override it to see every byte the
         client sends (to record raw requests, say) and call ``super()``.
+        What it returns is ignored, as by Waitress (True, its value).
         """
         with self.lock:
             self.parser.feed(data)
-            return self._parse_locked()
+            if self._parse_locked():
+                self._start_wanted = True
+        return True
 
     def _peer_eof(self) -> None:
         """The client closed its side: finish what is in progress, then close."""
@@ -502,13 +509,18 @@ class HTTPChannel(dispatcher):
 
         A client that takes nothing for ``channel_timeout`` seconds is given
         up on: the connection closes and ClientDisconnected frees the worker,
-        as the idle sweep would free a connection no worker serves.
+        as the idle sweep would free a connection no worker serves.  Only
+        output counts as progress here: a client that sends a byte now and
+        then but reads nothing is still not taking the response.
         """
         timeout = self.adj.channel_timeout
+        started = _monotonic()
         while self.outbuf.pending > allowed and not self.closed:
             self.drained.wait(1.0)
-            if self.outbuf.pending > allowed and _monotonic() - self.last_activity > timeout:
-                self._lost_locked()
+            if self.outbuf.pending > allowed:
+                now = _monotonic()
+                if now - max(self.last_output, started) > timeout:
+                    self._lost_locked()
         if self.closed:
             raise ClientDisconnected()
 
@@ -530,7 +542,7 @@ class HTTPChannel(dispatcher):
         except OSError:
             self._lost_locked()
         if sent:
-            self.last_activity = _monotonic()
+            self.last_activity = self.last_output = _monotonic()
         for buf in buffers:
             if sent:
                 size = len(buf) if buf.__class__ is bytes else memoryview(buf).nbytes
@@ -548,7 +560,7 @@ class HTTPChannel(dispatcher):
         """Send what is queued as far as the socket takes it; return the bytes left."""
         try:
             if self.outbuf.send_to(self.socket):
-                self.last_activity = _monotonic()
+                self.last_activity = self.last_output = _monotonic()
         except OSError:
             self._lost_locked()
         return self.outbuf.pending
