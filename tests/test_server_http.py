@@ -259,6 +259,20 @@ def test_expect_100_continue_is_ignored_for_http10(echo_target):
         assert response.json()["body"] == "old client"
 
 
+@pytest.mark.parametrize("method, headers", [
+    ("GET", []), ("POST", [("Content-Length", "0")]),
+])
+def test_expect_100_continue_without_a_body_gets_the_response_alone(echo_target, method, headers):
+    """No content to come, so no 100 (RFC 9110 10.1.1 lets the server omit it)."""
+    request = build_request(method, "/nobody", [("Expect", "100-continue")] + headers)
+    with RawConnection(echo_target) as conn:
+        conn.send(request)
+        response = conn.read_response(skip_continue=False)
+        assert response.status == 200
+        assert response.json()["PATH_INFO"] == "/nobody"
+        assert_still_open(conn)
+
+
 def test_expect_100_continue_with_a_too_large_body_gets_413_without_the_body(recorder):
     with ThreadedServer(hello.app, max_request_body_size=1000) as server:
         head = build_request(

@@ -125,7 +125,6 @@ class TestStartResponse:
     @pytest.mark.parametrize(
         "status",
         [
-            "200",
             "20 OK",
             "2000 OK",
             "200OK",
@@ -648,6 +647,17 @@ class TestHead:
         run(response, [])
         assert log.messages == []
         assert not response.close_connection
+
+
+def test_a_status_without_a_reason_goes_out_with_its_space():
+    """PEP 3333 wants a reason, but Waitress and gunicorn send "200" as given
+    and frameworks produce it; RFC 9112 needs the space even when the reason
+    is empty."""
+    response, _ = make()
+    response.start_response("299", [("Content-Length", "0")])
+    status_line, _, _ = run(response, [])
+    assert status_line == "HTTP/1.1 299 "
+    assert response.status_code == 299
 
 
 @pytest.mark.parametrize("status", ["100 Continue", "101 Switching Protocols", "103 Early Hints", "199 X"])

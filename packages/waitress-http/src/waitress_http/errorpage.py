@@ -62,7 +62,7 @@ def framed_error(
         body = body.encode("utf-8")
     _status_code(status)
     lines = [
-        "HTTP/%s %s" % (version or "1.0", status),
+        "HTTP/%s %s" % (version or "1.0", status if len(status) > 3 else status + " "),
         "Connection: close",
         "Content-Length: %d" % len(body),
     ]

@@ -79,7 +79,14 @@ def build_head(
             options = list_elements(connection)
             keep_alive = "close" not in options and (is_11 or "keep-alive" in options)
     expect = lists.get("expect")
-    expect_continue = is_11 and expect is not None and "100-continue" in list_elements(expect)
+    # No body, no 100 Continue to wait for (RFC 9110 10.1.1 lets a server
+    # omit it when the framing says there is no content).
+    expect_continue = (
+        is_11
+        and expect is not None
+        and (chunked or bool(content_length))
+        and "100-continue" in list_elements(expect)
+    )
     return RequestHead(
         method, target, version, headers, content_length, chunked, expect_continue, keep_alive
     )

@@ -48,7 +48,9 @@ _time = time.time
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 field-value characters: HTAB, SP, VCHAR, obs-text.
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-_STATUS = re.compile(r"[1-9][0-9][0-9] [\t\x20-\x7e\x80-\xff]*")
+# "200" alone is taken too (Waitress and gunicorn send it; some frameworks
+# produce it) and goes out as "200 ", the form RFC 9112 4 requires.
+_STATUS = re.compile(r"[1-9][0-9][0-9]( [\t\x20-\x7e\x80-\xff]*)?")
 
 # What a valid header name means to the serializer.
 _ORDINARY = 0
@@ -112,7 +114,7 @@ def _status_code(status: Any) -> int:
         raise TypeError(f"status must be a str, not {type(status).__name__}: {status!r}")
     if _STATUS.fullmatch(status) is None:
         raise ValueError(
-            f"status {status!r} is not three digits, a space and a reason "
+            f"status {status!r} is not three digits, then a space and a reason "
             "without control characters"
         )
     code = int(status[:3])
@@ -628,9 +630,10 @@ class Response:
             lines = checked.text
         else:  # some of the application's fields were left out
             lines = "".join([name + ": " + value + "\r\n" for name, value in headers])
+        status = self._status
         head = (
             ("HTTP/1.1 " if self._http11 else "HTTP/1.0 ")
-            + self._status
+            + (status if len(status) > 3 else status + " ")
             + "\r\n"
             + lines
             + added
