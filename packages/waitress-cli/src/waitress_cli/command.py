@@ -63,17 +63,21 @@ def run(
     err = stderr if stderr is not None else sys.stderr
     args = list(argv)
     table = list(options)
+
+    def show(help_wanted: bool) -> int:
+        out.write(format_help(prog, table) if help_wanted
+                  else f"{prog} {version}\n" if version else f"{prog}\n")
+        return 0
+
+    # Asked for anywhere, even beside a mistake; abbreviations once parsed.
     if wants(args, ("-h", "--help")):
-        out.write(format_help(prog, table))
-        return 0
+        return show(True)
     if wants(args, ("--version",)):
-        out.write(f"{prog} {version}\n" if version else f"{prog}\n")
-        return 0
+        return show(False)
     try:
         parsed = parse(args, table)
-        if parsed.help or parsed.version:  # spelt as an abbreviation (``--he``)
-            return run(["--help" if parsed.help else "--version"], options=table, serve=serve,
-                       prog=prog, version=version, stdout=out, stderr=err)
+        if parsed.help or parsed.version:
+            return show(parsed.help)
         spec = pick_app(parsed)
         if validate is not None:
             try:

@@ -8,7 +8,7 @@ from typing import Iterable, Optional, Tuple, Union
 
 from .dates import http_date
 from .errors import HTTPError
-from .response import _check_value, _name_kind, _status_code
+from .response import _check_value, _name_kind, _status_code, status_text
 
 __all__ = ["error_body", "error_response", "framed_error", "PLAIN_TEXT"]
 
@@ -62,7 +62,7 @@ def framed_error(
         body = body.encode("utf-8")
     _status_code(status)
     lines = [
-        "HTTP/%s %s" % (version or "1.0", status if len(status) > 3 else status + " "),
+        "HTTP/%s %s" % (version or "1.0", status_text(status)),
         "Connection: close",
         "Content-Length: %d" % len(body),
     ]

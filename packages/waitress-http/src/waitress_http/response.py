@@ -104,6 +104,12 @@ def _check_value(name: str, value: Any) -> None:
         )
 
 
+def status_text(status: str) -> str:
+    """``status`` as it goes on the status line: a bare ``"200"`` keeps the
+    space RFC 9112 4 requires before the (empty) reason."""
+    return status if len(status) > 3 else status + " "
+
+
 def _status_code(status: Any) -> int:
     """Validate a status line such as "200 OK" not in ``_status_codes``; remember its code.
 
@@ -630,10 +636,9 @@ class Response:
             lines = checked.text
         else:  # some of the application's fields were left out
             lines = "".join([name + ": " + value + "\r\n" for name, value in headers])
-        status = self._status
         head = (
             ("HTTP/1.1 " if self._http11 else "HTTP/1.0 ")
-            + (status if len(status) > 3 else status + " ")
+            + status_text(self._status)
             + "\r\n"
             + lines
             + added

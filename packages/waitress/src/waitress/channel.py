@@ -64,16 +64,12 @@ class HTTPChannel(dispatcher):
     #: "Client disconnected..."); a subclass may send them elsewhere, as
     #: with Waitress (code does, to keep request paths out of its logs).
     logger = waitress_logger
-    #: True on a subclass that overrides ``received``: reads then go through it.
-    _received_overridden = False
     #: Set by ``received()`` when a worker must start (the loop thread reads
     #: it: an override's return value is not trusted, as with Waitress).
     _start_wanted = False
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
-        if "received" in cls.__dict__:
-            cls._received_overridden = True
         if "parser_class" in cls.__dict__:
             # Waitress's channels parsed with ``parser_class``; ours parse
             # with waitress-http, per connection.  Rules a subclass added
@@ -123,7 +119,8 @@ class HTTPChannel(dispatcher):
         # Read once per connection: on every request, an attribute found on
         # the class costs CPython 3.11 a slow lookup (about 0.7% of a request).
         self._new_task = self.task_class
-        self._receive_hooked = self._received_overridden
+        # A subclass overriding ``received`` sees every read; ours is inlined.
+        self._receive_hooked = type(self).received is not HTTPChannel.received
         self.set_interest(True, False)
 
     # ---------------------------------------------------------------- loop thread
@@ -597,18 +594,17 @@ class HTTPChannel(dispatcher):
         the socket takes at once, and goes on to its next request while the
         loop sends the rest: a client downloading slowly holds a descriptor,
         not a thread.  As with any output, the worker waits while more than
-        ``outbuf_high_watermark`` bytes are pending, and a connection has
-        one queued file at a time: a client pipelining requests for small
-        files and reading nothing cannot make the server hold a descriptor
-        per request.  A file without a descriptor is read as it goes out, so
-        then the worker waits until it is sent (the caller closes it
-        afterwards).
+        ``outbuf_high_watermark`` bytes are pending.  A connection has one
+        queued file at a time, since a pipelined request is not served while
+        output is pending (see ``service``): a client pipelining requests
+        for small files and reading nothing cannot make the server hold a
+        descriptor per request.  A file whose descriptor cannot be
+        duplicated is read as it goes out, so then the worker waits until it
+        is sent (the caller closes it afterwards).
         """
         with self.lock:
             if self.closed or self.output_ended:
                 raise ClientDisconnected()
-            if self.outbuf.files:
-                self._wait_for_loop_locked()
             if not self.outbuf.append_file(filebuffer, size):
                 self._wait_for_loop_locked()
                 return
