@@ -67,6 +67,14 @@ def test_tens_of_thousands_of_forwarded_elements():
     assert environ["HTTP_FORWARDED"] == "for=198.51.100.7;proto=https"
 
 
+def test_a_hundred_thousand_distinct_unknown_parameters():
+    # Called directly, so past the server's header limit: each name is new,
+    # and a list kept to log them once each made this quadratic (minutes).
+    value = ";".join("k{:x}=v".format(i) for i in range(120_000)) + ";for=198.51.100.7"
+    environ = apply({"HTTP_FORWARDED": value}, FORWARDED_SETTINGS)
+    assert environ["REMOTE_ADDR"] == "198.51.100.7"
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -89,6 +89,19 @@ def test_unknown_forwarded_tokens_are_logged_once_each(caplog):
     assert environ["REMOTE_ADDR"] == "1.1.1.1"
 
 
+def test_unknown_forwarded_tokens_logged_are_capped(caplog):
+    caplog.set_level(logging.WARNING, logger="waitress")
+    names = ["x{}".format(i) for i in range(25)]
+    value = ";".join(name + "=1" for name in names) + ";for=1.1.1.1"
+    environ = environ_with({"HTTP_FORWARDED": value}, peer="10.0.0.1")
+    settings = ProxySettings(trusted_proxy="*", trusted_proxy_headers="forwarded")
+    apply_proxy_headers(environ, settings)
+    assert messages(caplog) == [
+        "Unknown Forwarded token: " + name for name in names[:10]
+    ] + ["15 more unknown Forwarded tokens not logged"]
+    assert environ["REMOTE_ADDR"] == "1.1.1.1"
+
+
 def test_unknown_tokens_of_untrusted_elements_are_not_logged(caplog):
     caplog.set_level(logging.WARNING, logger="waitress")
     environ = environ_with({"HTTP_FORWARDED": "for=6.6.6.6;spam=1, for=1.1.1.1;ext=2"},

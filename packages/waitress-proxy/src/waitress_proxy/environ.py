@@ -33,6 +33,9 @@ __all__ = ["apply_proxy_headers"]
 
 _DEFAULT_LOGGER = logging.getLogger("waitress")
 
+#: Unknown Forwarded parameter names logged per request; the rest are counted.
+MAX_LOGGED_UNKNOWN_TOKENS = 10
+
 _FORWARDED = "HTTP_FORWARDED"
 _XFF = "HTTP_X_FORWARDED_FOR"
 _XFH = "HTTP_X_FORWARDED_HOST"
@@ -192,7 +195,7 @@ def _apply_forwarded(
         raise MalformedProxyHeader("Forwarded", str(exc), value) from None
     trusted = elements[-settings.trusted_proxy_count :]
     found = {}
-    unknown = []
+    unknown = {}  # a dict, not a list: ordered, and membership is O(1)
     for element in trusted:
         seen = set()
         for name, raw in element.pairs:
@@ -203,8 +206,7 @@ def _apply_forwarded(
                 )
             seen.add(name)
             if name not in _FORWARDED_PARAMETERS:
-                if name not in unknown:
-                    unknown.append(name)
+                unknown[name] = None
                 continue
             # The earliest trusted element that carries a parameter describes
             # the client best; later proxies may have rewritten host or proto.
@@ -232,14 +234,23 @@ def _apply_forwarded(
             bare_ipv6=False,
         )
     if unknown:
-        log = logger or _DEFAULT_LOGGER
-        for name in unknown:
-            log.warning("Unknown Forwarded token: %s", name)
+        _log_unknown_tokens(list(unknown), logger or _DEFAULT_LOGGER)
     if trusted:
         environ[_FORWARDED] = ", ".join(element.text for element in trusted)
     else:
         del environ[_FORWARDED]
     environ.update(changes)
+
+
+def _log_unknown_tokens(names: List[str], log: logging.Logger) -> None:
+    """One warning per unknown parameter name, Waitress's message, up to
+    ``MAX_LOGGED_UNKNOWN_TOKENS``: a client behind a ``*`` trust could
+    otherwise turn one request into tens of thousands of log lines."""
+    for name in names[:MAX_LOGGED_UNKNOWN_TOKENS]:
+        log.warning("Unknown Forwarded token: %s", name)
+    rest = len(names) - MAX_LOGGED_UNKNOWN_TOKENS
+    if rest > 0:
+        log.warning("%d more unknown Forwarded tokens not logged", rest)
 
 
 def _resolve(
