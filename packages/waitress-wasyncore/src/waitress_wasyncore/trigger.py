@@ -30,7 +30,9 @@ class trigger(dispatcher):
         reader, writer = socket.socketpair()
         writer.setblocking(False)
         self._writer = writer
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler on the loop thread may pull while the
+        # loop holds the lock (a server's close() from a SIGTERM handler).
+        self._lock = threading.RLock()
         self._thunks: List[Thunk] = []
         self._wake_pending = False
         self._closed = False
@@ -75,9 +77,11 @@ class trigger(dispatcher):
             self.handle_close()
             return
         with self._lock:
+            # This order is what a reentrant pull (above) needs: a thunk it
+            # adds lands either in the list taken here or behind a new wake.
+            self._wake_pending = False
             thunks = self._thunks
             self._thunks = []
-            self._wake_pending = False
         for index, thunk in enumerate(thunks):
             try:
                 thunk()

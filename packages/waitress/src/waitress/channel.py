@@ -97,6 +97,8 @@ class HTTPChannel(dispatcher):
         self.worker_ident = 0  # the thread that serves it, while busy
         self.output_ended = False  # the application closed it: send nothing more
         self.will_close = False  # close once the queued output is sent
+        self.draining = False  # the server is stopping: say Connection: close
+        self.serving = None  # the task a worker is running, if any
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
         self.write_wanted = False  # write interest asked of (or set on) the loop
@@ -389,7 +391,7 @@ class HTTPChannel(dispatcher):
                         self.write_wanted = True
                         self._call_on_loop(self._sync_interest)
                     return
-                task = self.tasks.popleft()
+                task = self.serving = self.tasks.popleft()
             finally:
                 lock.release()
             try:
@@ -398,6 +400,7 @@ class HTTPChannel(dispatcher):
                 task.close_after = True
             except Exception:
                 self._task_failed(task)
+            self.serving = None
             if task.close_after:
                 with self.lock:
                     self.will_close = True
@@ -626,11 +629,25 @@ class HTTPChannel(dispatcher):
     # ---------------------------------------------------------------- maintenance
 
     def shutdown_gracefully(self) -> None:
-        """Loop thread, server closing: finish the response in progress, then close."""
+        """Loop thread, server closing: finish what is in flight, then close.
+
+        In flight means a request being served or queued, or one whose body
+        is still arriving (it is served when complete).  Each response not
+        yet begun says ``Connection: close`` (RFC 9112 9.6), so that a
+        client's pool does not reuse the connection; requests pipelined
+        behind are not read (the client may retry them elsewhere).
+        """
         with self.lock:
-            self.parse_stopped = True
             self.will_close = True
-            idle = not self.busy and not self.outbuf.pending
+            self.draining = True
+            receiving = self.current is not None and not self.client_gone
+            if not receiving:
+                self.parse_stopped = True
+            serving = self.serving
+            response = getattr(serving, "response", None)
+            if response is not None and not response.headers_sent:
+                response.close_connection = True
+            idle = not self.busy and not self.outbuf.pending and not receiving
         if idle:
             self.handle_close()
 

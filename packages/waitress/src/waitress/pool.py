@@ -77,6 +77,11 @@ class ThreadedTaskDispatcher:
         """How many tasks wait for a free thread right now."""
         return max(0, self.queue.qsize() - len(self._idle))
 
+    def runs_in(self, thread: threading.Thread) -> bool:
+        """Whether ``thread`` is one of this pool's workers (which must never
+        wait for the server to drain: it would wait for its own request)."""
+        return any(worker is thread for worker in list(self._workers.values()))
+
     def set_thread_count(self, count: int) -> None:
         """Run ``count`` threads: start new ones, or ask the extra ones to stop."""
         with self.lock:

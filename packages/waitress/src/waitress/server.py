@@ -111,6 +111,7 @@ class _LoopRunner:
     _loop_thread = None
     _stopped = None
     _shutting_down = False
+    _shutdown_deadline = None  # monotonic time by which the drain is cut off
 
     def _listeners(self):
         raise NotImplementedError
@@ -121,16 +122,31 @@ class _LoopRunner:
         self._stopped = threading.Event()
         self._loop_thread = threading.current_thread()
         adj = self.adj
+        map = self._map
         try:
             with batch_scheduling():
                 try:
-                    wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, self._map)
+                    wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, map)
                 except (SystemExit, KeyboardInterrupt):
                     self._begin_shutdown()
-                    wasyncore.loop(0.1, adj.asyncore_use_poll, self._map)
+                    try:
+                        wasyncore.loop(0.1, adj.asyncore_use_poll, map)
+                    except (SystemExit, KeyboardInterrupt):
+                        # A second Ctrl-C or SIGTERM while draining: stop now.
+                        self._shutdown_deadline = time.monotonic()
+                        self._force_close()
         finally:
             self._stopped.set()
-            self.task_dispatcher.shutdown()
+            # The reactor (an epoll descriptor) goes with the loop, not with
+            # the next garbage collection; so do timers still pending.
+            wasyncore.close_all(map, ignore_all=True)
+            # The drain already had its SHUTDOWN_TIMEOUT: the workers get
+            # what is left of it (they are daemon threads), not 5 s more.
+            deadline = self._shutdown_deadline
+            if deadline is None:
+                self.task_dispatcher.shutdown()
+            else:
+                self.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
 
     @property
     def queue_depth(self) -> int:
@@ -146,12 +162,17 @@ class _LoopRunner:
             and loop_thread.is_alive()
             and not stopped.is_set()
         )
-        if running and loop_thread is not threading.current_thread():
-            self._trigger().pull_trigger(self._begin_shutdown)
-            stopped.wait(SHUTDOWN_TIMEOUT + 5)
-            return
         if running:
-            self._begin_shutdown()
+            # Always through the trigger, even on the loop thread: there,
+            # close() may be a signal handler that interrupted the loop
+            # holding a connection's lock, which the drain must take.
+            self._trigger().pull_trigger(self._begin_shutdown)
+            current = threading.current_thread()
+            runs_in = getattr(self.task_dispatcher, "runs_in", None)  # a custom pool may lack it
+            if current is not loop_thread and not (runs_in is not None and runs_in(current)):
+                # Wait for the loop to stop; never on a worker, whose own
+                # request the drain would be waiting for.
+                stopped.wait(SHUTDOWN_TIMEOUT + 5)
             return
         # Not running: close everything here and now.
         self._shutting_down = True
@@ -166,6 +187,7 @@ class _LoopRunner:
         if self._shutting_down:
             return
         self._shutting_down = True
+        self._shutdown_deadline = time.monotonic() + SHUTDOWN_TIMEOUT
         listeners = self._listeners()
         for listener in listeners:
             listener.del_channel_and_close()

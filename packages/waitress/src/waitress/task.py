@@ -164,8 +164,8 @@ class WSGITask(Task):
                 return
         # Positional on purpose: keywords make CPython 3.11 build a dict per call.
         response = self.response = Response(
-            head.version, head.method, head.keep_alive, server.adj.ident,
-            None, logger, channel.write_later)  # write=None, send_later=...
+            head.version, head.method, head.keep_alive and not channel.draining,
+            server.adj.ident, None, logger, channel.write_later)  # write=None, send_later=...
         try:
             app_iter = server.application(environ, response.start_response)
             try:
@@ -187,7 +187,10 @@ class WSGITask(Task):
             self.close_after = response.close_connection
         except ClientDisconnected:
             self.close_after = True
-            channel.logger.info("Client disconnected while serving %s", head.target)
+            if channel.draining:
+                channel.logger.info("Connection closed during shutdown while serving %s", head.target)
+            else:
+                channel.logger.info("Client disconnected while serving %s", head.target)
         except Exception:
             channel.logger.exception("Exception while serving %s", head.target)
             if response.headers_sent:

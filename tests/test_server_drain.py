@@ -1,0 +1,224 @@
+"""Stopping while work is in flight: what the drain serves, what it says, what
+it releases, and that no caller of close() can deadlock it.
+
+Each test serves in a thread of this process (``ThreadedServer``), so it can
+reach the loop thread through the server's trigger, as a signal handler or a
+thunk would run there.  Every wait is bounded.
+"""
+
+import threading
+
+import waitress.server
+from fixtureapps import echo, gate
+from server_support import RawConnection, ThreadedServer, tcp_address, wait_until
+from test_server_stop import _refused
+from waitress.channel import HTTPChannel
+from waitress_wasyncore.reactor import existing_reactor
+
+
+def _channels(server):
+    return [obj for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)]
+
+
+def _on_loop(server, fn):
+    """Run ``fn`` on the loop thread; an Event set once it has returned."""
+    done = threading.Event()
+
+    def thunk():
+        try:
+            fn()
+        finally:
+            done.set()
+
+    server.trigger.pull_trigger(thunk)
+    return done
+
+
+class _ShutdownSpy:
+    """Records the ``timeout`` each ``task_dispatcher.shutdown`` call got."""
+
+    def __init__(self, dispatcher):
+        self.timeouts = []
+        self._shutdown = dispatcher.shutdown
+        dispatcher.shutdown = self
+
+    def __call__(self, cancel_pending=True, timeout=5):
+        self.timeouts.append(timeout)
+        return self._shutdown(cancel_pending, timeout)
+
+
+def test_close_on_the_loop_thread_while_it_holds_a_connection_lock():
+    """A SIGTERM handler calling close() may interrupt the loop inside a
+    connection's lock; the drain then needs that lock.  close() there must
+    only ask for the shutdown (it used to run it, and hung for good)."""
+    context = ThreadedServer(echo.app)
+    server = context.__enter__()
+    try:
+        with RawConnection(tcp_address(server)) as idle:
+            idle.request("GET", "/")
+            assert idle.read_response().status == 200
+            [channel] = _channels(server)
+
+            def interrupted_handle_read():
+                with channel.lock:
+                    server.close()
+
+            done = _on_loop(server, interrupted_handle_read)
+            assert done.wait(10), "close() on the loop thread deadlocked on the channel's lock"
+            assert idle.closed_by_server(timeout=10)
+        assert context.stop(), "run() did not end after the deferred shutdown"
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_close_on_the_loop_thread_while_it_holds_the_trigger_lock():
+    context = ThreadedServer(echo.app)
+    server = context.__enter__()
+    try:
+        def interrupted_pull():
+            with server.trigger._lock:
+                server.close()
+
+        done = _on_loop(server, interrupted_pull)
+        assert done.wait(10), "close() deadlocked on the trigger's lock"
+        assert context.stop()
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_close_from_inside_the_application_lets_its_response_out():
+    """close() on a worker must not wait for the drain: the drain would wait
+    for that worker's own request (the client got nothing, 5 s later)."""
+    holder = {}
+
+    def app(environ, start_response):
+        holder["server"].close()
+        start_response("200 OK", [("Content-Length", "7")])
+        return [b"stopped"]
+
+    context = ThreadedServer(app)
+    server = holder["server"] = context.__enter__()
+    try:
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.request("GET", "/stop")
+            response = conn.read_response()
+            assert (response.status, response.body) == (200, b"stopped")
+            assert conn.closed_by_server(timeout=10)
+        assert context.stop()
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_responses_begun_during_the_drain_say_connection_close(recorder):
+    """RFC 9112 9.6: the last response on a connection says so, or a client's
+    pool reuses a connection that is about to close; the request pipelined
+    behind is not served (the client may retry it)."""
+    context = ThreadedServer(gate.app)
+    server = context.__enter__()
+    closer = None
+    try:
+        target = tcp_address(server)
+        with gate.released() as opened, RawConnection(target, timeout=20) as conn:
+            conn.request("GET", "/in-flight")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            conn.request("GET", "/pipelined")
+            closer = threading.Thread(target=server.close, daemon=True)
+            closer.start()
+            assert wait_until(lambda: _refused(target), timeout=5)
+            opened.set()
+            response = conn.read_response()
+            assert (response.status, response.body) == (200, b"released")
+            assert response.connection_tokens() == ["close"]
+            assert conn.closed_by_server(timeout=10)
+        closer.join(20)
+        assert not closer.is_alive()
+        assert recorder.notes("entered") == ["/in-flight"]
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
+def test_a_request_whose_body_is_arriving_is_served_by_the_drain():
+    """Its head is in: it is in flight, not idle, and gets its response."""
+    context = ThreadedServer(echo.app)
+    server = context.__enter__()
+    closer = None
+    try:
+        target = tcp_address(server)
+        with RawConnection(target, timeout=20) as conn:
+            conn.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+            assert wait_until(lambda: any(ch.current is not None for ch in _channels(server)))
+            closer = threading.Thread(target=server.close, daemon=True)
+            closer.start()
+            assert wait_until(lambda: _refused(target), timeout=5)
+            conn.send(b"world")
+            response = conn.read_response()
+            assert response.status == 200
+            assert response.json()["body"] == "helloworld"
+            assert response.connection_tokens() == ["close"]
+        closer.join(20)
+        assert not closer.is_alive()
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_run_closes_its_reactor():
+    """The map's reactor holds an epoll descriptor: it goes when run() ends,
+    not at some later garbage collection (one leaked per stopped server)."""
+    context = ThreadedServer(echo.app)
+    server = context.__enter__()
+    try:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/")
+            assert conn.read_response().status == 200
+        assert existing_reactor(server._map) is not None
+        assert context.stop()
+        assert existing_reactor(server._map) is None
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_workers_get_only_what_is_left_of_the_drain(recorder, monkeypatch):
+    """The drain is bounded by SHUTDOWN_TIMEOUT; joining the workers after a
+    forced close must not add another 5 s (Docker's stop waits 10)."""
+    monkeypatch.setattr(waitress.server, "SHUTDOWN_TIMEOUT", 0.5)
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    spy = _ShutdownSpy(server.task_dispatcher)
+    try:
+        with RawConnection(tcp_address(server)) as stuck:
+            stuck.request("GET", "/stuck")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            assert context.stop()
+            assert stuck.closed_by_server(timeout=10)
+        assert spy.timeouts and spy.timeouts[0] is not None and spy.timeouts[0] <= 0.5
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
+def test_a_second_interrupt_while_draining_stops_at_once(recorder):
+    """A second Ctrl-C or SIGTERM means now: connections are closed and run()
+    returns without waiting for the stuck worker."""
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    spy = _ShutdownSpy(server.task_dispatcher)
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    try:
+        with RawConnection(tcp_address(server), timeout=20) as stuck:
+            stuck.request("GET", "/stuck")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            server.trigger.pull_trigger(interrupt)
+            assert wait_until(lambda: server._shutting_down, timeout=10)
+            server.trigger.pull_trigger(interrupt)
+            assert stuck.closed_by_server(timeout=10)
+        context.thread.join(10)
+        assert not context.thread.is_alive(), "run() still waits after the second interrupt"
+        assert context.run_error is None
+        assert spy.timeouts == [0.0]
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
