@@ -5,6 +5,7 @@ Each test talks to the real server over a real socket; a server that binds
 the wrong place or serves through the wrong listener fails the request.
 """
 
+import errno
 import http.client
 import json
 import os
@@ -192,6 +193,59 @@ def test_stale_unix_socket_file_is_replaced(tmp_path):
     assert os.path.exists(path)
     with ThreadedServer(hello.app, unix_socket=path):
         assert get(path, "/").body == hello.BODY
+
+
+@needs_unix
+def test_a_live_unix_socket_is_not_taken_over(tmp_path):
+    """Unlinking the socket of a running server would silently cut it off
+    from every new client; a second server must refuse the path instead."""
+    from waitress import create_server
+
+    path = str(tmp_path / "live.sock")
+    with ThreadedServer(hello.app, unix_socket=path):
+        with pytest.raises(OSError) as refused:
+            create_server(hello.app, unix_socket=path)
+        assert refused.value.errno == errno.EADDRINUSE
+        assert path in str(refused.value)
+        assert get(path, "/").body == hello.BODY  # the first one still serves
+
+
+@needs_unix
+def test_the_socket_file_goes_when_the_server_stops(tmp_path):
+    path = str(tmp_path / "gone.sock")
+    with ThreadedServer(hello.app, unix_socket=path):
+        assert get(path, "/").body == hello.BODY
+    assert not os.path.exists(path)
+
+
+@needs_unix
+def test_a_socket_file_bound_since_by_another_is_left_alone(tmp_path):
+    path = str(tmp_path / "replaced.sock")
+    context = ThreadedServer(hello.app, unix_socket=path)
+    context.__enter__()
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        os.unlink(path)
+        other.bind(path)  # someone else's socket at the same path now
+        assert context.stop()
+        assert os.path.exists(path)
+    finally:
+        other.close()
+        context.__exit__(None, None, None)
+
+
+def test_a_listener_that_cannot_bind_is_named_in_the_error():
+    """With several listeners, the error says which address was taken."""
+    from waitress import create_server
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(OSError) as refused:
+            create_server(hello.app, listen="127.0.0.1:0 127.0.0.1:%d" % port)
+    assert refused.value.errno == errno.EADDRINUSE
+    assert "127.0.0.1:%d" % port in str(refused.value)
 
 
 def test_prebound_tcp_socket_is_used_as_is():

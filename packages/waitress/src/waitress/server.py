@@ -7,8 +7,10 @@ The classes and signatures follow Waitress 3.0.2 (``create_server``,
 method says otherwise.
 """
 
+import errno
 import os
 import socket
+import stat
 import sys
 import threading
 import time
@@ -288,7 +290,13 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
                     self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             self.set_reuse_addr()
             if bind_socket:
-                self.bind_server_socket()
+                try:
+                    self.bind_server_socket()
+                except OSError as exc:
+                    # With several listeners, say which one could not be had.
+                    if exc.errno is None or exc.filename is not None:
+                        raise
+                    raise OSError(exc.errno, exc.strerror, self.bind_address()) from exc
             self.effective_host, self.effective_port = self.getsockname()
         except BaseException:
             self.trigger.close()
@@ -317,6 +325,10 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
 
     def bind_server_socket(self) -> None:
         raise NotImplementedError  # pragma: no cover
+
+    def bind_address(self) -> str:
+        """The address ``bind_server_socket`` binds, as an error message names it."""
+        return str(self.sockinfo[3])
 
     def getsockname(self):
         raise NotImplementedError  # pragma: no cover
@@ -462,6 +474,29 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
         return [self]
 
 
+def _refuse_live_unix_socket(path: str) -> None:
+    """Raise EADDRINUSE if a server is accepting on the socket file ``path``.
+
+    A socket file left by a stopped server refuses connections and may be
+    removed; one that accepts belongs to a running server, which unlinking
+    it would silently cut off from every new client.
+    """
+    try:
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            return
+    except OSError:
+        return
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.settimeout(1.0)
+        probe.connect(path)
+    except OSError:
+        return  # refused (stale) or unreachable: binding decides
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, "a server is already listening on this socket", path)
+
+
 def _bracket(host, port):
     host = str(host)
     if ":" in host:
@@ -475,6 +510,9 @@ class TcpWSGIServer(BaseWSGIServer):
     def bind_server_socket(self) -> None:
         (_, _, _, sockaddr) = self.sockinfo
         self.bind(sockaddr)
+
+    def bind_address(self) -> str:
+        return "%s:%s" % _bracket(*self.sockinfo[3][:2])
 
     def getsockname(self):
         # Strings, as Waitress gives them (effective_port is a str there).
@@ -504,12 +542,42 @@ if hasattr(socket, "AF_UNIX"):
         def default_sockinfo(self, adj):
             return (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
 
+        _bound_file = None  # (st_dev, st_ino) of the socket file we made
+
         def bind_server_socket(self) -> None:
             path = self.adj.unix_socket
+            _refuse_live_unix_socket(path)  # another server's: never take it over
             cleanup_unix_socket(path)  # a stale socket from an earlier run
             self.bind(path)
+            made = os.stat(path)
+            self._bound_file = (made.st_dev, made.st_ino)
             if self.adj.unix_socket_perms is not None:
                 os.chmod(path, self.adj.unix_socket_perms)
+
+        def bind_address(self) -> str:
+            return self.adj.unix_socket
+
+        def del_channel_and_close(self) -> None:
+            super().del_channel_and_close()
+            self._remove_socket_file()
+
+        def close(self) -> None:
+            super().close()
+            self._remove_socket_file()
+
+        def _remove_socket_file(self) -> None:
+            """Unlink the socket file once we stop listening, if it is still ours
+            (not one another server has bound since at the same path)."""
+            bound, self._bound_file = self._bound_file, None
+            if bound is None:
+                return
+            path = self.adj.unix_socket
+            try:
+                now = os.stat(path)
+                if (now.st_dev, now.st_ino) == bound:
+                    os.unlink(path)
+            except OSError:
+                pass
 
         def getsockname(self):
             return ("unix", self.socket.getsockname())
