@@ -56,6 +56,16 @@ def test_keyboard_interrupt_from_serve_is_a_clean_exit(webapp, fake_options, fak
     assert console.err.getvalue() == ""
 
 
+def test_keyboard_interrupt_while_the_app_imports_is_a_clean_exit(
+    app_dir, fake_options, fake_serve, console
+):
+    # Ctrl-C during a slow import used to end in a KeyboardInterrupt traceback.
+    name = app_dir.module(app_dir.unique("slowimport"), "raise KeyboardInterrupt\n")
+    assert invoke([f"{name}:app"], fake_options, fake_serve, console) == 0
+    assert console.err.getvalue() == ""
+    assert fake_serve.calls == []
+
+
 def test_os_error_from_serve_is_one_line_and_status_1(webapp, fake_options, fake_serve, console):
     fake_serve.raises = OSError(98, "Address already in use")
     assert invoke([f"{webapp}:app"], fake_options, fake_serve, console) == 1

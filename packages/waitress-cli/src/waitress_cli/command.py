@@ -56,8 +56,9 @@ def run(
     when given, may raise ValueError to reject a combination of options
     before the application is imported.
 
-    Returns 0 after ``serve`` returns or is interrupted (Ctrl-C), 2 on a
-    usage error, 1 when ``serve`` fails with an OSError such as a port in use.
+    Returns 0 after ``serve`` returns or is interrupted (Ctrl-C, also while
+    the application imports), 2 on a usage error, 1 when ``serve`` fails
+    with an OSError such as a port in use.
     """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
@@ -89,6 +90,8 @@ def run(
         err.write(f"Error: {one_line(str(exc))}\n")
         err.write(f"Run '{prog} --help' for usage.\n")
         return USAGE_ERROR
+    except KeyboardInterrupt:  # Ctrl-C while the application imports: a stop, as later
+        return 0
     try:
         serve(app, **parsed.kw)
     except KeyboardInterrupt:
