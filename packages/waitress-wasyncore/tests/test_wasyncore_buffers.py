@@ -407,15 +407,17 @@ def test_tls_like_sockets_never_get_sendfile(tmp_path, tcp_pair, monkeypatch):
 
     monkeypatch.setattr(os, "sendfile", forbidden, raising=False)
     wrapped = Wrapped(fileno=sender.detach())
+    content = b"secret" * 10000
+    f = real_file(tmp_path, content)
     try:
-        content = b"secret" * 10000
-        wrapper = ReadOnlyFileBasedBuffer(real_file(tmp_path, content))
+        wrapper = ReadOnlyFileBasedBuffer(f)
         out = OutputBuffer(overflow=1 << 30)
         out.append_file(wrapper, wrapper.prepare())
         data, _ = pump(out, wrapped, receiver, len(content))
         assert data == content
     finally:
         wrapped.close()
+        f.close()
 
 
 def test_a_file_shorter_than_announced_raises(tmp_path, tcp_pair):
@@ -428,6 +430,7 @@ def test_a_file_shorter_than_announced_raises(tmp_path, tcp_pair):
         for _ in range(10):
             out.send_to(sender)
     out.close()
+    f.close()
 
 
 def test_close_closes_spill_files_and_the_descriptors_of_queued_files(tmp_path):
@@ -507,3 +510,4 @@ def test_small_and_large_pieces_keep_their_order(overflow):
     assert spool.spilled is (overflow == 5000)
     assert spool.finish().read() == b"".join(pieces)
     assert len(spool) == sum(map(len, pieces))
+    spool.close()
