@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import stat
+import threading
 
 import pytest
 from fixtureapps import echo, hello
@@ -208,6 +209,64 @@ def test_a_live_unix_socket_is_not_taken_over(tmp_path):
         assert refused.value.errno == errno.EADDRINUSE
         assert path in str(refused.value)
         assert get(path, "/").body == hello.BODY  # the first one still serves
+
+
+@needs_unix
+def test_a_unix_socket_too_busy_to_accept_is_not_taken_over(tmp_path):
+    """A listener with a full backlog (a paused or overloaded server) does not
+    refuse the probe, it fails it (EAGAIN): still not a stale file."""
+    from waitress import create_server
+
+    path = str(tmp_path / "busy.sock")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)
+    queued = []
+    try:
+        while True:  # fill the backlog; nobody accepts
+            client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            client.setblocking(False)
+            queued.append(client)
+            try:
+                client.connect(path)
+            except BlockingIOError:
+                break
+        with pytest.raises(OSError) as refused:
+            create_server(hello.app, unix_socket=path)
+        assert refused.value.errno == errno.EADDRINUSE
+        assert os.path.exists(path)
+    finally:
+        for client in queued:
+            client.close()
+        listener.close()
+
+
+@needs_unix
+def test_a_refused_unix_socket_leaves_no_worker_threads(tmp_path):
+    from waitress import create_server
+
+    path = str(tmp_path / "live.sock")
+    with ThreadedServer(hello.app, unix_socket=path):
+        before = threading.active_count()
+        for _ in range(3):
+            with pytest.raises(OSError):
+                create_server(hello.app, unix_socket=path, threads=4)
+        assert wait_until(lambda: threading.active_count() <= before, timeout=10)
+
+
+@needs_unix
+def test_a_server_failing_after_bind_removes_its_socket_file(tmp_path, monkeypatch):
+    from waitress import create_server
+    from waitress.server import UnixWSGIServer
+
+    def broken(self):
+        raise OSError(errno.EIO, "failing after bind")
+
+    monkeypatch.setattr(UnixWSGIServer, "getsockname", broken)
+    path = str(tmp_path / "failing.sock")
+    with pytest.raises(OSError):
+        create_server(hello.app, unix_socket=path)
+    assert not os.path.exists(path)
 
 
 @needs_unix

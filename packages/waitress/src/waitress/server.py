@@ -62,15 +62,17 @@ def create_server(
         dispatcher = ThreadedTaskDispatcher()
         dispatcher.set_thread_count(adj.threads)
 
-    if adj.unix_socket and hasattr(socket, "AF_UNIX"):
-        sockinfo = (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
-        return UnixWSGIServer(
-            application, map, _start, _sock, dispatcher=dispatcher, adj=adj, sockinfo=sockinfo
-        )
-
     servers = []
     try:
-        if not adj.sockets:
+        if adj.unix_socket and hasattr(socket, "AF_UNIX"):
+            sockinfo = (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
+            servers.append(
+                UnixWSGIServer(
+                    application, map, _start, _sock, dispatcher=dispatcher, adj=adj,
+                    sockinfo=sockinfo,
+                )
+            )
+        elif not adj.sockets:
             for sockinfo in adj.listen:
                 servers.append(
                     TcpWSGIServer(
@@ -78,15 +80,17 @@ def create_server(
                         dispatcher=dispatcher, adj=adj, sockinfo=sockinfo,
                     )
                 )
-        for sock in adj.sockets:
-            sockinfo = (sock.family, sock.type, sock.proto, sock.getsockname())
-            cls = UnixWSGIServer if sock.family == getattr(socket, "AF_UNIX", None) else TcpWSGIServer
-            servers.append(
-                cls(
-                    application, map, _start, sock, dispatcher=dispatcher, adj=adj,
-                    bind_socket=False, sockinfo=sockinfo,
+        else:
+            for sock in adj.sockets:
+                sockinfo = (sock.family, sock.type, sock.proto, sock.getsockname())
+                unix = sock.family == getattr(socket, "AF_UNIX", None)
+                cls = UnixWSGIServer if unix else TcpWSGIServer
+                servers.append(
+                    cls(
+                        application, map, _start, sock, dispatcher=dispatcher, adj=adj,
+                        bind_socket=False, sockinfo=sockinfo,
+                    )
                 )
-            )
     except BaseException:
         for server in servers:
             server.close()
@@ -300,7 +304,7 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
             self.effective_host, self.effective_port = self.getsockname()
         except BaseException:
             self.trigger.close()
-            wasyncore.dispatcher.close(self)
+            self.del_channel_and_close()  # also a UNIX socket file already made
             raise
         self.server_name = adj.server_name
         self.active_channels = {}
@@ -478,8 +482,9 @@ def _refuse_live_unix_socket(path: str) -> None:
     """Raise EADDRINUSE if a server is accepting on the socket file ``path``.
 
     A socket file left by a stopped server refuses connections and may be
-    removed; one that accepts belongs to a running server, which unlinking
-    it would silently cut off from every new client.
+    removed; any other answer may come from a running server (one that
+    accepts, or one too busy to), which unlinking the file would silently
+    cut off from every new client.
     """
     try:
         if not stat.S_ISSOCK(os.stat(path).st_mode):
@@ -490,8 +495,14 @@ def _refuse_live_unix_socket(path: str) -> None:
     try:
         probe.settimeout(1.0)
         probe.connect(path)
-    except OSError:
-        return  # refused (stale) or unreachable: binding decides
+    except (ConnectionRefusedError, FileNotFoundError):
+        return  # nobody listens: stale
+    except OSError as exc:
+        # A full backlog (EAGAIN), a timeout or no permission to connect:
+        # a server may well be there, so the file is not ours to remove.
+        raise OSError(
+            errno.EADDRINUSE, f"a server may be listening on this socket ({exc})", path
+        ) from exc
     finally:
         probe.close()
     raise OSError(errno.EADDRINUSE, "a server is already listening on this socket", path)
