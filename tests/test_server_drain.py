@@ -103,6 +103,7 @@ def test_close_from_inside_the_application_lets_its_response_out():
             conn.request("GET", "/stop")
             response = conn.read_response()
             assert (response.status, response.body) == (200, b"stopped")
+            assert response.connection_tokens() == ["close"]
             assert conn.closed_by_server(timeout=10)
         assert context.stop()
     finally:
@@ -158,6 +159,30 @@ def test_a_request_whose_body_is_arriving_is_served_by_the_drain():
             assert response.connection_tokens() == ["close"]
         closer.join(20)
         assert not closer.is_alive()
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_a_request_still_unread_when_the_drain_begins_is_served():
+    """Its bytes are in the socket, not yet read: in flight, not idle (closing
+    then would reset the connection and the client would get nothing)."""
+    context = ThreadedServer(echo.app)
+    server = context.__enter__()
+    try:
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.request("GET", "/first")
+            assert conn.read_response().status == 200
+
+            def request_then_stop():  # on the loop thread: nothing is read meanwhile
+                conn.request("GET", "/unread")
+                server._begin_shutdown()
+
+            assert _on_loop(server, request_then_stop).wait(10)
+            response = conn.read_response()
+            assert response.status == 200
+            assert response.json()["PATH_INFO"] == "/unread"
+            assert response.connection_tokens() == ["close"]
+        assert context.stop()
     finally:
         context.__exit__(None, None, None)
 

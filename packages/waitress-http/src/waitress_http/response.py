@@ -581,7 +581,10 @@ class Response:
             if len(heads) >= _HEADS_PER_LIST:
                 heads.clear()
             heads[key] = made
-        _, head, mode, length, self.close_connection = made
+        _, head, mode, length, close = made
+        # ``or``: a server may have set close_connection meanwhile (another
+        # thread, stopping); the head missed it, but the connection must end.
+        self.close_connection = close or self.close_connection
         self._mode = mode
         self._length = length
         self._remaining = length if length is not None else 0

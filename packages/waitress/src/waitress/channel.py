@@ -38,6 +38,7 @@ from waitress_wasyncore.buffers import BodySpool, OutputBuffer
 
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask
+from .teardown import has_unread_input, needs_staged_close, shut_down_sending
 
 _monotonic = time.monotonic
 
@@ -98,6 +99,8 @@ class HTTPChannel(dispatcher):
         self.output_ended = False  # the application closed it: send nothing more
         self.will_close = False  # close once the queued output is sent
         self.draining = False  # the server is stopping: say Connection: close
+        self.lingering = False  # our side is shut down; reading until the client's
+        self.unread_input = False  # an error stopped reading mid-request
         self.serving = None  # the task a worker is running, if any
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
@@ -322,6 +325,7 @@ class HTTPChannel(dispatcher):
     def _queue_error_locked(self, error: HTTPError) -> bool:
         """Queue the error response behind earlier responses; stop parsing."""
         self.parse_stopped = True
+        self.unread_input = True  # the client may still be sending the rest
         if self.current is not None:
             if self.current.spool is not None:
                 self.current.spool.close()
@@ -375,7 +379,7 @@ class HTTPChannel(dispatcher):
                     # Done: close when asked, or let the loop read again.
                     if self.will_close:
                         if not self.outbuf.pending:
-                            self._call_on_loop(self.handle_close)
+                            self._call_on_loop(self._close_when_sent)
                     elif self.reading_paused:
                         self.reading_paused = False
                         self._call_on_loop(self._sync_interest)
@@ -579,7 +583,7 @@ class HTTPChannel(dispatcher):
                 self.busy = True  # a pipelined request waited for this (see service)
                 self.add_task(self)
             elif self.will_close:
-                self._call_on_loop(self.handle_close)
+                self._call_on_loop(self._close_when_sent)
 
     def _lost_locked(self):
         """The socket failed under a send: the loop closes, the sender stops."""
@@ -628,19 +632,48 @@ class HTTPChannel(dispatcher):
 
     # ---------------------------------------------------------------- maintenance
 
+    def _close_when_sent(self) -> None:
+        """Loop thread: the last response is with the kernel; close, in stages
+        when closing at once could reset it away (see ``teardown``)."""
+        if self.closed or self.lingering:
+            return
+        pending = self.unread_input or self.parser.buffered or self.current is not None
+        linger = getattr(self.server, "linger", None)  # a stand-in server may lack it
+        if (
+            linger is None
+            or self.client_gone
+            or self.output_ended  # the application ended it: its SO_LINGER rules
+            or not needs_staged_close(self.socket, bool(pending))
+            or not shut_down_sending(self.socket)
+        ):
+            self.handle_close()
+            return
+        # Read and discard until the client closes too (handle_read drops
+        # what it reads once parsing stopped); the server bounds the wait.
+        self.lingering = True
+        self.parse_stopped = True
+        self.set_interest(True, False)
+        linger(self)
+
     def shutdown_gracefully(self) -> None:
         """Loop thread, server closing: finish what is in flight, then close.
 
-        In flight means a request being served or queued, or one whose body
-        is still arriving (it is served when complete).  Each response not
-        yet begun says ``Connection: close`` (RFC 9112 9.6), so that a
-        client's pool does not reuse the connection; requests pipelined
-        behind are not read (the client may retry them elsewhere).
+        In flight means a request being served or queued, or one whose bytes
+        have arrived (in part or whole, even unread): it is served when
+        complete.  Each response not yet begun says ``Connection: close``
+        (RFC 9112 9.6), so that a client's pool does not reuse the
+        connection; requests pipelined behind are not read (the client may
+        retry them elsewhere).
         """
+        if self.lingering:
+            return  # its response is out; it ends within LINGER_SECONDS
         with self.lock:
             self.will_close = True
             self.draining = True
-            receiving = self.current is not None and not self.client_gone
+            receiving = not self.client_gone and (
+                self.current is not None
+                or (not self.busy and not self.tasks and has_unread_input(self.socket))
+            )
             if not receiving:
                 self.parse_stopped = True
             serving = self.serving

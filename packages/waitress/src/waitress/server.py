@@ -25,6 +25,7 @@ from .channel import HTTPChannel
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
 from .scheduling import batch_scheduling
+from .teardown import LINGER_SECONDS
 from .utilities import cleanup_unix_socket
 
 #: How long ``close()`` lets in-flight requests finish before cutting them off.
@@ -174,16 +175,30 @@ class _LoopRunner:
             # holding a connection's lock, which the drain must take.
             self._trigger().pull_trigger(self._begin_shutdown)
             current = threading.current_thread()
+            if current is loop_thread:
+                return
             runs_in = getattr(self.task_dispatcher, "runs_in", None)  # a custom pool may lack it
-            if current is not loop_thread and not (runs_in is not None and runs_in(current)):
-                # Wait for the loop to stop; never on a worker, whose own
-                # request the drain would be waiting for.
-                stopped.wait(SHUTDOWN_TIMEOUT + 5)
+            if runs_in is not None and runs_in(current):
+                # From the application: never wait (the drain would wait for
+                # this very request), and its response is the connection's last.
+                self._mark_last_response(threading.get_ident())
+                return
+            stopped.wait(SHUTDOWN_TIMEOUT + 5)
             return
         # Not running: close everything here and now.
         self._shutting_down = True
         self._close_everything()
         self.task_dispatcher.shutdown(timeout=1)
+
+    def _mark_last_response(self, worker_ident: int) -> None:
+        """The worker ``worker_ident`` asked the server to stop: the response
+        it is making says ``Connection: close`` (set on its own thread, so
+        before its head is built)."""
+        for obj in list(self._map.values()):
+            if isinstance(obj, HTTPChannel) and obj.busy and obj.worker_ident == worker_ident:
+                response = getattr(obj.serving, "response", None)
+                if response is not None and not response.headers_sent:
+                    response.close_connection = True
 
     def _trigger(self):
         return self._listeners()[0].trigger
@@ -235,6 +250,8 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
     in_connection_overflow = False
     family = None
     _owner = None  # the MultiSocketServer this listener belongs to, if any
+    _lingering = None  # channel -> when to stop waiting for its close (see linger)
+    _linger_timer = None
 
     def __init__(
         self,
@@ -420,10 +437,32 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
     def _sweep(self) -> None:
         self.maintenance(time.monotonic())
 
+    def linger(self, channel) -> None:
+        """``channel`` has shut down its sending side and reads until the
+        client closes (see ``teardown``); close it anyway after LINGER_SECONDS."""
+        if self._lingering is None:
+            self._lingering = {}
+        self._lingering[channel] = time.monotonic() + LINGER_SECONDS
+        if self._linger_timer is None:
+            self._linger_timer = wasyncore.call_every(
+                LINGER_SECONDS / 4, self._end_lingering, self._map
+            )
+
+    def _end_lingering(self) -> None:
+        now = time.monotonic()
+        for channel, deadline in list(self._lingering.items()):
+            if deadline <= now:
+                channel.handle_close()  # channel_closed forgets it
+        if not self._lingering and self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+
     def channel_closed(self, channel, fileno) -> None:
         """A connection closed (its descriptor was ``fileno``): maybe accept again."""
         if self.active_channels.get(fileno) is channel:  # not a newer channel on a reused fd
             del self.active_channels[fileno]
+        if self._lingering:
+            self._lingering.pop(channel, None)
         if self.in_connection_overflow and len(self.active_channels) < self.adj.connection_limit:
             self.in_connection_overflow = False
             logger.info(
