@@ -412,18 +412,26 @@ class IncompleteResponse(AssertionError):
         self.response = response
 
 
-def connect(target: Target, timeout: float = DEFAULT_TIMEOUT) -> socket.socket:
-    """A blocking client socket connected to ``target``."""
+def connect(
+    target: Target, timeout: float = DEFAULT_TIMEOUT, receive_buffer: Optional[int] = None
+) -> socket.socket:
+    """A blocking client socket connected to ``target``.
+
+    ``receive_buffer`` (SO_RCVBUF, set before connecting so that it bounds
+    the TCP window) makes a slow reader: the server's bytes then wait,
+    unacknowledged, in its kernel.
+    """
     if isinstance(target, str):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(timeout)
-        sock.connect(target)
-        return sock
-    host, port = target
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+        address: Any = target
+    else:
+        host, port = target
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        address = (host, port)
+    if receive_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.settimeout(timeout)
-    sock.connect((host, port))
+    sock.connect(address)
     return sock
 
 
@@ -446,8 +454,10 @@ class RawConnection:
     bytes after it stay buffered for the next call (pipelining).
     """
 
-    def __init__(self, target: Target, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.sock = connect(target, timeout)
+    def __init__(
+        self, target: Target, timeout: float = DEFAULT_TIMEOUT, receive_buffer: Optional[int] = None
+    ) -> None:
+        self.sock = connect(target, timeout, receive_buffer)
         self.buffer = b""
         self.eof = False
         self.reset = False

@@ -51,9 +51,7 @@ def test_close_on_the_loop_thread_while_it_holds_a_connection_lock():
     """A SIGTERM handler calling close() may interrupt the loop inside a
     connection's lock; the drain then needs that lock.  close() there must
     only ask for the shutdown (it used to run it, and hung for good)."""
-    context = ThreadedServer(echo.app)
-    server = context.__enter__()
-    try:
+    with ThreadedServer(echo.app) as server:
         with RawConnection(tcp_address(server)) as idle:
             idle.request("GET", "/")
             assert idle.read_response().status == 200
@@ -66,9 +64,6 @@ def test_close_on_the_loop_thread_while_it_holds_a_connection_lock():
             done = _on_loop(server, interrupted_handle_read)
             assert done.wait(10), "close() on the loop thread deadlocked on the channel's lock"
             assert idle.closed_by_server(timeout=10)
-        assert context.stop(), "run() did not end after the deferred shutdown"
-    finally:
-        context.__exit__(None, None, None)
 
 
 def test_close_on_the_loop_thread_while_it_holds_the_trigger_lock():
@@ -190,17 +185,12 @@ def test_a_request_still_unread_when_the_drain_begins_is_served():
 def test_run_closes_its_reactor():
     """The map's reactor holds an epoll descriptor: it goes when run() ends,
     not at some later garbage collection (one leaked per stopped server)."""
-    context = ThreadedServer(echo.app)
-    server = context.__enter__()
-    try:
+    with ThreadedServer(echo.app) as server:
         with RawConnection(tcp_address(server)) as conn:
             conn.request("GET", "/")
             assert conn.read_response().status == 200
         assert existing_reactor(server._map) is not None
-        assert context.stop()
-        assert existing_reactor(server._map) is None
-    finally:
-        context.__exit__(None, None, None)
+    assert existing_reactor(server._map) is None
 
 
 def test_workers_get_only_what_is_left_of_the_drain(recorder, monkeypatch):

@@ -19,61 +19,33 @@ def _no_open_channel(server) -> bool:
     )
 
 
-def _small_window(target) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)  # before connect: the window
-    sock.settimeout(20)
-    sock.connect(target)
-    return sock
-
-
-def _read_all(sock) -> bytes:
-    data = b""
-    while True:
-        piece = sock.recv(65536)
-        if not piece:
-            return data
-        data += piece
-
-
 def test_a_request_sent_after_connection_close_does_not_cut_the_response():
     """The client reads slowly, so most of 1 MB is still unacknowledged when
     the server is done with it; the client then sends another request."""
     size = 1_000_000
     with ThreadedServer(lengths.app) as server:
-        sock = _small_window(tcp_address(server))
-        try:
-            sock.sendall(
-                b"GET /large?size=%d&chunk=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-                % (size, size)
-            )
-            data = sock.recv(1024)  # the response has begun
+        with RawConnection(tcp_address(server), timeout=20, receive_buffer=32768) as conn:
+            conn.request("GET", "/large?size=%d&chunk=%d" % (size, size),
+                         headers=[("Connection", "close")])
+            response = conn.read_head()  # the response has begun
+            assert response.status == 200
             assert wait_until(lambda: _no_open_channel(server), timeout=10)
-            sock.sendall(b"GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
-            data += _read_all(sock)
-        finally:
-            sock.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200 ")
-    assert len(body) == size
+            conn.request("GET", "/late")
+            assert len(conn.read_until_eof()) == size
 
 
 def test_the_rest_of_a_refused_body_is_read_and_the_413_arrives():
     """A client still sending a body the server refused (413) can finish
     sending, then read the answer; its sends are not reset."""
     with ThreadedServer(echo.app, max_request_body_size=1000) as server:
-        sock = _small_window(tcp_address(server))
-        try:
-            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n")
-            sock.sendall(b"x" * 4096)
+        with RawConnection(tcp_address(server), timeout=20, receive_buffer=32768) as conn:
+            conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n\r\n")
+            conn.send(b"x" * 4096)
             assert wait_until(lambda: server.active_channels, timeout=10)
             assert wait_until(lambda: _no_open_channel(server), timeout=10)
-            sock.sendall(b"x" * (3000000 - 4096))  # reset here when the server had closed
-            sock.shutdown(socket.SHUT_WR)
-            data = _read_all(sock)
-        finally:
-            sock.close()
-    assert data.startswith(b"HTTP/1.1 413 ")
+            conn.send(b"x" * (3000000 - 4096))  # reset here when the server had closed
+            conn.sock.shutdown(socket.SHUT_WR)
+            assert conn.read_response().status == 413
 
 
 def test_a_client_that_never_closes_is_closed_after_the_linger_time(monkeypatch):
