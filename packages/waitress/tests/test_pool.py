@@ -157,6 +157,21 @@ def test_shutdown_without_a_limit_waits_for_the_running_task(pool, timeout):
     assert task.done.is_set()
 
 
+def test_shutdown_without_time_left_counts_only_the_busy_threads(pool, caplog):
+    """After a drain ran out of time, run() gives the workers 0 s: the
+    warning must name the stuck thread, not the idle ones too."""
+    gate = threading.Event()
+    pool.set_thread_count(4)
+    task = RecordingTask(gate)
+    pool.add_task(task)
+    assert wait_for(lambda: task.thread_name is not None)
+    try:
+        assert not pool.shutdown(timeout=0)
+        assert "1 thread(s) still running" in caplog.text
+    finally:
+        gate.set()
+
+
 class ClosingSet(set):
     """What applications put in ``threads`` to release a thread's database
     connection as it ends: ``discard`` runs in the ending thread."""

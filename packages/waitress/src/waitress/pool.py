@@ -36,6 +36,10 @@ class TaskQueue(queue.SimpleQueue):
         return self.qsize()
 
 
+#: The least ``shutdown`` waits: enough for idle threads to end.
+IDLE_EXIT_GRACE = 0.1
+
+
 class ThreadedTaskDispatcher:
     """A pool of daemon threads named ``waitress-0`` ... ``waitress-N-1``.
 
@@ -161,7 +165,9 @@ class ThreadedTaskDispatcher:
             self._request_stops(len(self.threads) - self._stopping)
         if timeout is not None and math.isnan(timeout):
             timeout = None
-        deadline = None if timeout is None else time.monotonic() + timeout
+        # Idle threads take their stop at once; the grace lets them, so that
+        # the warning below counts only threads still running a task.
+        deadline = None if timeout is None else time.monotonic() + max(timeout, IDLE_EXIT_GRACE)
         for thread in threads:
             if thread is threading.current_thread():
                 continue
@@ -173,8 +179,9 @@ class ThreadedTaskDispatcher:
                 left = min(deadline - time.monotonic(), threading.TIMEOUT_MAX)
                 thread.join(max(0.0, left))
         still = [t for t in threads if t.is_alive() and t is not threading.current_thread()]
-        if still:
-            logger.warning("%d thread(s) still running", len(still))
+        busy = len(still) - len(self._idle)  # idle ones are about to take their stop
+        if busy > 0:
+            logger.warning("%d thread(s) still running", busy)
         if pending:
             logger.warning("Canceling %d pending task(s)", len(pending))
             for task in pending:
