@@ -6,6 +6,7 @@ rest of the response.
 """
 
 import socket
+import time
 
 from fixtureapps import echo, lengths
 from server_support import RawConnection, ThreadedServer, tcp_address, wait_until
@@ -48,10 +49,53 @@ def test_the_rest_of_a_refused_body_is_read_and_the_413_arrives():
             assert conn.read_response().status == 413
 
 
+def test_the_next_request_already_waiting_unread_is_not_reset():
+    """The client's next bytes reached the kernel after the response was
+    done and acknowledged but before the close: closing at once would reset
+    (a close-delimited body would then end in ECONNRESET, and on some systems
+    the client would lose the response)."""
+    original = HTTPChannel._close_when_sent
+    clients = []
+
+    def next_request_first(channel):
+        clients[0].request("GET", "/next")  # lands in the server's receive queue
+        original(channel)
+
+    with ThreadedServer(echo.app) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            clients.append(conn)
+            HTTPChannel._close_when_sent = next_request_first
+            try:
+                conn.request("GET", "/only", headers=[("Connection", "close")])
+                assert conn.read_response().status == 200
+                assert conn.read_until_eof() == b""
+                assert not conn.reset, "the connection ended in a reset, not a FIN"
+            finally:
+                HTTPChannel._close_when_sent = original
+
+
+def test_a_client_still_sending_keeps_lingering(monkeypatch):
+    """The limit is silence, not total time: an upload still under way when
+    the server answered 413 may finish, then read the answer."""
+    import waitress.server
+
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 1.0)
+    with ThreadedServer(echo.app, max_request_body_size=10) as server:
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            assert wait_until(lambda: server.active_channels, timeout=10)
+            assert wait_until(lambda: _no_open_channel(server), timeout=10)
+            for _ in range(25):  # 2.5 s in all, 0.1 s apart: past 1 s of silence never
+                conn.send(b"x" * 1000)
+                time.sleep(0.1)
+            conn.sock.shutdown(socket.SHUT_WR)
+            assert conn.read_response().status == 413
+
+
 def test_a_client_that_never_closes_is_closed_after_the_linger_time(monkeypatch):
     import waitress.server
 
-    monkeypatch.setattr(waitress.server, "LINGER_SECONDS", 0.2)
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 0.2)
     with ThreadedServer(echo.app, max_request_body_size=10) as server:
         with RawConnection(tcp_address(server)) as conn:
             conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 50)

@@ -147,7 +147,12 @@ class HTTPChannel(dispatcher):
                 return
             self.last_activity = _monotonic()
             if self.parse_stopped:
-                return
+                # Dropped unread: closing at once would now reset the
+                # connection (see _close_when_sent); and read big, since
+                # this is only discarding.
+                self.unread_input = True
+                size = MAX_BODY_READ
+                continue
             if self._receive_hooked:
                 self.received(data)
                 start = self._start_wanted
@@ -635,9 +640,10 @@ class HTTPChannel(dispatcher):
     def _close_when_sent(self) -> None:
         """Loop thread: the last response is with the kernel; close, in stages
         when closing at once could reset it away (see ``teardown``)."""
-        if self.closed or self.lingering:
-            return
-        pending = self.unread_input or self.parser.buffered or self.current is not None
+        with self.lock:
+            if self.closed or self.lingering or self.busy or self.tasks:
+                return  # closed already, or a request came in meanwhile (draining)
+            pending = self.unread_input or self.parser.buffered or self.current is not None
         linger = getattr(self.server, "linger", None)  # a stand-in server may lack it
         if (
             linger is None
@@ -652,6 +658,7 @@ class HTTPChannel(dispatcher):
         # what it reads once parsing stopped); the server bounds the wait.
         self.lingering = True
         self.parse_stopped = True
+        self.last_activity = _monotonic()  # the silence is counted from here
         self.set_interest(True, False)
         linger(self)
 
@@ -666,7 +673,7 @@ class HTTPChannel(dispatcher):
         retry them elsewhere).
         """
         if self.lingering:
-            return  # its response is out; it ends within LINGER_SECONDS
+            return  # its response is out; it ends within the linger bounds
         with self.lock:
             self.will_close = True
             self.draining = True

@@ -25,7 +25,7 @@ from .channel import HTTPChannel
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
 from .scheduling import batch_scheduling
-from .teardown import LINGER_SECONDS
+from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS
 from .utilities import cleanup_unix_socket
 
 #: How long ``close()`` lets in-flight requests finish before cutting them off.
@@ -439,20 +439,22 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
 
     def linger(self, channel) -> None:
         """``channel`` has shut down its sending side and reads until the
-        client closes (see ``teardown``); close it anyway after LINGER_SECONDS."""
+        client closes (see ``teardown``); close it anyway once the client is
+        silent for LINGER_IDLE_SECONDS, or after LINGER_MAX_SECONDS."""
         if self._lingering is None:
             self._lingering = {}
-        self._lingering[channel] = time.monotonic() + LINGER_SECONDS
+        self._lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
         if self._linger_timer is None:
             self._linger_timer = wasyncore.call_every(
-                LINGER_SECONDS / 4, self._end_lingering, self._map
+                LINGER_IDLE_SECONDS / 4, self._end_lingering, self._map
             )
 
     def _end_lingering(self) -> None:
         now = time.monotonic()
         for channel, deadline in list(self._lingering.items()):
-            if deadline <= now:
-                channel.handle_close()  # channel_closed forgets it
+            if deadline <= now or now - channel.last_activity > LINGER_IDLE_SECONDS:
+                del self._lingering[channel]  # first: a failing handle_close must not repeat
+                channel.handle_close()
         if not self._lingering and self._linger_timer is not None:
             self._linger_timer.cancel()
             self._linger_timer = None

@@ -6,7 +6,8 @@ answered 413), makes the kernel send a reset; a reset discards whatever of
 our response the client has not yet acknowledged, and on some systems what
 it has received but not yet read.  The RFC's remedy is a staged close:
 shut down our sending side, keep reading (and discarding) until the client
-closes too, then close.
+closes too, then close (bounded: ``LINGER_IDLE_SECONDS`` of silence, ``LINGER_MAX_SECONDS``
+in all).
 
 That costs a round trip, so it is done only when it can matter: when the
 client may still be sending (a request cut short by an error, bytes behind
@@ -20,9 +21,11 @@ from typing import Optional
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # our sockets are non-blocking anyway
 
-#: A lingering connection is closed after this many seconds even if the
-#: client neither closes nor stops sending (nginx's ``lingering_time`` is 30).
-LINGER_SECONDS = 2.0
+#: A lingering connection is closed once the client has sent nothing for
+#: this many seconds (nginx's ``lingering_timeout`` is 5)...
+LINGER_IDLE_SECONDS = 2.0
+#: ...and after this many in all, even if it keeps sending (nginx: 30).
+LINGER_MAX_SECONDS = 10.0
 
 if sys.platform.startswith("linux"):
     import fcntl
@@ -47,11 +50,15 @@ else:
 
 
 def needs_staged_close(sock: socket.socket, input_pending: bool) -> bool:
-    """Whether closing ``sock`` now could reset away the response just sent."""
+    """Whether closing ``sock`` now could reset away the response just sent:
+    input known to be pending, response bytes unacknowledged, or the
+    client's next bytes already waiting unread in the kernel."""
     if input_pending:
         return True
     unacknowledged = unacknowledged_bytes(sock)
-    return unacknowledged is None or unacknowledged > 0
+    if unacknowledged is None or unacknowledged > 0:
+        return True
+    return has_unread_input(sock)
 
 
 def has_unread_input(sock: socket.socket) -> bool:
