@@ -100,7 +100,7 @@ class HTTPChannel(dispatcher):
         self.will_close = False  # close once the queued output is sent
         self.draining = False  # the server is stopping: say Connection: close
         self.lingering = False  # our side is shut down; reading until the client's
-        self.unread_input = False  # an error stopped reading mid-request
+        self.unread_input = False  # client bytes left unread (an error, or dropped while closing)
         self.serving = None  # the task a worker is running, if any
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
