@@ -8,7 +8,7 @@ thunk would run there.  Every wait is bounded.
 
 import threading
 
-import waitress.server
+import waitress.lifecycle
 from fixtureapps import echo, gate
 from server_support import RawConnection, ThreadedServer, tcp_address, wait_until
 from test_server_stop import _refused
@@ -196,7 +196,7 @@ def test_run_closes_its_reactor():
 def test_workers_get_only_what_is_left_of_the_drain(recorder, monkeypatch):
     """The drain is bounded by SHUTDOWN_TIMEOUT; joining the workers after a
     forced close must not add another 5 s (Docker's stop waits 10)."""
-    monkeypatch.setattr(waitress.server, "SHUTDOWN_TIMEOUT", 0.5)
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 0.5)
     context = ThreadedServer(gate.app, join_timeout=30)
     server = context.__enter__()
     spy = _ShutdownSpy(server.task_dispatcher)

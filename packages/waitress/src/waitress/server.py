@@ -12,7 +12,6 @@ import os
 import socket
 import stat
 import sys
-import threading
 import time
 
 import waitress_wasyncore as wasyncore
@@ -22,14 +21,11 @@ from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 
 from .adjustments import Adjustments
 from .channel import HTTPChannel
+from .lifecycle import LoopRunner
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
-from .scheduling import batch_scheduling
 from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS
 from .utilities import cleanup_unix_socket
-
-#: How long ``close()`` lets in-flight requests finish before cutting them off.
-SHUTDOWN_TIMEOUT = 5.0
 
 
 def _new_map():
@@ -106,141 +102,7 @@ def create_server(
     )
 
 
-class _LoopRunner:
-    """``run()`` and ``close()`` shared by single and multi-listener servers.
-
-    ``close()`` may be called from any thread: it asks the loop thread to
-    stop accepting, lets in-flight requests finish (at most
-    ``SHUTDOWN_TIMEOUT`` seconds), closes every connection and returns once
-    the loop has stopped.  Ctrl-C in ``run()`` does the same.
-    """
-
-    _loop_thread = None
-    _stopped = None
-    _shutting_down = False
-    _shutdown_deadline = None  # monotonic time by which the drain is cut off
-
-    def _listeners(self):
-        raise NotImplementedError
-
-    def run(self) -> None:
-        # _stopped first: close() from another thread reads _loop_thread,
-        # then _stopped, and must never see the one without the other.
-        self._stopped = threading.Event()
-        self._loop_thread = threading.current_thread()
-        adj = self.adj
-        map = self._map
-        try:
-            with batch_scheduling():
-                try:
-                    wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, map)
-                except (SystemExit, KeyboardInterrupt):
-                    self._begin_shutdown()
-                    try:
-                        wasyncore.loop(0.1, adj.asyncore_use_poll, map)
-                    except (SystemExit, KeyboardInterrupt):
-                        # A second Ctrl-C or SIGTERM while draining: stop now.
-                        self._shutdown_deadline = time.monotonic()
-                        self._force_close()
-        finally:
-            self._stopped.set()
-            # The reactor (an epoll descriptor) goes with the loop, not with
-            # the next garbage collection; so do timers still pending.
-            wasyncore.close_all(map, ignore_all=True)
-            # The drain already had its SHUTDOWN_TIMEOUT: the workers get
-            # what is left of it (they are daemon threads), not 5 s more.
-            deadline = self._shutdown_deadline
-            if deadline is None:
-                self.task_dispatcher.shutdown()
-            else:
-                self.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
-
-    @property
-    def queue_depth(self) -> int:
-        """Requests waiting for a free worker thread (Waitress only logged it)."""
-        return self.task_dispatcher.queue_depth
-
-    def close(self) -> None:
-        loop_thread = self._loop_thread
-        stopped = self._stopped
-        running = (
-            loop_thread is not None
-            and stopped is not None
-            and loop_thread.is_alive()
-            and not stopped.is_set()
-        )
-        if running:
-            # Always through the trigger, even on the loop thread: there,
-            # close() may be a signal handler that interrupted the loop
-            # holding a connection's lock, which the drain must take.
-            self._trigger().pull_trigger(self._begin_shutdown)
-            current = threading.current_thread()
-            if current is loop_thread:
-                return
-            runs_in = getattr(self.task_dispatcher, "runs_in", None)  # a custom pool may lack it
-            if runs_in is not None and runs_in(current):
-                # From the application: never wait (the drain would wait for
-                # this very request), and its response is the connection's last.
-                self._mark_last_response(threading.get_ident())
-                return
-            stopped.wait(SHUTDOWN_TIMEOUT + 5)
-            return
-        # Not running: close everything here and now.
-        self._shutting_down = True
-        self._close_everything()
-        self.task_dispatcher.shutdown(timeout=1)
-
-    def _mark_last_response(self, worker_ident: int) -> None:
-        """The worker ``worker_ident`` asked the server to stop: the response
-        it is making says ``Connection: close`` (set on its own thread, so
-        before its head is built)."""
-        for obj in list(self._map.values()):
-            if isinstance(obj, HTTPChannel) and obj.busy and obj.worker_ident == worker_ident:
-                response = getattr(obj.serving, "response", None)
-                if response is not None and not response.headers_sent:
-                    response.close_connection = True
-
-    def _trigger(self):
-        return self._listeners()[0].trigger
-
-    def _begin_shutdown(self) -> None:
-        """Loop thread: stop accepting, close idle connections, drain the rest."""
-        if self._shutting_down:
-            return
-        self._shutting_down = True
-        self._shutdown_deadline = time.monotonic() + SHUTDOWN_TIMEOUT
-        listeners = self._listeners()
-        for listener in listeners:
-            listener.del_channel_and_close()
-        channels = [obj for obj in list(self._map.values()) if isinstance(obj, HTTPChannel)]
-        for channel in channels:
-            channel.shutdown_gracefully()
-        self._maybe_finish()
-        wasyncore.call_later(SHUTDOWN_TIMEOUT, self._force_close, self._map)
-
-    def _maybe_finish(self) -> None:
-        if not any(isinstance(obj, HTTPChannel) for obj in list(self._map.values())):
-            self._force_close()
-
-    def _force_close(self) -> None:
-        self._close_everything()
-        self._map.clear()
-
-    def _close_everything(self) -> None:
-        """Close every connection, listener and trigger in the map."""
-        for obj in list(self._map.values()):
-            try:
-                if isinstance(obj, HTTPChannel):
-                    obj.handle_close()
-                elif isinstance(obj, BaseWSGIServer):
-                    obj.del_channel_and_close()  # its close() would come back here
-                else:
-                    obj.close()
-            except OSError:
-                pass
-
-
-class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
+class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     """A listening socket that hands each connection to an ``HTTPChannel``."""
 
     channel_class = HTTPChannel
@@ -513,7 +375,7 @@ class BaseWSGIServer(_LoopRunner, wasyncore.dispatcher):
         if self._loop_thread is None:
             wasyncore.dispatcher.close(self)
             return
-        _LoopRunner.close(self)
+        LoopRunner.close(self)
 
     def _listeners(self):
         return [self]
@@ -644,7 +506,7 @@ if hasattr(socket, "AF_UNIX"):
             pass
 
 
-class MultiSocketServer(_LoopRunner):
+class MultiSocketServer(LoopRunner):
     """Several listeners served by one loop and one worker pool.
 
     The positional arguments are Waitress's, ``log_info`` included: code
@@ -693,4 +555,4 @@ class MultiSocketServer(_LoopRunner):
                 server.close()
             self.task_dispatcher.shutdown(timeout=1)
             return
-        _LoopRunner.close(self)
+        LoopRunner.close(self)
