@@ -103,6 +103,47 @@ def test_transfer_encoding_chunked_twice_is_refused(hello_target, recorder):
     expect_rejected(hello_target, data, {400, 501}, recorder)
 
 
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "")],
+        [("Transfer-Encoding", ""), ("Transfer-Encoding", "chunked")],
+        [("Transfer-Encoding", "chunked"), ("Transfer-Encoding", ",")],
+        [("Transfer-Encoding", "chunked,")],
+    ],
+    ids=["then-empty", "empty-then", "then-comma", "trailing-comma"],
+)
+def test_transfer_encoding_with_an_empty_element_is_refused(hello_target, recorder, lines):
+    """TE.0: a front end keeping the empty line sees no body, and the chunked
+    'body' (here a whole request) would be a second request to it."""
+    smuggled = build_request("GET", "/smuggled")
+    chunk = b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled)
+    data = build_request("POST", "/te", lines) + chunk
+    expect_rejected(hello_target, data, {501}, recorder)
+
+
+def test_an_absolute_form_target_names_the_host(echo_target):
+    """RFC 9112 3.2.2: the target's host, not the Host field's."""
+    with RawConnection(echo_target) as conn:
+        conn.request("GET", "http://target.example:8080/p?q", headers=[("Host", "field.example")])
+        environ = conn.read_response().json()
+    assert environ["HTTP_HOST"] == "target.example:8080"
+    assert (environ["PATH_INFO"], environ["QUERY_STRING"]) == ("/p", "q")
+
+
+def test_nothing_after_a_connect_is_read_as_http(echo_target):
+    """A 2xx to CONNECT makes a tunnel (RFC 9110 9.3.6), which this server
+    cannot: the connection ends with the response, unread bytes unserved."""
+    with RawConnection(echo_target) as conn:
+        conn.send(build_request("CONNECT", "example.com:443", [("Host", "example.com:443")])
+                  + build_request("GET", "/second"))
+        response = conn.read_response()
+        assert response.status == 200
+        assert response.connection_tokens() == ["close"]
+        assert conn.closed_by_server()
+        assert conn.buffer == b""
+
+
 def test_transfer_encoding_on_http10_is_refused_or_ignored_safely(echo_target):
     """RFC 9112 6.1: TE in a 1.0 request is faulty framing; the server must close after."""
     data = (

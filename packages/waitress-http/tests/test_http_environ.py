@@ -154,6 +154,23 @@ class TestPathAndQuery:
         environ = build("/\xe9%41")
         assert environ["PATH_INFO"] == "/\xe9A"
 
+    @pytest.mark.parametrize(
+        "target, host",
+        [
+            ("http://target.example/p", "target.example"),
+            ("https://target.example:8443", "target.example:8443"),
+            ("http://[2001:db8::1]:81?q", "[2001:db8::1]:81"),
+            ("http://target.example#f", "target.example"),
+        ],
+    )
+    def test_absolute_form_host_wins_over_the_host_field(self, target, host):
+        # RFC 9112 3.2.2: the origin server MUST ignore Host and use the target's.
+        environ = build(target, headers=[("Host", "field.example")])
+        assert environ["HTTP_HOST"] == host
+
+    def test_origin_form_keeps_the_host_field(self):
+        assert build("/p", headers=[("Host", "field.example")])["HTTP_HOST"] == "field.example"
+
     def test_connect_authority_form(self):
         environ = build("example.com:443", method="CONNECT")
         assert environ["PATH_INFO"] == ""

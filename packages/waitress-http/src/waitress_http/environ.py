@@ -91,6 +91,23 @@ def split_target(target: str) -> Tuple[str, str]:
     return path, query
 
 
+def target_authority(target: str) -> Optional[str]:
+    """The host[:port] of an absolute-form target (``http://host:8080/p``),
+    None for any other form."""
+    if target[:1] == "/":
+        return None
+    scheme_end = target.find("://")
+    if scheme_end <= 0:
+        return None
+    rest = target[scheme_end + 3 :]
+    end = len(rest)
+    for stop in "/?#":
+        at = rest.find(stop)
+        if 0 <= at < end:
+            end = at
+    return rest[:end]
+
+
 def decode_path(path: str) -> str:
     """Percent-decode ``path`` to bytes and carry them as latin-1 (PEP 3333)."""
     if "%" in path:
@@ -234,6 +251,13 @@ class EnvironBuilder:
                 part[key] = part[key] + ", " + value
             else:
                 part[key] = value
+        authority = target_authority(target)
+        if authority:
+            # RFC 9112 3.2.2: with an absolute-form target, the target's host
+            # is the request's, whatever the Host field says (Waitress kept
+            # the field: two hosts for one request, one for routing and one
+            # for the URLs the application builds).
+            part["HTTP_HOST"] = authority
         if head.chunked:
             # The body arrives de-chunked with CONTENT_LENGTH set; telling
             # the app it is chunked would make it frame the body twice.

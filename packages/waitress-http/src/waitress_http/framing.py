@@ -65,6 +65,12 @@ def build_head(
         if chunked:
             raise BadRequest("Content-Length and Transfer-Encoding are both present", version)
         content_length = _content_length(lengths, version)
+    if method == "CONNECT":
+        # A 2xx answer would turn the connection into a tunnel (RFC 9110
+        # 9.3.6), which a WSGI server cannot make: whatever the answer, the
+        # bytes after it are not read as HTTP, and a front end that forwards
+        # CONNECT cannot disagree about what they are.
+        return RequestHead(method, target, version, headers, content_length, chunked, False, False)
     if not lists:
         return RequestHead(method, target, version, headers, content_length, chunked, False, is_11)
 
@@ -114,8 +120,11 @@ def _is_chunked(codings: str, version: str) -> bool:
     """True for ``chunked`` alone; refuse every other Transfer-Encoding."""
     if version != "1.1":
         raise BadRequest("Transfer-Encoding is not allowed in an HTTP/1.0 request", version)
-    # Empty list elements are allowed and ignored (RFC 9110 5.6.1).
-    if [coding for coding in list_elements(codings) if coding] != ["chunked"]:
+    # Exactly one element: RFC 9110 5.6.1 would have empty elements ignored,
+    # but a front end that keeps one of several Transfer-Encoding lines, the
+    # empty one, frames the message as bodiless (the TE.0 desync), so an
+    # empty element is refused like any coding we do not implement.
+    if list_elements(codings) != ["chunked"]:
         raise NotImplementedTransferEncoding(
             "Transfer-Encoding requested is not supported.", version
         )
