@@ -582,9 +582,12 @@ class Response:
                 heads.clear()
             heads[key] = made
         _, head, mode, length, close = made
-        # ``or``: a server may have set close_connection meanwhile (another
-        # thread, stopping); the head missed it, but the connection must end.
-        self.close_connection = close or self.close_connection
+        # Only ever set, never cleared: a server may have set it meanwhile
+        # (another thread, stopping); the head missed it, but the connection
+        # must end.  (The key above holds close_connection, so ``close`` is
+        # already True when it was set before.)
+        if close:
+            self.close_connection = True
         self._mode = mode
         self._length = length
         self._remaining = length if length is not None else 0

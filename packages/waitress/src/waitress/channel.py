@@ -98,10 +98,9 @@ class HTTPChannel(dispatcher):
         self.worker_ident = 0  # the thread that serves it, while busy
         self.output_ended = False  # the application closed it: send nothing more
         self.will_close = False  # close once the queued output is sent
-        self.draining = False  # the server is stopping: say Connection: close
+        self.draining = False  # the server is stopping: responses say Connection: close
         self.lingering = False  # our side is shut down; reading until the client's
         self.unread_input = False  # client bytes left unread (an error, or dropped while closing)
-        self.serving = None  # the task a worker is running, if any
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
         self.write_wanted = False  # write interest asked of (or set on) the loop
@@ -400,7 +399,7 @@ class HTTPChannel(dispatcher):
                         self.write_wanted = True
                         self._call_on_loop(self._sync_interest)
                     return
-                task = self.serving = self.tasks.popleft()
+                task = self.tasks.popleft()
             finally:
                 lock.release()
             try:
@@ -409,7 +408,6 @@ class HTTPChannel(dispatcher):
                 task.close_after = True
             except Exception:
                 self._task_failed(task)
-            self.serving = None
             if task.close_after:
                 with self.lock:
                     self.will_close = True
@@ -683,10 +681,6 @@ class HTTPChannel(dispatcher):
             )
             if not receiving:
                 self.parse_stopped = True
-            serving = self.serving
-            response = getattr(serving, "response", None)
-            if response is not None and not response.headers_sent:
-                response.close_connection = True
             idle = not self.busy and not self.outbuf.pending and not receiving
         if idle:
             self.handle_close()

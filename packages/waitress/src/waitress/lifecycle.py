@@ -112,13 +112,11 @@ class LoopRunner:
 
     def _mark_last_response(self, worker_ident: int) -> None:
         """The worker ``worker_ident`` asked the server to stop: the response
-        it is making says ``Connection: close`` (set on its own thread, so
-        before its head is built)."""
+        it is making says ``Connection: close`` (marked on its own thread,
+        so before the application returns and the head is built)."""
         for obj in list(self._map.values()):
             if isinstance(obj, HTTPChannel) and obj.busy and obj.worker_ident == worker_ident:
-                response = getattr(obj.serving, "response", None)
-                if response is not None and not response.headers_sent:
-                    response.close_connection = True
+                obj.draining = True
 
     def _trigger(self):
         return self._listeners()[0].trigger

@@ -164,10 +164,12 @@ class WSGITask(Task):
                 return
         # Positional on purpose: keywords make CPython 3.11 build a dict per call.
         response = self.response = Response(
-            head.version, head.method, head.keep_alive and not channel.draining,
-            server.adj.ident, None, logger, channel.write_later)  # write=None, send_later=...
+            head.version, head.method, head.keep_alive, server.adj.ident,
+            None, logger, channel.write_later)  # write=None, send_later=...
         try:
             app_iter = server.application(environ, response.start_response)
+            if channel.draining:  # the server began stopping: this response is the last
+                response.close_connection = True
             try:
                 cls = app_iter.__class__
                 if cls is list or cls is tuple:
