@@ -38,7 +38,7 @@ from waitress_wasyncore.buffers import BodySpool, OutputBuffer
 
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask
-from .teardown import has_unread_input, needs_staged_close, shut_down_sending
+from .teardown import has_unread_input, shut_down_sending
 
 _monotonic = time.monotonic
 
@@ -100,7 +100,6 @@ class HTTPChannel(dispatcher):
         self.will_close = False  # close once the queued output is sent
         self.draining = False  # the server is stopping: responses say Connection: close
         self.lingering = False  # our side is shut down; reading until the client's
-        self.unread_input = False  # client bytes left unread (an error, or dropped while closing)
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
         self.write_wanted = False  # write interest asked of (or set on) the loop
@@ -146,11 +145,7 @@ class HTTPChannel(dispatcher):
                 return
             self.last_activity = _monotonic()
             if self.parse_stopped:
-                # Dropped unread: closing at once would now reset the
-                # connection (see _close_when_sent); and read big, since
-                # this is only discarding.
-                self.unread_input = True
-                size = MAX_BODY_READ
+                size = MAX_BODY_READ  # only discarding: read big
                 continue
             if self._receive_hooked:
                 self.received(data)
@@ -329,7 +324,6 @@ class HTTPChannel(dispatcher):
     def _queue_error_locked(self, error: HTTPError) -> bool:
         """Queue the error response behind earlier responses; stop parsing."""
         self.parse_stopped = True
-        self.unread_input = True  # the client may still be sending the rest
         if self.current is not None:
             if self.current.spool is not None:
                 self.current.spool.close()
@@ -636,18 +630,16 @@ class HTTPChannel(dispatcher):
     # ---------------------------------------------------------------- maintenance
 
     def _close_when_sent(self) -> None:
-        """Loop thread: the last response is with the kernel; close, in stages
-        when closing at once could reset it away (see ``teardown``)."""
+        """Loop thread: the last response is with the kernel; close in stages,
+        so that what the client still sends cannot reset it away (``teardown``)."""
         with self.lock:
             if self.closed or self.lingering or self.busy or self.tasks:
                 return  # closed already, or a request came in meanwhile (draining)
-            pending = self.unread_input or self.parser.buffered or self.current is not None
         linger = getattr(self.server, "linger", None)  # a stand-in server may lack it
         if (
             linger is None
-            or self.client_gone
+            or self.client_gone  # it closed first: nothing more will come
             or self.output_ended  # the application ended it: its SO_LINGER rules
-            or not needs_staged_close(self.socket, bool(pending))
             or not shut_down_sending(self.socket)
         ):
             self.handle_close()
