@@ -125,3 +125,16 @@ def test_serve_logs_application_errors_with_their_traceback():
         log = proc.stderr_text()
         assert "Exception while serving /before_start_response" in log
         assert "Traceback (most recent call last)" in log
+
+
+def test_a_huge_malformed_proxy_header_is_not_logged_whole(waitress_log):
+    """One 100 KB header would otherwise be one 100 KB log line."""
+    value = 'for="' + "a" * 100_000  # unbalanced quote: malformed
+    with ThreadedServer(hello.app, trusted_proxy="127.0.0.1",
+                        trusted_proxy_headers="forwarded") as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/", headers=[("Forwarded", value)])
+            assert conn.read_response().status == 400
+    [line] = [r.getMessage() for r in waitress_log.records if "Malformed proxy header" in r.getMessage()]
+    assert len(line) < 1000
+    assert "(99749 more characters)" in line

@@ -55,8 +55,8 @@ class LoopRunner:
                 try:
                     wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, map)
                 except (SystemExit, KeyboardInterrupt):
-                    self._begin_shutdown()
                     try:
+                        self._begin_shutdown()
                         wasyncore.loop(0.1, adj.asyncore_use_poll, map)
                     except (SystemExit, KeyboardInterrupt):
                         # A second Ctrl-C or SIGTERM while draining: stop now.

@@ -39,6 +39,17 @@ SEQUENCE_SEND_LIMIT = 1024 * 1024
 MAX_BUFFERS = 256
 
 
+#: The most of a client's header value one log line quotes.
+LOGGED_VALUE_LIMIT = 256
+
+
+def _clipped(value: str) -> str:
+    """``value`` as a log line may quote it: a 200 KB header is not logged whole."""
+    if len(value) <= LOGGED_VALUE_LIMIT:
+        return value
+    return f"{value[:LOGGED_VALUE_LIMIT]}... ({len(value) - LOGGED_VALUE_LIMIT} more characters)"
+
+
 def has_descriptor(file) -> bool:
     """Whether ``file`` has an operating-system descriptor to send from."""
     try:
@@ -158,7 +169,7 @@ class WSGITask(Task):
             except MalformedProxyHeader as exc:
                 channel.logger.warning(
                     'Malformed proxy header "%s" from "%s": %s value: %s',
-                    exc.header, channel.remote_addr, exc.reason, exc.value,
+                    exc.header, channel.remote_addr, exc.reason, _clipped(exc.value),
                 )
                 self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
                 return
