@@ -8,31 +8,39 @@ rest of the response.
 import socket
 import time
 
-from fixtureapps import echo, lengths
+from fixtureapps import echo, streaming
 from server_support import RawConnection, ThreadedServer, tcp_address, wait_until
 from waitress.channel import HTTPChannel
 
 
+def _channels(server):
+    return [obj for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)]
+
+
 def _no_open_channel(server) -> bool:
     """Every connection is closed or lingering: the server sends nothing more."""
-    return all(
-        obj.lingering for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)
-    )
+    return all(channel.lingering for channel in _channels(server))
 
 
-def test_a_request_sent_after_connection_close_does_not_cut_the_response():
+# A close the server decides: the client asked for a persistent HTTP/1.0
+# connection, but a body of unknown length can only end with the close.
+KEEP_ALIVE_10 = [("Connection", "keep-alive")]
+
+
+def test_a_request_sent_as_the_server_closes_does_not_cut_the_response():
     """The client reads slowly, so most of 1 MB is still unacknowledged when
-    the server is done with it; the client then sends another request."""
-    size = 1_000_000
-    with ThreadedServer(lengths.app) as server:
+    the server is done with it; the client, expecting the connection to
+    persist, sends its next request."""
+    n, size = 100, 10_000
+    with ThreadedServer(streaming.app) as server:
         with RawConnection(tcp_address(server), timeout=20, receive_buffer=32768) as conn:
-            conn.request("GET", "/large?size=%d&chunk=%d" % (size, size),
-                         headers=[("Connection", "close")])
+            conn.request("GET", "/?n=%d&size=%d" % (n, size), headers=KEEP_ALIVE_10,
+                         version="HTTP/1.0")
             response = conn.read_head()  # the response has begun
-            assert response.status == 200
+            assert response.status == 200 and response.header("Content-Length") is None
             assert wait_until(lambda: _no_open_channel(server), timeout=10)
-            conn.request("GET", "/late")
-            assert len(conn.read_until_eof()) == size
+            conn.request("GET", "/next", headers=KEEP_ALIVE_10, version="HTTP/1.0")
+            assert conn.read_until_eof() == streaming.expected_body(n, size)
 
 
 def test_the_rest_of_a_refused_body_is_read_and_the_413_arrives():
@@ -52,26 +60,38 @@ def test_the_rest_of_a_refused_body_is_read_and_the_413_arrives():
 def test_the_next_request_already_waiting_unread_is_not_reset():
     """The client's next bytes reached the kernel after the response was
     done and acknowledged but before the close: closing at once would reset
-    (a close-delimited body would then end in ECONNRESET, and on some systems
+    (the close-delimited body would end in ECONNRESET, and on some systems
     the client would lose the response)."""
     original = HTTPChannel._close_when_sent
     clients = []
 
     def next_request_first(channel):
-        clients[0].request("GET", "/next")  # lands in the server's receive queue
+        clients[0].request("GET", "/next", headers=KEEP_ALIVE_10, version="HTTP/1.0")
         original(channel)
 
-    with ThreadedServer(echo.app) as server:
+    with ThreadedServer(streaming.app) as server:
         with RawConnection(tcp_address(server)) as conn:
             clients.append(conn)
             HTTPChannel._close_when_sent = next_request_first
             try:
-                conn.request("GET", "/only", headers=[("Connection", "close")])
-                assert conn.read_response().status == 200
-                assert conn.read_until_eof() == b""
+                conn.request("GET", "/?n=3&size=5", headers=KEEP_ALIVE_10, version="HTTP/1.0")
+                assert conn.read_head().status == 200
+                assert conn.read_until_eof() == streaming.expected_body(3, 5)
                 assert not conn.reset, "the connection ended in a reset, not a FIN"
             finally:
                 HTTPChannel._close_when_sent = original
+
+
+def test_a_client_that_asked_to_close_is_closed_at_once():
+    """It may send nothing more (RFC 9112 9.6): no staged close, no linger."""
+    with ThreadedServer(echo.app) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/", headers=[("Connection", "close")])
+            assert conn.read_response().status == 200
+            assert conn.closed_by_server(timeout=10)
+            # Gone while our side is still open (a staged close would wait
+            # for it, LINGER_IDLE_SECONDS at least).
+            assert wait_until(lambda: not _channels(server), timeout=1)
 
 
 def test_a_client_still_sending_keeps_lingering(monkeypatch):

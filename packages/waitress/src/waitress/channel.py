@@ -100,6 +100,8 @@ class HTTPChannel(dispatcher):
         self.will_close = False  # close once the queued output is sent
         self.draining = False  # the server is stopping: responses say Connection: close
         self.lingering = False  # our side is shut down; reading until the client's
+        self.close_requested = False  # the last request asked to close the connection
+        self.input_dropped = False  # bytes came after parsing stopped, and were dropped
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
         self.write_wanted = False  # write interest asked of (or set on) the loop
@@ -145,6 +147,7 @@ class HTTPChannel(dispatcher):
                 return
             self.last_activity = _monotonic()
             if self.parse_stopped:
+                self.input_dropped = True  # the client goes on sending
                 size = MAX_BODY_READ  # only discarding: read big
                 continue
             if self._receive_hooked:
@@ -403,7 +406,10 @@ class HTTPChannel(dispatcher):
             except Exception:
                 self._task_failed(task)
             if task.close_after:
+                head = getattr(task, "head", None)
                 with self.lock:
+                    # The client's own request said close: it sends nothing more.
+                    self.close_requested = head is not None and not head.keep_alive
                     self.will_close = True
                     self.parse_stopped = True
                     for dropped in self.tasks:
@@ -631,15 +637,25 @@ class HTTPChannel(dispatcher):
 
     def _close_when_sent(self) -> None:
         """Loop thread: the last response is with the kernel; close in stages,
-        so that what the client still sends cannot reset it away (``teardown``)."""
+        so that what the client still sends cannot reset it away (``teardown``),
+        unless the client itself asked to close and has kept to it."""
         with self.lock:
             if self.closed or self.lingering or self.busy or self.tasks:
                 return  # closed already, or a request came in meanwhile (draining)
+            # A client that asked to close sends nothing more (RFC 9112 9.6
+            # forbids it): closing at once is safe unless it did anyway.
+            promised = (
+                self.close_requested
+                and not self.input_dropped
+                and not self.parser.buffered
+                and self.current is None
+            )
         linger = getattr(self.server, "linger", None)  # a stand-in server may lack it
         if (
             linger is None
             or self.client_gone  # it closed first: nothing more will come
             or self.output_ended  # the application ended it: its SO_LINGER rules
+            or promised
             or not shut_down_sending(self.socket)
         ):
             self.handle_close()
