@@ -122,3 +122,13 @@ def test_a_client_that_never_closes_is_closed_after_the_linger_time(monkeypatch)
             assert conn.read_response().status == 413
             assert conn.closed_by_server(timeout=10)
         assert wait_until(lambda: not server._lingering, timeout=10)
+
+
+def test_a_connect_is_closed_in_stages():
+    """CONNECT is closed by the server's choice (no tunnel), not the client's:
+    a client that already sends its tunnel bytes must not reset the answer."""
+    with ThreadedServer(echo.app) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("CONNECT", "example.com:443", headers=[("Host", "example.com:443")])
+            assert conn.read_response().status == 200
+            assert wait_until(lambda: _no_open_channel(server) and _channels(server), timeout=10)

@@ -409,7 +409,10 @@ class HTTPChannel(dispatcher):
                 head = getattr(task, "head", None)
                 with self.lock:
                     # The client's own request said close: it sends nothing more.
-                    self.close_requested = head is not None and not head.keep_alive
+                    # (A CONNECT is closed by our choice: its client may well.)
+                    self.close_requested = (
+                        head is not None and not head.keep_alive and head.method != "CONNECT"
+                    )
                     self.will_close = True
                     self.parse_stopped = True
                     for dropped in self.tasks:
