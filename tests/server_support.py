@@ -17,6 +17,7 @@ Every wait here is bounded: a server that misbehaves fails the test instead
 of hanging it.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -433,6 +434,32 @@ def connect(
     sock.settimeout(timeout)
     sock.connect(address)
     return sock
+
+
+def refuses_connections(target: Target) -> bool:
+    """True once nothing accepts at ``target`` (refused, reset or unreachable)."""
+    try:
+        probe = connect(target, timeout=2)
+    except OSError:
+        return True
+    probe.close()
+    return False
+
+
+@contextlib.contextmanager
+def closing_in_background(close: Callable[[], Any], target: Target, timeout: float = 20.0):
+    """Run ``close()`` in a thread for the length of the block (it waits for
+    the drain, which the block lets happen).  The block starts once the
+    listener at ``target`` refuses connections; leaving it, ``close()`` must
+    have returned within ``timeout`` seconds."""
+    closer = threading.Thread(target=close, daemon=True)
+    closer.start()
+    assert wait_until(lambda: refuses_connections(target), timeout=5), (
+        "listener still open while closing"
+    )
+    yield closer
+    closer.join(timeout)
+    assert not closer.is_alive(), "close() did not return"
 
 
 def reset_close(sock: socket.socket) -> None:

@@ -10,8 +10,13 @@ import threading
 
 import waitress.lifecycle
 from fixtureapps import echo, gate
-from server_support import RawConnection, ThreadedServer, tcp_address, wait_until
-from test_server_stop import _refused
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    closing_in_background,
+    tcp_address,
+    wait_until,
+)
 from waitress.channel import HTTPChannel
 from waitress_wasyncore.reactor import existing_reactor
 
@@ -111,23 +116,18 @@ def test_responses_begun_during_the_drain_say_connection_close(recorder):
     behind is not served (the client may retry it)."""
     context = ThreadedServer(gate.app)
     server = context.__enter__()
-    closer = None
     try:
         target = tcp_address(server)
         with gate.released() as opened, RawConnection(target, timeout=20) as conn:
             conn.request("GET", "/in-flight")
             assert recorder.wait_for_kind("entered", timeout=10)
             conn.request("GET", "/pipelined")
-            closer = threading.Thread(target=server.close, daemon=True)
-            closer.start()
-            assert wait_until(lambda: _refused(target), timeout=5)
-            opened.set()
-            response = conn.read_response()
-            assert (response.status, response.body) == (200, b"released")
-            assert response.connection_tokens() == ["close"]
-            assert conn.closed_by_server(timeout=10)
-        closer.join(20)
-        assert not closer.is_alive()
+            with closing_in_background(server.close, target):
+                opened.set()
+                response = conn.read_response()
+                assert (response.status, response.body) == (200, b"released")
+                assert response.connection_tokens() == ["close"]
+                assert conn.closed_by_server(timeout=10)
         assert recorder.notes("entered") == ["/in-flight"]
     finally:
         gate.GATE.set()
@@ -136,26 +136,17 @@ def test_responses_begun_during_the_drain_say_connection_close(recorder):
 
 def test_a_request_whose_body_is_arriving_is_served_by_the_drain():
     """Its head is in: it is in flight, not idle, and gets its response."""
-    context = ThreadedServer(echo.app)
-    server = context.__enter__()
-    closer = None
-    try:
+    with ThreadedServer(echo.app) as server:
         target = tcp_address(server)
         with RawConnection(target, timeout=20) as conn:
             conn.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
             assert wait_until(lambda: any(ch.current is not None for ch in _channels(server)))
-            closer = threading.Thread(target=server.close, daemon=True)
-            closer.start()
-            assert wait_until(lambda: _refused(target), timeout=5)
-            conn.send(b"world")
-            response = conn.read_response()
-            assert response.status == 200
-            assert response.json()["body"] == "helloworld"
-            assert response.connection_tokens() == ["close"]
-        closer.join(20)
-        assert not closer.is_alive()
-    finally:
-        context.__exit__(None, None, None)
+            with closing_in_background(server.close, target):
+                conn.send(b"world")
+                response = conn.read_response()
+                assert response.status == 200
+                assert response.json()["body"] == "helloworld"
+                assert response.connection_tokens() == ["close"]
 
 
 def test_a_request_still_unread_when_the_drain_begins_is_served():

@@ -2,7 +2,6 @@
 and lets a request already in the application finish (within a bounded wait).
 """
 
-import socket
 import threading
 
 import pytest
@@ -10,23 +9,14 @@ from fixtureapps import gate, hello
 from server_support import (
     RawConnection,
     ThreadedServer,
+    closing_in_background,
     get,
     listen_addresses,
+    refuses_connections,
     tcp_address,
     two_free_ports,
     wait_until,
 )
-
-
-def _refused(target) -> bool:
-    try:
-        probe = socket.create_connection(target, timeout=2)
-    except (ConnectionRefusedError, ConnectionResetError):
-        return True
-    except OSError:
-        return True
-    probe.close()
-    return False
 
 
 def test_close_from_another_thread_ends_run_and_closes_the_listener():
@@ -37,7 +27,7 @@ def test_close_from_another_thread_ends_run_and_closes_the_listener():
         assert get(target, "/").status == 200
         assert context.stop(), "run() did not return after close()"
         assert context.run_error is None or isinstance(context.run_error, SystemExit)
-        assert wait_until(lambda: _refused(target), timeout=5), "still accepting after close()"
+        assert wait_until(lambda: refuses_connections(target), timeout=5), "still accepting after close()"
     finally:
         context.__exit__(None, None, None)
 
@@ -51,7 +41,7 @@ def test_close_of_a_multi_socket_server_closes_every_listener():
             assert get(target, "/").status == 200
         assert context.stop()
         for target in targets:
-            assert wait_until(lambda target=target: _refused(target), timeout=5)
+            assert wait_until(lambda target=target: refuses_connections(target), timeout=5)
     finally:
         context.__exit__(None, None, None)
 
@@ -59,23 +49,16 @@ def test_close_of_a_multi_socket_server_closes_every_listener():
 def test_close_lets_an_in_flight_request_finish(recorder):
     context = ThreadedServer(gate.app)
     server = context.__enter__()
-    closer = None
     try:
         target = tcp_address(server)
         with gate.released() as opened, RawConnection(target, timeout=20) as conn:
             conn.request("GET", "/in-flight")
             assert recorder.wait_for_kind("entered", timeout=10)
-            closer = threading.Thread(target=context.stop, daemon=True)
-            closer.start()
-            assert wait_until(lambda: _refused(target), timeout=5), (
-                "listener still open while closing"
-            )
-            opened.set()
-            response = conn.read_response()
-            assert response.status == 200
-            assert response.body == b"released"
-        closer.join(20)
-        assert not closer.is_alive(), "close() did not return"
+            with closing_in_background(context.stop, target):
+                opened.set()
+                response = conn.read_response()
+                assert response.status == 200
+                assert response.body == b"released"
         assert not context.thread.is_alive(), "run() did not return"
     finally:
         gate.GATE.set()
