@@ -62,6 +62,24 @@ def normalize_url_prefix(prefix: str) -> str:
     return "/" + stripped if stripped else ""
 
 
+def split_absolute(target: str) -> Optional[Tuple[str, str]]:
+    """An absolute-form target (``http://host:8080/p?q``, fragment already
+    cut) as its authority and the rest (``/p?q``, ``?q`` or ''); None for
+    any other form."""
+    if target[:1] == "/":
+        return None
+    scheme_end = target.find("://")
+    if scheme_end <= 0:
+        return None
+    rest = target[scheme_end + 3 :]
+    end = len(rest)
+    for stop in "/?":
+        at = rest.find(stop)
+        if 0 <= at < end:
+            end = at
+    return rest[:end], rest[end:]
+
+
 def split_target(target: str) -> Tuple[str, str]:
     """Split a request-target into its undecoded path and its raw query.
 
@@ -76,36 +94,20 @@ def split_target(target: str) -> Tuple[str, str]:
     if target[:1] != "/":
         if target == "*":
             return "*", ""
-        scheme_end = target.find("://")
-        if scheme_end <= 0:
+        absolute = split_absolute(target)
+        if absolute is None:
             return "", ""
-        rest = target[scheme_end + 3 :]
-        slash = rest.find("/")
-        question = rest.find("?")
-        if question >= 0 and (slash < 0 or question < slash):
-            return "/", rest[question + 1 :]
-        if slash < 0:
-            return "/", ""
-        target = rest[slash:]
+        target = absolute[1]
+        if target[:1] != "/":
+            target = "/" + target
     path, _, query = target.partition("?")
     return path, query
 
 
 def target_authority(target: str) -> Optional[str]:
-    """The host[:port] of an absolute-form target (``http://host:8080/p``),
-    None for any other form."""
-    if target[:1] == "/":
-        return None
-    scheme_end = target.find("://")
-    if scheme_end <= 0:
-        return None
-    rest = target[scheme_end + 3 :]
-    end = len(rest)
-    for stop in "/?#":
-        at = rest.find(stop)
-        if 0 <= at < end:
-            end = at
-    return rest[:end]
+    """The host[:port] of an absolute-form target, None for any other form."""
+    absolute = split_absolute(target.partition("#")[0])
+    return None if absolute is None else absolute[0]
 
 
 def decode_path(path: str) -> str:
