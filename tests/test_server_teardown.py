@@ -132,3 +132,51 @@ def test_a_connect_is_closed_in_stages():
             conn.request("CONNECT", "example.com:443", headers=[("Host", "example.com:443")])
             assert conn.read_response().status == 200
             assert wait_until(lambda: _no_open_channel(server) and _channels(server), timeout=10)
+
+
+def _answered_413(conn) -> None:
+    """``conn`` sends a body too large; the server answers 413 and closes in stages."""
+    conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 50)
+    assert conn.read_response().status == 413
+
+
+def test_lingering_connections_give_their_slots_to_new_clients(monkeypatch):
+    """At ``connection_limit``, a new client is not kept waiting for
+    connections already answered: the oldest lingering one closes."""
+    import waitress.server
+
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)  # only eviction ends them
+    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    with ThreadedServer(echo.app, connection_limit=2, max_request_body_size=10) as server:
+        target = tcp_address(server)
+        with RawConnection(target) as first, RawConnection(target) as second:
+            for conn in (first, second):
+                _answered_413(conn)
+            assert wait_until(lambda: len(server._lingering or ()) == 2, timeout=10)
+            oldest, newer = list(server._lingering)
+            with RawConnection(target, timeout=20) as third:  # 600 s without the change
+                third.request("GET", "/", headers=[("Connection", "close")])
+                assert third.read_response().status == 200
+            assert oldest.closed and not newer.closed  # the oldest gave way
+            assert list(server._lingering) == [newer]
+
+
+def test_at_the_limit_a_connection_that_starts_lingering_frees_its_slot(monkeypatch):
+    """While new clients wait at ``connection_limit``, a connection the
+    server closes after its response gives its slot to one of them."""
+    import waitress.server
+
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    with ThreadedServer(echo.app, connection_limit=1, max_request_body_size=10) as server:
+        target = tcp_address(server)
+        with RawConnection(target) as first:
+            first.request("GET", "/held")
+            assert first.read_response().status == 200  # kept alive: the limit is reached
+            assert wait_until(lambda: server.in_connection_overflow, timeout=10)
+            (channel,) = _channels(server)
+            with RawConnection(target, timeout=20) as second:
+                second.request("GET", "/", headers=[("Connection", "close")])  # waits
+                _answered_413(first)
+                assert second.read_response().status == 200  # 600 s without the change
+            assert channel.closed and not server._lingering

@@ -302,7 +302,15 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     def linger(self, channel) -> None:
         """``channel`` has shut down its sending side and reads until the
         client closes (see ``teardown``); close it anyway once the client is
-        silent for LINGER_IDLE_SECONDS, or after LINGER_MAX_SECONDS."""
+        silent for LINGER_IDLE_SECONDS, or after LINGER_MAX_SECONDS.
+
+        Lingering is a courtesy to a client already answered; it never holds
+        a slot of ``connection_limit`` that a new client needs: a server at
+        the limit takes new connections again, and each one accepted at the
+        limit closes the oldest lingering connection
+        (``_check_connection_limit``)."""
+        if self.in_connection_overflow:
+            self._listen_again()
         if self._lingering is None:
             self._lingering = {}
         self._lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
@@ -328,18 +336,28 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         if self._lingering:
             self._lingering.pop(channel, None)
         if self.in_connection_overflow and len(self.active_channels) < self.adj.connection_limit:
-            self.in_connection_overflow = False
             logger.info(
                 "total open connections dropped below the connection limit, listening again"
             )
-            if self.accepting:
-                self.set_interest(True, False)
+            self._listen_again()
         owner = self._owner or self
         if owner._shutting_down:
             owner._maybe_finish()
 
+    def _listen_again(self) -> None:
+        self.in_connection_overflow = False
+        if self.accepting:
+            self.set_interest(True, False)
+
     def _check_connection_limit(self) -> None:
-        if len(self.active_channels) >= self.adj.connection_limit and not self.in_connection_overflow:
+        if len(self.active_channels) < self.adj.connection_limit or self.in_connection_overflow:
+            return
+        if self._lingering:
+            # The oldest lingering connection gives its slot up (see linger).
+            oldest = next(iter(self._lingering))
+            del self._lingering[oldest]
+            oldest.handle_close()
+        else:
             self.in_connection_overflow = True
             logger.warning(
                 "total open connections reached the connection limit, "
