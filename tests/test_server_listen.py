@@ -151,7 +151,7 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 @needs_unix
 def test_unix_socket_with_http_client_keep_alive(tmp_path):
     path = str(tmp_path / "client.sock")
-    with ThreadedServer(echo.app, unix_socket=path):
+    with ThreadedServer(echo.app, unix_socket=path) as server:
         conn = UnixHTTPConnection(path)
         try:
             for index in range(3):
@@ -161,6 +161,9 @@ def test_unix_socket_with_http_client_keep_alive(tmp_path):
                 assert environ["PATH_INFO"] == "/n%d" % index
                 assert environ["body"] == "payload %d" % index
                 assert not response.will_close
+            # The connection's address is the listener's fixed one, as in
+            # Waitress (a UNIX peer has no address of its own).
+            assert [c.addr for c in server.active_channels.values()] == [("localhost", None)]
         finally:
             conn.close()
 

@@ -539,3 +539,20 @@ def test_repr_mentions_the_address(smap):
     server = EchoServer(ModernEcho, smap)
     text = repr(server)
     assert "listening" in text and "127.0.0.1" in text
+
+
+def test_a_peer_given_by_accept_is_not_asked_again(smap, pair):
+    """accept() returned the address: no getpeername() system call."""
+    asked = []
+
+    class Counting(socket.socket):
+        def getpeername(self):
+            asked.append(True)
+            return super().getpeername()
+
+    a, _ = pair
+    sock = Counting(fileno=a.detach())
+    d = dispatcher(sock, map=smap, peer=("192.0.2.1", 4321))
+    assert d.connected and d.addr == ("192.0.2.1", 4321)
+    assert asked == []
+    d.close()

@@ -73,8 +73,17 @@ class dispatcher:
         )
 
     def __init__(
-        self, sock: Optional[socket_module.socket] = None, map: Optional[dict] = None
+        self,
+        sock: Optional[socket_module.socket] = None,
+        map: Optional[dict] = None,
+        peer: Any = None,
     ) -> None:
+        """Watch ``sock`` in ``map``.
+
+        ``peer`` is the address ``accept()`` returned with ``sock``: the
+        connection is then known to exist, so its peer is not asked again
+        (a system call per connection that a busy server can spare).
+        """
         self._map = socket_map if map is None else map
         self._fileno = None
         if sock is None:
@@ -83,6 +92,9 @@ class dispatcher:
         sock.setblocking(False)
         self.set_socket(sock, map)
         self.connected = True
+        if peer is not None:
+            self.addr = peer
+            return
         try:
             self.addr = sock.getpeername()
         except OSError:

@@ -86,7 +86,6 @@ class HTTPChannel(dispatcher):
     def __init__(self, server, sock, addr, adj, map=None) -> None:
         self.server = server
         self.adj = adj
-        self.addr = addr
         self.remote_addr, self.remote_port = server.peer_strings(addr)
         self.parser = RequestParser(adj.max_request_header_size, adj.max_request_body_size)
         self.lock = threading.Lock()
@@ -116,7 +115,7 @@ class HTTPChannel(dispatcher):
         self.inbuf_overflow = adj.inbuf_overflow
         self.trigger = server.trigger
         self.add_task = server.add_task
-        dispatcher.__init__(self, sock, map)
+        dispatcher.__init__(self, sock, map, peer=addr)
         #: The descriptor this connection was accepted on.  ``_fileno`` is
         #: cleared by ``close()``; the server's bookkeeping still needs to
         #: know which entry was ours.
