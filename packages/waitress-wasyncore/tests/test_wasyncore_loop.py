@@ -388,3 +388,37 @@ def test_a_handler_hitting_a_reset_closes_without_an_error_log(smap, pair, caplo
     loop(0.05, map=smap, count=2)
     assert d.closes == 1 and smap == {}
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_the_selector_sees_every_registration_change(any_smap):
+    """Registrations written past the selector (the epoll fast path) leave
+    it in the state its own register/modify/unregister would have: the
+    same keys, and the OS-level poller watching the same bits."""
+    a, b = socket.socketpair()
+    try:
+        Reader(b, map=any_smap)  # keeps the reactor (and its selector) open
+        reader = Reader(a, map=any_smap)
+        selector = reactor_for(any_smap)._selector
+        fd = reader._fileno
+        key = selector.get_key(fd)
+        assert (key.fd, key.events, key.data) == (fd, selectors.EVENT_READ, reader)
+        reader.set_interest(True, True)
+        key = selector.get_key(fd)
+        assert (key.events, key.data) == (selectors.EVENT_READ | selectors.EVENT_WRITE, reader)
+        assert [(k.fd, mask) for k, mask in selector.select(0)] == [(fd, selectors.EVENT_WRITE)]
+        b.send(b"x")
+        assert [(k.fd, mask) for k, mask in selector.select(0)] == [
+            (fd, selectors.EVENT_READ | selectors.EVENT_WRITE)
+        ]
+        reader.set_interest(False, False)
+        with pytest.raises(KeyError):
+            selector.get_key(fd)
+        assert selector.select(0) == []
+        reader.set_interest(True, False)
+        assert selector.get_key(fd).events == selectors.EVENT_READ
+        reader.close()
+        with pytest.raises(KeyError):
+            selector.get_key(fd)
+    finally:
+        a.close()
+        b.close()
