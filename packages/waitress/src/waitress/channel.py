@@ -89,7 +89,7 @@ class HTTPChannel(dispatcher):
         self.remote_addr, self.remote_port = server.peer_strings(addr)
         self.parser = RequestParser(adj.max_request_header_size, adj.max_request_body_size)
         self.lock = threading.Lock()
-        self.drained = threading.Condition(self.lock)
+        self._drained = None  # a Condition on ``lock``, made when a worker first waits
         self.outbuf = OutputBuffer(adj.outbuf_overflow)
         self.tasks = deque()
         self.current = None  # the WSGITask whose body is still arriving
@@ -222,7 +222,8 @@ class HTTPChannel(dispatcher):
             if self.closed:
                 return
             self.closed = True
-            self.drained.notify_all()
+            if self._drained is not None:
+                self._drained.notify_all()
             tasks = list(self.tasks)
             self.tasks.clear()
             outbuf = self.outbuf
@@ -524,8 +525,12 @@ class HTTPChannel(dispatcher):
         """
         timeout = self.adj.channel_timeout
         started = _monotonic()
+        drained = self._drained
+        if drained is None:
+            # Most connections never wait: the Condition is made for those that do.
+            drained = self._drained = threading.Condition(self.lock)
         while self.outbuf.pending > allowed and not self.closed:
-            self.drained.wait(1.0)
+            drained.wait(1.0)
             if self.outbuf.pending > allowed:
                 now = _monotonic()
                 if now - max(self.last_output, started) > timeout:
@@ -581,7 +586,8 @@ class HTTPChannel(dispatcher):
                 self.write_wanted = True
                 self._call_on_loop(self._sync_interest)
         else:
-            self.drained.notify_all()
+            if self._drained is not None:
+                self._drained.notify_all()
             if self.busy:
                 return
             if self.tasks and not self.closed:
