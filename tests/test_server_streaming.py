@@ -72,3 +72,90 @@ def test_many_small_pieces_arrive_whole_and_in_order():
         decoded += body[:size]
         body = body[size + 2 :]
     assert decoded == b"".join(pieces)
+
+
+def _read_until(client, marker, received=b""):
+    while marker not in received:
+        data = client.recv(65536)
+        assert data, "connection closed before %r" % marker
+        received += data
+    return received
+
+
+def test_paused_streams_on_several_connections_each_get_every_event():
+    """One flush timer serves every connection, and re-arms for each pause."""
+    rounds, clients = 3, 4
+    seen = [[threading.Event() for _ in range(rounds)] for _ in range(clients)]
+
+    def events(environ, start_response):
+        index = int(environ["PATH_INFO"].strip("/"))
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+
+        def body():
+            for number in range(rounds):
+                yield b"event %d.%d\n\n" % (index, number)
+                seen[index][number].wait(10)  # the client must see it first
+
+        return body()
+
+    with ThreadedServer(events, threads=clients) as server:
+        connections = [socket.create_connection(tcp_address(server), timeout=10)
+                       for _ in range(clients)]
+        try:
+            for index, client in enumerate(connections):
+                client.sendall(b"GET /%d HTTP/1.1\r\nHost: test\r\n\r\n" % index)
+            received = [b""] * clients
+            for number in range(rounds):
+                for index, client in enumerate(connections):
+                    received[index] = _read_until(
+                        client, b"event %d.%d\n\n" % (index, number), received[index])
+                    seen[index][number].set()
+            for index, client in enumerate(connections):
+                assert _read_until(client, b"0\r\n\r\n", received[index]).endswith(b"0\r\n\r\n")
+        finally:
+            for client in connections:
+                client.close()
+
+
+def test_a_buffer_the_application_reuses_after_yielding_is_sent_as_yielded():
+    def reusing(environ, start_response):
+        # With a Content-Length the pieces go out as they are (no chunk framing).
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "16")])
+        buffer = bytearray(4)
+
+        def body():
+            for letter in b"abcd":
+                buffer[:] = bytes([letter]) * 4
+                yield buffer  # gathered, not sent yet: then overwritten
+
+        return body()
+
+    with ThreadedServer(reusing) as server:
+        with socket.create_connection(tcp_address(server), timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            received = _read_until(client, b"\r\n\r\n")
+            while len(received.partition(b"\r\n\r\n")[2]) < 16:
+                data = client.recv(65536)
+                assert data, "connection closed before the end of the body"
+                received += data
+    assert received.partition(b"\r\n\r\n")[2] == b"aaaabbbbccccdddd"
+
+
+def test_what_write_sent_reaches_the_client_while_the_application_waits():
+    """The WSGI ``write()`` callable's output is gathered like a stream's."""
+    written = threading.Event()
+
+    def legacy(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(FIRST)
+        written.wait(10)
+        return [SECOND]
+
+    with ThreadedServer(legacy) as server:
+        with socket.create_connection(tcp_address(server), timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            received = _read_until(client, FIRST)
+            assert SECOND not in received
+            written.set()
+            received = _read_until(client, b"0\r\n\r\n", received)
+    assert received.index(FIRST) < received.index(SECOND)

@@ -33,7 +33,7 @@ from waitress_http import (
     RequestHead,
     RequestParser,
 )
-from waitress_wasyncore import call_later, dispatcher
+from waitress_wasyncore import dispatcher
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer
 
 from .logs import logger as waitress_logger
@@ -42,10 +42,11 @@ from .teardown import has_unread_input, shut_down_sending
 
 _monotonic = time.monotonic
 
-#: Output gathered by ``write_later`` goes out once this much is queued...
+#: Output gathered by ``write_later`` goes out once this much is gathered,
+#: in this many pieces (one ``sendmsg``), or ``flushes.FLUSH_DELAY`` seconds
+#: after the first of it, whichever comes first.
 COALESCE_LIMIT = 256 * 1024
-#: ...or this many seconds after the first of it, whichever comes first.
-FLUSH_DELAY = 0.001
+MAX_GATHERED = 128
 #: The largest read while a request body is arriving (``recv_bytes`` otherwise)...
 MAX_BODY_READ = 256 * 1024
 #: ...and how many reads one readiness event may do for it.
@@ -104,7 +105,8 @@ class HTTPChannel(dispatcher):
         self.parse_stopped = False  # parse error or close pending: ignore input
         self.reading_paused = False
         self.write_wanted = False  # write interest asked of (or set on) the loop
-        self.flush_armed = False  # a timed flush of gathered output is pending
+        self.gathered = None  # pieces write_later gathered and nothing sent yet (a list)
+        self.gathered_size = 0
         self.closed = False
         self.client_gone = False
         self.head_started = None  # when the first byte of an unfinished head came
@@ -115,6 +117,7 @@ class HTTPChannel(dispatcher):
         self.inbuf_overflow = adj.inbuf_overflow
         self.trigger = server.trigger
         self.add_task = server.add_task
+        self._flush_later = server.delayed_flushes.add
         dispatcher.__init__(self, sock, map, peer=addr)
         #: The descriptor this connection was accepted on.  ``_fileno`` is
         #: cleared by ``close()``; the server's bookkeeping still needs to
@@ -222,6 +225,7 @@ class HTTPChannel(dispatcher):
             if self.closed:
                 return
             self.closed = True
+            self.gathered = None
             if self._drained is not None:
                 self._drained.notify_all()
             tasks = list(self.tasks)
@@ -263,6 +267,7 @@ class HTTPChannel(dispatcher):
             for task in self.tasks:
                 task.cancel()
             self.tasks.clear()
+            self._queue_gathered_locked()  # written before the end: it goes out
             if self.outbuf.pending:
                 try:
                     self._flush_locked()
@@ -418,6 +423,7 @@ class HTTPChannel(dispatcher):
                     for dropped in self.tasks:
                         dropped.cancel()
                     self.tasks.clear()
+                    self._queue_gathered_locked()
                     if self.outbuf.pending and not self.closed:
                         try:
                             self._flush_locked()  # what the task gathered still goes out
@@ -441,7 +447,7 @@ class HTTPChannel(dispatcher):
     def total_outbufs_len(self) -> int:
         """Response bytes queued and not yet sent (Waitress's name, which
         graceful-shutdown code polls until it reaches 0)."""
-        return self.outbuf.pending
+        return self.outbuf.pending + self.gathered_size
 
     def cancel(self) -> None:
         """The pool shut down before this connection got a thread."""
@@ -474,39 +480,60 @@ class HTTPChannel(dispatcher):
             lock.release()
 
     def write_later(self, buffers) -> None:
-        """Queue ``buffers`` to be sent within ``FLUSH_DELAY`` seconds (a worker).
+        """Gather ``buffers`` to be sent within ``FLUSH_DELAY`` seconds (a worker).
 
-        For a body the application streams in many small pieces: they are
-        gathered and go out in a few large sends rather than one system call
-        each; the loop flushes what is left if the application pauses, so a
-        stream of events still reaches the client promptly.
+        For a body the application streams in pieces: they go out with the
+        next ``write_soon`` (the body's end, usually), in one ``sendmsg``,
+        or once ``COALESCE_LIMIT`` bytes or ``MAX_GATHERED`` pieces are
+        gathered; the loop sends them if the application pauses first
+        (``flushes``), so a stream of events still reaches the client
+        promptly.  Pieces are kept as given, except that anything but
+        ``bytes`` is copied: the application may reuse a buffer it yielded.
         """
-        with self.lock:
+        lock = self.lock
+        lock.acquire()  # not ``with``: see the module docstring
+        try:
             if self.closed or self.output_ended:
                 raise ClientDisconnected()
-            outbuf = self.outbuf
+            gathered = self.gathered
+            started = gathered is None
+            if started:
+                gathered = self.gathered = []
+            size = self.gathered_size
             for buf in buffers:
-                outbuf.append(buf)
-            if outbuf.pending >= COALESCE_LIMIT:
-                self._flush_locked()
+                if buf.__class__ is not bytes:
+                    buf = bytes(buf)
+                gathered.append(buf)
+                size += len(buf)
+            self.gathered_size = size
+            if size >= COALESCE_LIMIT or len(gathered) >= MAX_GATHERED:
+                self._send_locked([])  # sends what is gathered
                 self._wait_for_room_locked()
-            elif not self.flush_armed and not self.write_wanted:
-                self.flush_armed = True
-                self._call_on_loop(self._arm_flush)
+            elif started:
+                self._flush_later(self)
+        finally:
+            lock.release()
 
-    def _arm_flush(self) -> None:
-        """Loop thread: flush gathered output soon (see ``write_later``)."""
-        call_later(FLUSH_DELAY, self._timed_flush, self._map)
-
-    def _timed_flush(self) -> None:
+    def flush_gathered(self) -> None:
+        """Loop thread (``flushes``): send what a worker gathered, if it still waits."""
+        if self.gathered is None:
+            return  # sent with the body's end, as usual (a worker gathering anew lists itself)
         with self.lock:
-            self.flush_armed = False
-            if self.closed or not self.outbuf.pending:
+            if self.gathered is None:
                 return
             try:
-                self._flush_locked()
+                self._send_locked([])
             except ClientDisconnected:
                 pass
+
+    def _queue_gathered_locked(self) -> None:
+        """Move gathered pieces to the output queue (to be flushed by the caller)."""
+        gathered = self.gathered
+        if gathered is not None:
+            self.gathered = None
+            self.gathered_size = 0
+            for buf in gathered:
+                self.outbuf.append(buf)
 
     def _wait_for_room_locked(self) -> None:
         if self.outbuf.pending > self.high_watermark:
@@ -541,6 +568,12 @@ class HTTPChannel(dispatcher):
     def _send_locked(self, buffers) -> None:
         if self.closed or self.output_ended:
             raise ClientDisconnected()
+        gathered = self.gathered
+        if gathered is not None:  # what write_later gathered goes first
+            self.gathered = None
+            self.gathered_size = 0
+            gathered += buffers
+            buffers = gathered
         outbuf = self.outbuf
         if outbuf.pending:
             for buf in buffers:
@@ -623,6 +656,7 @@ class HTTPChannel(dispatcher):
         with self.lock:
             if self.closed or self.output_ended:
                 raise ClientDisconnected()
+            self._queue_gathered_locked()
             if not self.outbuf.append_file(filebuffer, size):
                 self._wait_for_loop_locked()
                 return

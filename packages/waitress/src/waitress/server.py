@@ -21,6 +21,7 @@ from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 
 from .adjustments import Adjustments
 from .channel import HTTPChannel
+from .flushes import DelayedFlushes
 from .lifecycle import LoopRunner
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
@@ -161,6 +162,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         self.application = application
         self.adj = adj
         self.trigger = wasyncore.trigger(map)
+        self.delayed_flushes = DelayedFlushes(map, self.trigger)
         if dispatcher is None:
             dispatcher = ThreadedTaskDispatcher()
             dispatcher.set_thread_count(self.adj.threads)
