@@ -180,3 +180,34 @@ def test_at_the_limit_a_connection_that_starts_lingering_frees_its_slot(monkeypa
                 _answered_413(first)
                 assert second.read_response().status == 200  # 600 s without the change
             assert channel.closed and not server._lingering
+
+
+def test_connections_never_outnumber_the_limit_while_some_linger(monkeypatch):
+    """Each round a connection lingers (its client keeps the socket open) and
+    two clients come: the longest waiting takes the lingering one's slot."""
+    import waitress.server
+
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    limit = 3
+    with ThreadedServer(echo.app, connection_limit=limit, max_request_body_size=10) as server:
+        target = tcp_address(server)
+        served, lingering, queued = [], [], []
+        try:
+            for _ in range(limit):
+                served.append(RawConnection(target))
+                served[-1].request("GET", "/")
+                assert served[-1].read_response().status == 200
+            for _ in range(4):
+                queued += [RawConnection(target, timeout=20), RawConnection(target, timeout=20)]
+                conn = served.pop(0)
+                _answered_413(conn)
+                lingering.append(conn)  # kept open: the server lingers on it
+                first = queued.pop(0)
+                first.request("GET", "/")
+                assert first.read_response().status == 200
+                served.append(first)
+                assert len(server.active_channels) <= limit
+        finally:
+            for conn in served + lingering + queued:
+                conn.close()

@@ -314,6 +314,10 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         limit closes the oldest lingering connection
         (``_check_connection_limit``)."""
         if self.in_connection_overflow:
+            logger.info(
+                "a connection at the connection limit is closing, listening again "
+                "(the next one accepted takes its place)"
+            )
             self._listen_again()
         if self._lingering is None:
             self._lingering = {}
@@ -354,14 +358,27 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
             self.set_interest(True, False)
 
     def _check_connection_limit(self) -> None:
-        if len(self.active_channels) < self.adj.connection_limit or self.in_connection_overflow:
-            return
-        if self._lingering:
-            # The oldest lingering connection gives its slot up (see linger).
-            oldest = next(iter(self._lingering))
-            del self._lingering[oldest]
-            oldest.handle_close()
-        else:
+        """A connection was accepted: past the limit, make room; at it, stop accepting.
+
+        A lingering connection holds its slot only until a new one needs it
+        (see ``linger``): at the limit the server keeps accepting while any
+        connection lingers, and closes the oldest one for each connection it
+        accepts.  Otherwise, at the limit, the listener is not watched until
+        a connection closes.  The connections never outnumber the limit once
+        this returns.
+        """
+        limit = self.adj.connection_limit
+        while not self.in_connection_overflow:
+            count = len(self.active_channels)
+            if count < limit:
+                return
+            if self._lingering:
+                if count == limit:
+                    return
+                oldest = next(iter(self._lingering))
+                del self._lingering[oldest]
+                oldest.handle_close()
+                continue
             self.in_connection_overflow = True
             logger.warning(
                 "total open connections reached the connection limit, "
