@@ -71,6 +71,15 @@ def _request(conn, method, url, body=None, headers=None):
     return response, response.read()
 
 
+def _request_alone(target, method, url):
+    """One request on a connection of its own."""
+    conn = http.client.HTTPConnection(*target, timeout=20)
+    try:
+        return _request(conn, method, url)
+    finally:
+        conn.close()
+
+
 def test_pyramid_round_trip_on_one_connection(tmp_path, waitress_log):
     source = tmp_path / "payload.bin"
     source.write_bytes(FILE_BODY)
@@ -111,17 +120,9 @@ def test_pyramid_round_trip_on_one_connection(tmp_path, waitress_log):
         finally:
             conn.close()
 
-        conn = http.client.HTTPConnection(*target, timeout=20)
-        try:
-            response, _ = _request(conn, "GET", "/app/fail")
-            assert response.status == 500
-        finally:
-            conn.close()
-        conn = http.client.HTTPConnection(*target, timeout=20)
-        try:
-            response, body = _request(conn, "GET", "/app/hello/again")
-            assert (response.status, body) == (200, b"Hello, again!")
-        finally:
-            conn.close()
+        response, _ = _request_alone(target, "GET", "/app/fail")
+        assert response.status == 500
+        response, body = _request_alone(target, "GET", "/app/hello/again")
+        assert (response.status, body) == (200, b"Hello, again!")
     logged = " ".join(record.getMessage() for record in waitress_log.records)
     assert "Exception while serving" in logged
