@@ -262,7 +262,11 @@ class Reactor:
             self._selector.modify(fd, events, obj)
             return
         if keys[fd].events != events:
-            self._epoll.modify(fd, _EPOLL_MASKS[events])
+            try:
+                self._epoll.modify(fd, _EPOLL_MASKS[events])
+            except BaseException:
+                del keys[fd]  # as the selector does: a refused fd is no longer registered
+                raise
         keys[fd] = _SelectorKey(fd, fd, events, obj)
 
     def _unregister(self, fd: int) -> None:
