@@ -6,8 +6,10 @@ This is what ``tox -e bench`` runs.  Our meta-package is also named
 virtualenv that this script builds (and rebuilds only when
 ``bench/peers-requirements.txt`` changes).  In order it runs: the parser
 benchmark, the event-loop benchmark, the load harness (wsgibench, pinned,
-every scenario) and the same harness unpinned for ``hello``; then it prints
-one table of ratios (ours / Waitress, ours / best peer) per scenario.
+every scenario), the same harness unpinned for ``hello``, and the framework
+row (a Flask "hello" application, ``flask_hello.py``, served by each server,
+pinned); then it prints one table of ratios (ours / Waitress, ours / best
+peer) per scenario.
 
 Standard library only: it must run before anything else is installed.
 Exit status: 0 when every sub-benchmark succeeded, 1 when one failed, 2 when
@@ -50,7 +52,10 @@ ALL_SCENARIOS = "all"
 UNPINNED_SCENARIO = "hello"
 QUICK = {"duration": 2, "repeat": 1, "scenario": "hello,large,chunked,file"}
 FULL = {"duration": 5, "repeat": 3, "scenario": ALL_SCENARIOS}
-PARTS = ("parser", "loop", "server")
+PARTS = ("parser", "loop", "server", "framework")
+FLASK_APP = BENCH_DIR / "flask_hello.py"
+# The framework row's scenario: the harness's hello probe checks Flask's body.
+FRAMEWORK_SCENARIO = "hello"
 # At or above this wrk CPU %, wrk rather than the server set the pace.
 WRK_BOUND_PCT = 95.0
 APT_INSTALL_WRK = "apt-get install -y wrk"
@@ -212,6 +217,31 @@ def default_ours_cmd() -> str:
                          "`pip install -e packages/...` all five packages into this Python, "
                          "or pass --ours-cmd TEMPLATE" % script)
     return "%s --listen={hostport} --threads={threads} {app}" % shlex.quote(str(script))
+
+
+def framework_servers(venv: Path, peers_python: Path) -> tuple:
+    """The framework row's servers: (peer wsgibench entries, our cmd template).
+
+    Each serves ``flask_hello.py``: Waitress 3.0.2 and ours through the same
+    ``waitress.serve`` call, gunicorn as ``flask_hello:app``.
+    """
+    script = shlex.quote(str(FLASK_APP))
+    peers = ["%s=cmd:%s %s {hostport} {threads}" % (BASELINE, shlex.quote(str(peers_python)),
+                                                    script)]
+    gunicorn = venv / "bin" / "gunicorn"
+    if gunicorn.exists():
+        peers.append("gunicorn-gthread=cmd:%s --worker-class=gthread --workers=1 "
+                     "--threads={threads} --bind={hostport} --chdir=%s flask_hello:app"
+                     % (shlex.quote(str(gunicorn)), shlex.quote(str(BENCH_DIR))))
+    ours = "%s %s {hostport} {threads}" % (shlex.quote(sys.executable), script)
+    return peers, ours
+
+
+def imports(python: Path, module: str) -> bool:
+    """Whether ``python`` can import ``module``."""
+    result = subprocess.run([str(python), "-c", "import %s" % module],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return result.returncode == 0
 
 
 # --------------------------------------------------------------------------
@@ -447,8 +477,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Set up, run each part in order, print the summary; return the exit status."""
     args = parse_args(argv)
     try:
-        wrk = ensure_wrk() if "server" in args.only else None
-        harness = locate_harness(args.harness) if "server" in args.only else None
+        loads = bool(args.only & {"server", "framework"})
+        wrk = ensure_wrk() if loads else None
+        harness = locate_harness(args.harness) if loads else None
         ours_cmd = args.ours_cmd or (default_ours_cmd() if "server" in args.only else "")
         peers_python = ensure_peers_venv(args.peers_venv.resolve())
     except SetupError as error:
@@ -486,17 +517,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                     out / ("%s.json" % part)))
 
     harness_runs = []
+    plan = []
     if "server" in args.only:
-        assert harness is not None
         servers = peer_servers(args.peers_venv.resolve())
-        plan = [("server-pinned", args.scenario, True)]
+        plan.append(("server-pinned", args.scenario, True, servers, ours_cmd))
         if not args.no_unpinned:
-            plan.append(("server-unpinned", UNPINNED_SCENARIO, False))
-        for name, scenario, pin in plan:
-            json_path, md_path = out / ("%s.json" % name), out / ("%s.md" % name)
-            step(name, harness_argv(peers_python, harness, servers, ours_cmd, scenario,
-                                    args.repeat, args.duration, pin, json_path, md_path))
-            harness_runs.append((name, json_path, md_path))
+            plan.append(("server-unpinned", UNPINNED_SCENARIO, False, servers, ours_cmd))
+    if "framework" in args.only:
+        missing = [str(python) for python in (Path(sys.executable), peers_python)
+                   if not imports(python, "flask")]
+        if missing:
+            say("\n=== framework: flask is not installed for %s; skipped ===" % ", ".join(missing))
+        else:
+            servers, ours_flask = framework_servers(args.peers_venv.resolve(), peers_python)
+            plan.append(("server-flask", FRAMEWORK_SCENARIO, True, servers, ours_flask))
+    for name, scenario, pin, servers, ours in plan:
+        assert harness is not None
+        json_path, md_path = out / ("%s.json" % name), out / ("%s.md" % name)
+        step(name, harness_argv(peers_python, harness, servers, ours, scenario,
+                                args.repeat, args.duration, pin, json_path, md_path))
+        harness_runs.append((name, json_path, md_path))
 
     summary_parts = []
     labelled = []

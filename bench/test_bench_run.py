@@ -34,7 +34,7 @@ def test_quick_sets_smoke_defaults(bench_run):
     args = bench_run.parse_args(["--quick", "--out", "/tmp/x"])
     assert (args.duration, args.repeat) == (2, 1)
     assert args.scenario == "hello,large,chunked,file"
-    assert args.only == {"parser", "loop", "server"}
+    assert args.only == {"parser", "loop", "server", "framework"}
 
 
 def test_explicit_flags_override_quick(bench_run):
@@ -223,3 +223,31 @@ def test_main_exits_2_when_harness_is_missing(bench_run, tmp_path, monkeypatch):
                            "--ours-cmd", "x {app}", "--out", str(tmp_path / "out")])
     assert code == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_framework_row_serves_flask_hello_with_each_server(bench_run, tmp_path):
+    (tmp_path / "bin").mkdir()
+    peers, ours = bench_run.framework_servers(tmp_path, Path("/p/bin/python"))
+    script = str(bench_run.FLASK_APP)
+    assert peers == ["waitress=cmd:/p/bin/python %s {hostport} {threads}" % script]
+    assert ours == "%s %s {hostport} {threads}" % (sys.executable, script)
+    (tmp_path / "bin" / "gunicorn").write_text("")
+    peers, _ = bench_run.framework_servers(tmp_path, Path("/p/bin/python"))
+    assert peers[1].startswith("gunicorn-gthread=cmd:%s " % (tmp_path / "bin" / "gunicorn"))
+    assert peers[1].endswith("--chdir=%s flask_hello:app" % bench_run.BENCH_DIR)
+
+
+def test_imports_tells_whether_a_python_has_a_module(bench_run):
+    python = Path(sys.executable)
+    assert bench_run.imports(python, "json")
+    assert not bench_run.imports(python, "no_such_module_for_the_bench")
+
+
+def test_the_flask_app_answers_what_the_hello_probe_expects(bench_run):
+    pytest.importorskip("flask")
+    spec = importlib.util.spec_from_file_location("flask_hello_under_test",
+                                                  bench_run.FLASK_APP)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    response = module.app.test_client().get("/")
+    assert (response.status_code, response.data) == (200, b"Hello, World!")
