@@ -7,6 +7,7 @@ reaches the client while the application waits for the next one.
 
 import socket
 import threading
+import time
 
 from server_support import ThreadedServer, tcp_address
 
@@ -159,3 +160,38 @@ def test_what_write_sent_reaches_the_client_while_the_application_waits():
             written.set()
             received = _read_until(client, b"0\r\n\r\n", received)
     assert received.index(FIRST) < received.index(SECOND)
+
+
+def test_a_stream_that_pauses_still_waits_for_a_client_that_reads_nothing():
+    """The pauses let the loop's timed flushes queue every piece; the worker
+    must still stop at ``outbuf_high_watermark``, and ``channel_timeout``
+    then frees it."""
+    produced = []
+    closed = threading.Event()
+
+    def events(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/event-stream")])
+
+        def body():
+            try:
+                for _ in range(5000):  # 80 MB if nothing held it back
+                    produced.append(16384)
+                    yield b"e" * 16384
+                    time.sleep(0.002)  # past FLUSH_DELAY: the timer flushes each piece
+            finally:
+                closed.set()
+
+        return body()
+
+    with ThreadedServer(events, outbuf_high_watermark=65536, channel_timeout=1,
+                        cleanup_interval=1) as server:
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.connect(tcp_address(server))
+        try:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert closed.wait(30), "the stream never stopped"  # channel_timeout ended it
+        finally:
+            client.close()
+    # The socket buffers (a few MB on loopback) and the watermark, not 80 MB.
+    assert sum(produced) < 16 * 1024 * 1024

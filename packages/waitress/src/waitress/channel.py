@@ -506,7 +506,13 @@ class HTTPChannel(dispatcher):
                 gathered.append(buf)
                 size += len(buf)
             self.gathered_size = size
-            if size >= COALESCE_LIMIT or len(gathered) >= MAX_GATHERED:
+            if (
+                size >= COALESCE_LIMIT
+                or len(gathered) >= MAX_GATHERED
+                # A slow client: the loop's timed flushes moved earlier pieces
+                # to the output queue, so the worker must wait here as well.
+                or self.outbuf.pending > self.high_watermark
+            ):
                 self._send_locked([])  # sends what is gathered
                 self._wait_for_room_locked()
             elif started:
