@@ -368,6 +368,8 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         this returns.
         """
         limit = self.adj.connection_limit
+        if len(self.active_channels) < limit:
+            return  # the usual case, once per accepted connection
         while not self.in_connection_overflow:
             count = len(self.active_channels)
             if count < limit:
