@@ -481,7 +481,7 @@ class HTTPChannel(dispatcher):
             lock.release()
 
     def write_later(self, buffers) -> None:
-        """Gather ``buffers`` to be sent within ``FLUSH_DELAY`` seconds (a worker).
+        """Gather ``buffers`` to be sent within ``flushes.FLUSH_DELAY`` seconds (a worker).
 
         For a body the application streams in pieces: they go out with the
         next ``write_soon`` (the body's end, usually), in one ``sendmsg``,

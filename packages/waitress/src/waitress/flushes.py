@@ -10,9 +10,9 @@ reaches the client promptly.
 One timer per listener serves every connection.  A worker that starts
 gathering lists its channel with a deadline (a deque append: no lock, no
 system call) and wakes the loop only when no timer is armed; the timer
-flushes what is due and re-arms while anything is listed.  A timer and a
-wake-up per response, as before, cost a one-chunk streamed body about a
-third more than the same body returned in a list.
+flushes what is due and re-arms while anything is listed.  (A timer and a
+wake-up of the loop for every response made a one-chunk streamed body cost
+about a third more than the same body returned in a list.)
 
 The arming needs no lock: a worker appends, then reads ``armed``; the loop
 clears ``armed``, then looks at the deque again.  Under the GIL one of the
