@@ -462,6 +462,29 @@ def closing_in_background(close: Callable[[], Any], target: Target, timeout: flo
     assert not closer.is_alive(), "close() did not return"
 
 
+@contextlib.contextmanager
+def request_held_in_flight(path: str = "/in-flight"):
+    """A server of ``fixtureapps.gate.app`` with a request to ``path`` inside the app.
+
+    Yields ``(context, server, conn, gate)``: ``conn`` sent the request,
+    which waits in the application until ``gate.set()``.  Leaving the block
+    opens the gate and stops the server.
+    """
+    from fixtureapps import gate
+    from fixtureapps.recorder import RECORDER
+
+    context = ThreadedServer(gate.app)
+    server = context.__enter__()
+    try:
+        with gate.released() as opened, RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.request("GET", path)
+            assert RECORDER.wait_for_kind("entered", timeout=10)
+            yield context, server, conn, opened
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
 def reset_close(sock: socket.socket) -> None:
     """Close with SO_LINGER 0, so the peer gets an RST instead of a FIN."""
     try:

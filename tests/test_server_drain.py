@@ -14,6 +14,7 @@ from server_support import (
     RawConnection,
     ThreadedServer,
     closing_in_background,
+    request_held_in_flight,
     tcp_address,
     wait_until,
 )
@@ -114,24 +115,15 @@ def test_responses_begun_during_the_drain_say_connection_close(recorder):
     """RFC 9112 9.6: the last response on a connection says so, or a client's
     pool reuses a connection that is about to close; the request pipelined
     behind is not served (the client may retry it)."""
-    context = ThreadedServer(gate.app)
-    server = context.__enter__()
-    try:
-        target = tcp_address(server)
-        with gate.released() as opened, RawConnection(target, timeout=20) as conn:
-            conn.request("GET", "/in-flight")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            conn.request("GET", "/pipelined")
-            with closing_in_background(server.close, target):
-                opened.set()
-                response = conn.read_response()
-                assert (response.status, response.body) == (200, b"released")
-                assert response.connection_tokens() == ["close"]
-                assert conn.closed_by_server(timeout=10)
+    with request_held_in_flight() as (_, server, conn, opened):
+        conn.request("GET", "/pipelined")
+        with closing_in_background(server.close, tcp_address(server)):
+            opened.set()
+            response = conn.read_response()
+            assert (response.status, response.body) == (200, b"released")
+            assert response.connection_tokens() == ["close"]
+            assert conn.closed_by_server(timeout=10)
         assert recorder.notes("entered") == ["/in-flight"]
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
 
 
 def test_a_request_whose_body_is_arriving_is_served_by_the_drain():

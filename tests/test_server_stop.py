@@ -13,6 +13,7 @@ from server_support import (
     get,
     listen_addresses,
     refuses_connections,
+    request_held_in_flight,
     tcp_address,
     two_free_ports,
     wait_until,
@@ -47,22 +48,13 @@ def test_close_of_a_multi_socket_server_closes_every_listener():
 
 
 def test_close_lets_an_in_flight_request_finish(recorder):
-    context = ThreadedServer(gate.app)
-    server = context.__enter__()
-    try:
-        target = tcp_address(server)
-        with gate.released() as opened, RawConnection(target, timeout=20) as conn:
-            conn.request("GET", "/in-flight")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            with closing_in_background(context.stop, target):
-                opened.set()
-                response = conn.read_response()
-                assert response.status == 200
-                assert response.body == b"released"
+    with request_held_in_flight() as (context, server, conn, opened):
+        with closing_in_background(context.stop, tcp_address(server)):
+            opened.set()
+            response = conn.read_response()
+            assert response.status == 200
+            assert response.body == b"released"
         assert not context.thread.is_alive(), "run() did not return"
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
 
 
 def test_close_does_not_wait_forever_for_a_stuck_request(recorder):
