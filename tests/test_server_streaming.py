@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 
-from server_support import ThreadedServer, tcp_address
+from server_support import ThreadedServer, reset_close, tcp_address, wait_until
 
 FIRST = b"event: first\n\n"
 SECOND = b"event: second\n\n"
@@ -195,3 +195,36 @@ def test_a_stream_that_pauses_still_waits_for_a_client_that_reads_nothing():
             client.close()
     # The socket buffers (a few MB on loopback) and the watermark, not 80 MB.
     assert sum(produced) < 16 * 1024 * 1024
+
+
+def test_a_connection_reset_while_pieces_are_gathered_reports_nothing_pending(monkeypatch):
+    """``total_outbufs_len`` (what graceful-shutdown code polls) drops to 0
+    when the client goes away with pieces still gathered."""
+    import waitress.flushes
+
+    monkeypatch.setattr(waitress.flushes, "FLUSH_DELAY", 60.0)  # no timed flush meanwhile
+    gathered, finish = threading.Event(), threading.Event()
+
+    def stream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body():
+            yield b"x" * 1000
+            gathered.set()
+            finish.wait(10)
+            yield b"y"
+
+        return body()
+
+    try:
+        with ThreadedServer(stream) as server:
+            client = socket.create_connection(tcp_address(server), timeout=10)
+            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            assert gathered.wait(10)
+            (channel,) = server.active_channels.values()
+            assert channel.total_outbufs_len > 1000
+            reset_close(client)
+            assert wait_until(lambda: channel.closed, timeout=10)
+            assert channel.total_outbufs_len == 0
+    finally:
+        finish.set()

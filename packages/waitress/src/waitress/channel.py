@@ -225,7 +225,7 @@ class HTTPChannel(dispatcher):
             if self.closed:
                 return
             self.closed = True
-            self.gathered = None
+            self._take_gathered_locked()  # dropped: nothing more is sent
             if self._drained is not None:
                 self._drained.notify_all()
             tasks = list(self.tasks)
@@ -533,13 +533,17 @@ class HTTPChannel(dispatcher):
             except ClientDisconnected:
                 pass
 
+    def _take_gathered_locked(self):
+        """The pieces ``write_later`` gathered (None if none), no longer gathered."""
+        gathered = self.gathered
+        self.gathered = None
+        self.gathered_size = 0
+        return gathered
+
     def _queue_gathered_locked(self) -> None:
         """Move gathered pieces to the output queue (to be flushed by the caller)."""
-        gathered = self.gathered
-        if gathered is not None:
-            self.gathered = None
-            self.gathered_size = 0
-            for buf in gathered:
+        if self.gathered is not None:
+            for buf in self._take_gathered_locked():
                 self.outbuf.append(buf)
 
     def _wait_for_room_locked(self) -> None:
@@ -575,12 +579,8 @@ class HTTPChannel(dispatcher):
     def _send_locked(self, buffers) -> None:
         if self.closed or self.output_ended:
             raise ClientDisconnected()
-        gathered = self.gathered
-        if gathered is not None:  # what write_later gathered goes first
-            self.gathered = None
-            self.gathered_size = 0
-            gathered += buffers
-            buffers = gathered
+        if self.gathered is not None:  # what write_later gathered goes first
+            buffers = self._take_gathered_locked() + buffers
         outbuf = self.outbuf
         if outbuf.pending:
             for buf in buffers:
