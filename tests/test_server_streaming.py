@@ -228,3 +228,44 @@ def test_a_connection_reset_while_pieces_are_gathered_reports_nothing_pending(mo
             assert channel.total_outbufs_len == 0
     finally:
         finish.set()
+
+
+def test_the_piece_that_completes_the_content_length_goes_out_at_once(monkeypatch):
+    """Nothing can follow it, so it is not held back to be gathered with
+    more: the client has the whole response while the application, a
+    generator with work left after its last piece, still runs."""
+    import waitress.flushes
+
+    monkeypatch.setattr(waitress.flushes, "FLUSH_DELAY", 60.0)  # a held piece waits a minute
+    finish = threading.Event()
+
+    def stream(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+
+        def body():
+            yield b"01234"  # gathered: more is due
+            yield b"56789"  # the last byte declared
+            finish.wait(30)  # longer than the client waits
+
+        return body()
+
+    try:
+        with ThreadedServer(stream) as server:
+            with socket.create_connection(tcp_address(server), timeout=5) as client:
+                client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+                received = b""
+                while not received.endswith(b"\r\n\r\n0123456789"):
+                    data = client.recv(65536)
+                    assert data, "connection closed before the body's end"
+                    received += data
+                assert not finish.is_set()
+                finish.set()
+                # The connection stays usable: the next response comes whole.
+                client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+                received = b""
+                while not received.endswith(b"\r\n\r\n0123456789"):
+                    data = client.recv(65536)
+                    assert data, "connection closed before the second body's end"
+                    received += data
+    finally:
+        finish.set()

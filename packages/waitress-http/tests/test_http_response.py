@@ -833,3 +833,39 @@ def test_start_file_for_head_sends_only_the_head():
     head = response.start_file(10)
     assert b"Content-Length: 10\r\n" in head
     assert not response.send_body
+
+
+def test_complete_once_the_declared_length_is_out_with_the_head():
+    response, _ = make()
+    response.start_response("200 OK", [("Content-Length", "6")])
+    assert not response.complete
+    response.body(b"abc")
+    assert not response.complete
+    response.body(b"def")
+    assert response.complete
+    assert response.end() == []
+
+
+def test_complete_when_the_application_overshoots_its_length():
+    response, logger = make()
+    response.start_response("200 OK", [("Content-Length", "2")])
+    out = response.body(b"abcd")
+    assert out[-1] == b"ab"
+    assert response.complete
+    assert response.body(b"more") == []
+    assert logger.messages  # the excess is reported
+
+
+@pytest.mark.parametrize(
+    "version, method, headers",
+    [
+        ("1.1", "GET", []),  # chunked: only end() knows the body is over
+        ("1.0", "GET", []),  # until the close
+        ("1.1", "HEAD", [("Content-Length", "3")]),  # no body at all
+    ],
+)
+def test_never_complete_without_a_length_to_fill(version, method, headers):
+    response, _ = make(version=version, method=method)
+    response.start_response("200 OK", headers)
+    response.body(b"abc")
+    assert not response.complete

@@ -373,6 +373,16 @@ class Response:
         return self._head_sent
 
     @property
+    def complete(self) -> bool:
+        """Whether the head is out and the body has its declared length.
+
+        Whatever the application produces afterwards is dropped, so a
+        server that holds output back, to send more of it at once, has
+        nothing left to wait for: it can send at once.
+        """
+        return self._mode == _LENGTH and self._remaining <= 0 and self._head_sent
+
+    @property
     def status(self) -> Optional[str]:
         """The status the application gave, e.g. "200 OK" (None before)."""
         return self._status

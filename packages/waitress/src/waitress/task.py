@@ -236,15 +236,29 @@ class WSGITask(Task):
         write_soon(pending)
 
     def _send_stream(self, response, app_iter) -> None:
-        """Any other iterable: pieces are gathered briefly (``write_later``)."""
+        """Any other iterable: pieces are gathered briefly (``write_later``).
+
+        The piece that completes a declared Content-Length goes at once,
+        with whatever was gathered: nothing can follow it.  That is the
+        whole body of most framework responses (Flask's, Django's), which
+        then cost one ``sendmsg`` and no flush timer.
+        """
         response.prepare(app_iter)
-        write_later = self.channel.write_later
+        channel = self.channel
+        gathering = False
         for chunk in app_iter:
             if chunk:
                 buffers = response.body(chunk)
-                if buffers:
-                    write_later(buffers)
-        self.channel.write_soon(response.end())
+                if not buffers:
+                    continue
+                if response.complete:
+                    channel.write_soon(buffers)
+                else:
+                    gathering = True
+                    channel.write_later(buffers)
+        tail = response.end()
+        if tail or gathering:
+            channel.write_soon(tail)
 
     def _send_file(self, response, filebuffer) -> bool:
         """Send a seekable ``wsgi.file_wrapper`` file without copying it.
