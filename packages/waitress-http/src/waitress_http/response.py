@@ -527,7 +527,8 @@ class Response:
             self._warned_extra = True
             self._logger.warning(
                 "application-written content was ignored due to HTTP response "
-                "that may not contain a message-body"
+                "that may not contain a message-body: (%s)",
+                self._status,
             )
         return out
 
