@@ -247,6 +247,22 @@ def test_expect_100_continue_with_body_sent_at_once(echo_target):
         assert_still_open(conn)
 
 
+def test_no_100_continue_for_bodies_that_came_with_their_heads(echo_target):
+    """RFC 9110 10.1.1: a server may omit the 100 once it has the body;
+    a client that sends (or pipelines) its requests whole is not waiting."""
+    requests = b"".join(
+        build_request("POST", "/upload", [("Expect", "100-continue")], body=b"body %d" % i)
+        for i in range(3)
+    )
+    with RawConnection(echo_target) as conn:
+        conn.send(requests)
+        for i in range(3):
+            response = conn.read_response(skip_continue=False)
+            assert response.status == 200
+            assert response.json()["body"] == "body %d" % i
+        assert_still_open(conn)
+
+
 def test_expect_100_continue_is_ignored_for_http10(echo_target):
     body = b"old client"
     request = build_request(

@@ -138,3 +138,19 @@ def test_a_huge_malformed_proxy_header_is_not_logged_whole(waitress_log):
     [line] = [r.getMessage() for r in waitress_log.records if "Malformed proxy header" in r.getMessage()]
     assert len(line) < 1000
     assert "(99749 more characters)" in line
+
+
+def test_log_lines_name_the_decoded_path_and_never_the_query_string(caplog):
+    """As Waitress's do: a query string may carry a token (a reset link's,
+    say), which has no place in a log."""
+
+    def failing(environ, start_response):
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.INFO, logger="waitress"):
+        with ThreadedServer(failing) as server:
+            response = get(tcp_address(server), "/reset/a%20b?token=s3cret")
+            assert response.status == 500
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("waitress")]
+    assert "Exception while serving /reset/a b" in messages
+    assert not any("s3cret" in message for message in messages)

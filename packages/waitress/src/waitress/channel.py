@@ -37,7 +37,7 @@ from waitress_wasyncore import dispatcher
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer
 
 from .logs import logger as waitress_logger
-from .task import ClientDisconnected, ErrorTask, WSGITask
+from .task import ClientDisconnected, ErrorTask, WSGITask, logged_path
 from .teardown import has_unread_input, shut_down_sending
 
 _monotonic = time.monotonic
@@ -306,15 +306,18 @@ class HTTPChannel(dispatcher):
             if cls is RequestHead:
                 self.head_started = None
                 self.current = self._new_task(self, event)
-                if event.expect_continue:
-                    self._maybe_continue_locked()
             elif cls is Body:
                 if current.spool is None:
                     current.spool = BodySpool(self.inbuf_overflow)
                 current.spool.write(event.data)
             elif event is NEED_DATA:
-                if current is None and self.head_started is None and parser.buffered:
-                    self.head_started = _monotonic()  # an unfinished head: time it
+                if current is None:
+                    if self.head_started is None and parser.buffered:
+                        self.head_started = _monotonic()  # an unfinished head: time it
+                elif current.head.expect_continue and not current.continue_sent:
+                    # Only once the body is found incomplete: a client that
+                    # sent it without waiting (pipelining) needs no 100.
+                    self._maybe_continue_locked()
                 break
             else:  # EndOfMessage
                 self.current = None
@@ -435,7 +438,7 @@ class HTTPChannel(dispatcher):
         """A task's ``service()`` raised: log it, answer 500 if nothing was
         sent yet, and close; the connection must not wait forever."""
         head = getattr(task, "head", None)
-        self.logger.exception("Exception while serving %s", getattr(head, "target", task))
+        self.logger.exception("Exception while serving %s", task if head is None else logged_path(head))
         task.close_after = True
         answer = getattr(task, "answer_failure", None)
         if answer is not None:

@@ -14,6 +14,8 @@ from waitress_http import (
     HTTPError,
     InternalServerError,
     Response,
+    decode_path,
+    split_target,
 )
 from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
@@ -94,6 +96,13 @@ class ErrorTask(Task):
         self.channel.write_soon([error_page(self.error, self.channel.server.adj.ident)])
 
 
+def logged_path(head) -> str:
+    """The request's path as its log lines name it, as Waitress's do:
+    percent-decoded, without the query string, which may carry tokens
+    (a password reset link's, say) that have no place in a log."""
+    return decode_path(split_target(head.target)[0])
+
+
 class WSGITask(Task):
     """Run the application for one parsed request.
 
@@ -159,7 +168,7 @@ class WSGITask(Task):
         try:
             environ = self.get_environment()
         except Exception:  # an override's bug: answer 500, keep the connection's order
-            channel.logger.exception("Exception while building the environ for %s", head.target)
+            channel.logger.exception("Exception while building the environ for %s", logged_path(head))
             self._fail(InternalServerError(INTERNAL_ERROR_DETAIL, head.version))
             return
         proxy = server.proxy_settings
@@ -201,11 +210,11 @@ class WSGITask(Task):
         except ClientDisconnected:
             self.close_after = True
             if channel.draining:
-                channel.logger.info("Connection closed during shutdown while serving %s", head.target)
+                channel.logger.info("Connection closed during shutdown while serving %s", logged_path(head))
             else:
-                channel.logger.info("Client disconnected while serving %s", head.target)
+                channel.logger.info("Client disconnected while serving %s", logged_path(head))
         except Exception:
-            channel.logger.exception("Exception while serving %s", head.target)
+            channel.logger.exception("Exception while serving %s", logged_path(head))
             if response.headers_sent:
                 self.close_after = True
             else:
