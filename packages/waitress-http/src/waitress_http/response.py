@@ -259,6 +259,7 @@ class Response:
         "_remaining",
         "_warned_extra",
         "_finished",
+        "complete",
     )
 
     def __init__(
@@ -294,6 +295,12 @@ class Response:
         self._remaining = 0
         self._warned_extra = False
         self._finished = False
+        #: True once the head is out and the body has its declared length.
+        #: Whatever the application produces afterwards is dropped, so a
+        #: server that holds output back, to send more of it at once, has
+        #: nothing left to wait for.  (An attribute, not a property: a
+        #: server reads it for every piece of a streamed body.)
+        self.complete = False
 
     # -- the PEP 3333 side -------------------------------------------------
 
@@ -373,16 +380,6 @@ class Response:
         return self._head_sent
 
     @property
-    def complete(self) -> bool:
-        """Whether the head is out and the body has its declared length.
-
-        Whatever the application produces afterwards is dropped, so a
-        server that holds output back, to send more of it at once, has
-        nothing left to wait for: it can send at once.
-        """
-        return self._mode == _LENGTH and self._remaining <= 0 and self._head_sent
-
-    @property
     def status(self) -> Optional[str]:
         """The status the application gave, e.g. "200 OK" (None before)."""
         return self._status
@@ -425,6 +422,7 @@ class Response:
                 self._remaining = 0
                 self._head_sent = True
                 self._finished = True
+                self.complete = True
                 return [head, chunk]
         out = self.body(chunk)
         out += self.end()
@@ -469,6 +467,7 @@ class Response:
         self._head_sent = True
         self._remaining = 0
         self._finished = True
+        self.complete = True
         return head
 
     def body(self, chunk: Any) -> List[Any]:
@@ -512,6 +511,8 @@ class Response:
                     return out
                 chunk = memoryview(chunk).cast("B")[:remaining]
                 size = remaining
+            if size == remaining:
+                self.complete = True
             self._remaining = remaining - size
             out.append(chunk)
         elif mode == _CHUNKED:

@@ -253,21 +253,18 @@ class WSGITask(Task):
         then cost one ``sendmsg`` and no flush timer.
         """
         response.prepare(app_iter)
-        channel = self.channel
-        gathering = False
+        write_later = self.channel.write_later
         for chunk in app_iter:
             if chunk:
                 buffers = response.body(chunk)
-                if not buffers:
-                    continue
-                if response.complete:
-                    channel.write_soon(buffers)
-                else:
-                    gathering = True
-                    channel.write_later(buffers)
+                if buffers:
+                    if response.complete:
+                        self.channel.write_soon(buffers)
+                    else:
+                        write_later(buffers)
         tail = response.end()
-        if tail or gathering:
-            channel.write_soon(tail)
+        if tail or not response.complete:  # else the last piece took the rest along
+            self.channel.write_soon(tail)
 
     def _send_file(self, response, filebuffer) -> bool:
         """Send a seekable ``wsgi.file_wrapper`` file without copying it.
