@@ -471,6 +471,18 @@ def test_runner_show_help_writes_the_help_after_an_error_line():
     assert stream.getvalue() == text[len("Error: bad thing\n\n"):]
 
 
+def test_runner_help_is_waitress_s_format_string():
+    import waitress.runner
+    from waitress.runner import HELP, show_help
+
+    stream = io.StringIO()
+    show_help(stream, "myserve")
+    assert HELP.format("myserve") == stream.getvalue()
+    assert "{0}" in HELP
+    with pytest.raises(AttributeError):
+        waitress.runner.NO_SUCH_NAME
+
+
 def test_runner_show_exception_numbers_the_arguments():
     from waitress.runner import show_exception
 

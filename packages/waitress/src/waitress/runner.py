@@ -66,6 +66,21 @@ class _SigtermStops:
             signal.signal(signal.SIGTERM, self.previous)
 
 
+def __getattr__(name: str) -> Any:
+    """``HELP``, Waitress's help text with ``{0}`` for the program's name
+    (code that wraps the runner prints ``HELP.format(name)``); made when
+    asked for, since serving never needs it."""
+    if name == "HELP":
+        text = waitress_cli.format_help(_NAME_MARK, OPTIONS)
+        text = text.replace("{", "{{").replace("}", "}}")  # literal braces survive format()
+        return text.replace(_NAME_MARK, "{0}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# Stands for the program's name while HELP is made.
+_NAME_MARK = "\x00program\x00"
+
+
 def show_help(stream: TextIO, name: str, error: Optional[str] = None) -> None:
     """Write the full ``--help`` text for program ``name``, after ``Error: error`` if given.
 
