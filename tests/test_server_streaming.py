@@ -269,3 +269,26 @@ def test_the_piece_that_completes_the_content_length_goes_out_at_once(monkeypatc
                     received += data
     finally:
         finish.set()
+
+
+def test_a_body_completed_through_write_goes_out_when_the_response_ends(monkeypatch):
+    """write() only gathers, even the piece that completes the length: the
+    end of the returned iterable must send it, not the flush timer."""
+    import waitress.flushes
+
+    monkeypatch.setattr(waitress.flushes, "FLUSH_DELAY", 60.0)  # a held piece waits a minute
+
+    def written(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+        write(b"hel")
+        write(b"lo")
+        return iter([b"dropped: past the length"])
+
+    with ThreadedServer(written) as server:
+        with socket.create_connection(tcp_address(server), timeout=5) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            received = b""
+            while not received.endswith(b"\r\n\r\nhello"):
+                data = client.recv(65536)
+                assert data, "connection closed before the body's end"
+                received += data

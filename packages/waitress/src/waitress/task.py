@@ -253,6 +253,8 @@ class WSGITask(Task):
         then cost one ``sendmsg`` and no flush timer.
         """
         response.prepare(app_iter)
+        # Completed by the write() callable, whose pieces are only gathered.
+        completed_before = response.complete
         write_later = self.channel.write_later
         for chunk in app_iter:
             if chunk:
@@ -263,8 +265,8 @@ class WSGITask(Task):
                     else:
                         write_later(buffers)
         tail = response.end()
-        if tail or not response.complete:  # else the last piece took the rest along
-            self.channel.write_soon(tail)
+        if tail or not response.complete or completed_before:
+            self.channel.write_soon(tail)  # else the last piece took the rest along
 
     def _send_file(self, response, filebuffer) -> bool:
         """Send a seekable ``wsgi.file_wrapper`` file without copying it.
