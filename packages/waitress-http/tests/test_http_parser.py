@@ -325,6 +325,23 @@ class TestFailure:
         # Re-raising must not grow the traceback without bound.
         assert len(traceback.extract_tb(again.value.__traceback__)) < 5
 
+    def test_the_kept_error_keeps_none_of_the_refused_bytes_alive(self) -> None:
+        """The error stays with the parser (it is raised again), and a
+        traceback would keep the frames it came through, whose locals held
+        the refused head: up to max_header_size per refused connection."""
+        parser = RequestParser(max_header_size=1024)
+        parser.feed(b"GET / HTTP/1.1\r\nX-Long: " + b"a" * 8192)
+        with pytest.raises(HTTPError) as info:
+            parser.next_event()
+        held = [
+            name
+            for frame, _ in traceback.walk_tb(info.value.__traceback__)
+            for name, value in frame.f_locals.items()
+            if isinstance(value, (bytes, bytearray)) and len(value) >= 1024
+        ]
+        assert held == []
+        assert info.value.__context__ is None and info.value.__cause__ is None
+
     def test_version_is_known_after_the_request_line(self) -> None:
         parser = RequestParser()
         parser.feed(b"GET / HTTP/1.0\r\nBad Name: x\r\n\r\n")

@@ -140,7 +140,10 @@ class RequestParser:
                 self._step = RequestParser._raise_again
                 self._buf = b""
                 self._start = 0
-            raise
+            # Without the frames it came through: the kept error would keep
+            # them alive, and their locals, the refused bytes among them
+            # (up to max_header_size per connection, for as long as it lasts).
+            raise error.with_traceback(None) from None
 
     # --- steps ----------------------------------------------------------------
 
