@@ -252,21 +252,11 @@ def test_the_piece_that_completes_the_content_length_goes_out_at_once(monkeypatc
     try:
         with ThreadedServer(stream) as server:
             with socket.create_connection(tcp_address(server), timeout=5) as client:
-                client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
-                received = b""
-                while not received.endswith(b"\r\n\r\n0123456789"):
-                    data = client.recv(65536)
-                    assert data, "connection closed before the body's end"
-                    received += data
+                get_until(client, b"\r\n\r\n0123456789")
                 assert not finish.is_set()
                 finish.set()
                 # The connection stays usable: the next response comes whole.
-                client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
-                received = b""
-                while not received.endswith(b"\r\n\r\n0123456789"):
-                    data = client.recv(65536)
-                    assert data, "connection closed before the second body's end"
-                    received += data
+                get_until(client, b"\r\n\r\n0123456789")
     finally:
         finish.set()
 
@@ -286,9 +276,15 @@ def test_a_body_completed_through_write_goes_out_when_the_response_ends(monkeypa
 
     with ThreadedServer(written) as server:
         with socket.create_connection(tcp_address(server), timeout=5) as client:
-            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
-            received = b""
-            while not received.endswith(b"\r\n\r\nhello"):
-                data = client.recv(65536)
-                assert data, "connection closed before the body's end"
-                received += data
+            get_until(client, b"\r\n\r\nhello")
+
+
+def get_until(client: socket.socket, ending: bytes) -> bytes:
+    """Send a GET on ``client`` and read until what came ends with ``ending``."""
+    client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+    received = b""
+    while not received.endswith(ending):
+        data = client.recv(65536)
+        assert data, f"connection closed before {ending!r}; got {received!r}"
+        received += data
+    return received

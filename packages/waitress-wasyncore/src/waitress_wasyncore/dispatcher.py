@@ -321,7 +321,10 @@ class dispatcher:
         self.handle_connect()
 
     def handle_expt_event(self) -> None:
-        """Kept for the API: selectors report no out-of-band condition, so the loop never calls it."""
+        """Kept for the API: selectors report no out-of-band condition, so ``loop()`` never calls it.
+
+        ``readwrite()`` does, for POLLPRI, in loops of one's own.
+        """
         self.handle_expt()
 
     def handle_error(self) -> None:
