@@ -214,3 +214,52 @@ def test_handler_thread_is_each_workers_body(pool):
     assert hooked.shutdown(timeout=5)
     assert wait_for(lambda: len(ended) == 2)
     assert sorted(ended) == [(0, "waitress-0"), (1, "waitress-1")]
+
+
+def test_start_new_thread_starts_each_worker_and_may_be_wrapped():
+    """Waitress's hook: a subclass starts the threads itself (to run
+    per-thread set-up, say), returning nothing as Waitress's own did; the
+    pool still knows its threads, so shutdown waits for them."""
+    started = []
+
+    class Wrapped(ThreadedTaskDispatcher):
+        def start_new_thread(self, target, thread_no):
+            def run(number):
+                started.append((number, threading.current_thread().name))
+                target(number)
+
+            threading.Thread(target=run, args=(thread_no,), name=f"custom-{thread_no}", daemon=True).start()
+
+    pool = Wrapped()
+    pool.set_thread_count(2)
+    task = RecordingTask()
+    pool.add_task(task)
+    assert task.done.wait(10)
+    assert task.thread_name in ("custom-0", "custom-1")
+    assert wait_for(lambda: len(started) == 2)
+    assert pool.runs_in(threading.current_thread()) is False
+    pool.set_thread_count(1)
+    assert wait_for(lambda: pool.stop_count == 0 and len(pool.threads) == 1)
+    assert pool.shutdown(timeout=5)
+    assert not pool.threads
+    assert sorted(started) == [(0, "custom-0"), (1, "custom-1")]
+
+
+def test_the_pool_logs_through_its_logger_attributes(caplog):
+    import logging
+
+    class Failing(RecordingTask):
+        def service(self):
+            raise RuntimeError("boom")
+
+    class Quiet(ThreadedTaskDispatcher):
+        logger = logging.getLogger("app.pool")
+
+    pool = Quiet()
+    with caplog.at_level(logging.ERROR, logger="app.pool"):
+        pool.set_thread_count(1)
+        pool.add_task(Failing())
+        assert wait_for(lambda: any(r.name == "app.pool" for r in caplog.records))
+        assert pool.shutdown(timeout=5)
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1 and messages[0].startswith("Exception when servicing <")

@@ -54,8 +54,14 @@ class ThreadedTaskDispatcher:
     removes its number with ``threads.discard(number)`` from that thread.
     Applications hook both to release per-thread resources (a database
     connection) as a worker ends: a subclass may override
-    ``handler_thread`` or replace ``threads`` with a set subclass.
+    ``handler_thread`` or replace ``threads`` with a set subclass.  Also
+    as in Waitress, ``start_new_thread(target, thread_no)`` starts each
+    thread (a subclass may wrap it), and ``logger`` and ``queue_logger``
+    are where the pool's messages go.
     """
+
+    logger = logger
+    queue_logger = queue_logger
 
     def __init__(self) -> None:
         self.queue = TaskQueue()
@@ -77,6 +83,11 @@ class ThreadedTaskDispatcher:
         return max(0, len(self.threads) - len(self._idle))
 
     @property
+    def stop_count(self) -> int:
+        """How many threads were asked to stop and have not yet (Waitress's name)."""
+        return self._stopping
+
+    @property
     def queue_depth(self) -> int:
         """How many tasks wait for a free thread right now."""
         return max(0, self.queue.qsize() - len(self._idle))
@@ -96,17 +107,20 @@ class ThreadedTaskDispatcher:
                     while number in self.threads:
                         number += 1
                     self.threads.add(number)
-                    thread = threading.Thread(
-                        target=self.handler_thread,
-                        args=(number,),
-                        name=f"waitress-{number}",
-                        daemon=True,
-                    )
-                    self._workers[number] = thread
-                    thread.start()
+                    thread = self.start_new_thread(self.handler_thread, number)
+                    if thread is not None:  # an override may return nothing
+                        self._workers[number] = thread
                     running += 1
             else:
                 self._request_stops(running - count)
+
+    def start_new_thread(self, target, thread_no: int) -> threading.Thread:
+        """Start daemon thread ``waitress-<thread_no>`` running ``target(thread_no)``."""
+        thread = threading.Thread(
+            target=target, args=(thread_no,), name=f"waitress-{thread_no}", daemon=True
+        )
+        thread.start()
+        return thread
 
     def _request_stops(self, count: int) -> None:
         """Queue ``count`` stop requests (with ``lock`` held)."""
@@ -116,6 +130,8 @@ class ThreadedTaskDispatcher:
 
     def handler_thread(self, thread_no: int) -> None:
         """The body of worker thread ``thread_no``: serve tasks until asked to stop."""
+        # Known here too, should an overridden start_new_thread not return it.
+        self._workers[thread_no] = threading.current_thread()
         prefer_batch_scheduling()
         get = self.queue.get
         idle = self._idle
@@ -132,7 +148,7 @@ class ThreadedTaskDispatcher:
             try:
                 task.service()
             except BaseException:  # a task must never take its thread down
-                logger.exception("Exception when servicing %r", task)
+                self.logger.exception("Exception when servicing %r", task)
 
     def add_task(self, task) -> None:
         """Queue ``task``; warn (rate-limited) when every thread is busy."""
@@ -142,7 +158,7 @@ class ThreadedTaskDispatcher:
             now = time.monotonic()
             if now - self._last_warning >= QUEUE_WARNING_INTERVAL:
                 self._last_warning = now
-                queue_logger.warning("Task queue depth is %d", depth)
+                self.queue_logger.warning("Task queue depth is %d", depth)
 
     def shutdown(self, cancel_pending: bool = True, timeout: Optional[float] = 5) -> bool:
         """Stop the threads; tasks still queued are cancelled when asked.
@@ -181,12 +197,12 @@ class ThreadedTaskDispatcher:
         still = [t for t in threads if t.is_alive() and t is not threading.current_thread()]
         busy = len(still) - len(self._idle)  # idle ones are about to take their stop
         if busy > 0:
-            logger.warning("%d thread(s) still running", busy)
+            self.logger.warning("%d thread(s) still running", busy)
         if pending:
-            logger.warning("Canceling %d pending task(s)", len(pending))
+            self.logger.warning("Canceling %d pending task(s)", len(pending))
             for task in pending:
                 try:
                     task.cancel()
                 except Exception:
-                    logger.exception("Exception while canceling %r", task)
+                    self.logger.exception("Exception while canceling %r", task)
         return not still
