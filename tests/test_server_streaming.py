@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 
+import pytest
 from server_support import ThreadedServer, reset_close, tcp_address, wait_until
 
 FIRST = b"event: first\n\n"
@@ -288,3 +289,57 @@ def get_until(client: socket.socket, ending: bytes) -> bytes:
         assert data, f"connection closed before {ending!r}; got {received!r}"
         received += data
     return received
+
+
+SIZE = 8 * 1024 * 1024  # more than loopback's socket buffers take at once
+
+
+def read_slowly(address, request: bytes) -> bytes:
+    """Send ``request``, let the server fill its socket first, then read to the close."""
+    with socket.create_connection(address, timeout=10) as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        client.sendall(request)
+        threading.Event().wait(0.3)  # not a timing assertion: only lets the send go partial
+        received = bytearray()
+        while True:
+            data = client.recv(1 << 20)
+            if not data:
+                return bytes(received)
+            received += data
+
+
+@pytest.mark.parametrize("wrap", [bytearray, memoryview], ids=["bytearray", "memoryview"])
+def test_a_buffer_reused_after_the_piece_that_completes_the_length_is_sent_as_yielded(wrap):
+    def reusing(environ, start_response):
+        scratch = bytearray(b"A" * SIZE)
+        start_response("200 OK", [("Content-Length", str(SIZE))])
+
+        def body():
+            yield scratch if wrap is bytearray else memoryview(scratch)
+            scratch[:] = b"Z" * SIZE  # the application reuses its buffer
+
+        return body()
+
+    # Kept in memory however large (not spilled to a file, which copies).
+    with ThreadedServer(reusing, outbuf_overflow=64 * SIZE) as server:
+        raw = read_slowly(tcp_address(server), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    body = raw.partition(b"\r\n\r\n")[2]
+    assert len(body) == SIZE
+    assert body.count(b"Z") == 0
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["list", "generator"])
+def test_a_view_of_wide_items_is_sent_whole_when_the_socket_takes_part(streamed):
+    import array
+
+    numbers = array.array("i", range(SIZE // 4))
+    expected = numbers.tobytes()
+
+    def wide(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(expected)))])
+        view = memoryview(numbers)  # format "i": len() counts items, not bytes
+        return (piece for piece in [view]) if streamed else [view]
+
+    with ThreadedServer(wide) as server:
+        raw = read_slowly(tcp_address(server), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert raw.partition(b"\r\n\r\n")[2] == expected

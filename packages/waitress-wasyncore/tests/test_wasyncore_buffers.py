@@ -219,6 +219,26 @@ def test_bytearrays_are_copied_so_the_caller_may_reuse_them(small_pair):
     assert data == b"a" * 20000
 
 
+@pytest.mark.parametrize("view", [
+    lambda scratch: memoryview(scratch),
+    lambda scratch: memoryview(scratch)[1000:],
+    lambda scratch: memoryview(scratch).cast("I"),
+])
+def test_views_of_mutable_buffers_are_copied_views_of_bytes_are_not(small_pair, view):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1 << 30)
+    scratch = bytearray(b"a" * 20000)
+    queued = view(scratch)
+    size = queued.nbytes
+    out.append(queued)
+    scratch[:] = b"b" * 20000
+    data, _ = pump(out, sender, receiver, size)
+    assert data == b"a" * size
+    frozen = b"c" * 20000
+    out.append(memoryview(frozen)[100:])
+    assert list(out._parts)[-1].obj is frozen, "a view of bytes is queued without a copy"
+
+
 def test_partial_sends_over_a_small_socket_buffer_keep_every_byte(small_pair):
     sender, receiver = small_pair
     out = OutputBuffer(overflow=1 << 30)

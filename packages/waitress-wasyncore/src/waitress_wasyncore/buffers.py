@@ -454,7 +454,9 @@ class OutputBuffer:
                 tail = self._coalescing = bytearray(data)
                 parts.append(tail)
             return
-        if type(data) is bytearray:
+        if type(data) is bytearray or (type(data) is memoryview and not data.readonly):
+            # Its owner may change it once this returns (an application
+            # reusing the buffer it yielded): what is queued is a copy.
             data = bytes(data)
         parts.append(data)
         self._coalescing = None

@@ -606,7 +606,7 @@ class HTTPChannel(dispatcher):
                 if sent >= size:
                     sent -= size
                     continue
-                buf = memoryview(buf)[sent:]
+                buf = memoryview(buf).cast("B")[sent:]  # bytes, whatever the view's format
                 sent = 0
             outbuf.append(buf)
         if outbuf.pending and not self.write_wanted:
