@@ -140,7 +140,7 @@ def test_a_huge_malformed_proxy_header_is_not_logged_whole(waitress_log):
     assert "(99749 more characters)" in line
 
 
-def test_log_lines_name_the_decoded_path_and_never_the_query_string(caplog):
+def test_log_lines_name_the_decoded_path_escaped_and_never_the_query_string(caplog):
     """As Waitress's do: a query string may carry a token (a reset link's,
     say), which has no place in a log."""
 
@@ -151,6 +151,11 @@ def test_log_lines_name_the_decoded_path_and_never_the_query_string(caplog):
         with ThreadedServer(failing) as server:
             response = get(tcp_address(server), "/reset/a%20b?token=s3cret")
             assert response.status == 500
+            response = get(tcp_address(server), "/x%0D%0AERROR%20forged%00")
+            assert response.status == 500
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("waitress")]
     assert "Exception while serving /reset/a b" in messages
     assert not any("s3cret" in message for message in messages)
+    # Control characters are escaped: a client cannot end the line and forge the next.
+    assert "Exception while serving /x\\x0d\\x0aERROR forged\\x00" in messages
+    assert not any(char in message for message in messages for char in "\r\n\x00")

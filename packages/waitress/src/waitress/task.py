@@ -99,8 +99,16 @@ class ErrorTask(Task):
 def logged_path(head) -> str:
     """The request's path as its log lines name it, as Waitress's do:
     percent-decoded, without the query string, which may carry tokens
-    (a password reset link's, say) that have no place in a log."""
-    return decode_path(split_target(head.target)[0])
+    (a password reset link's, say) that have no place in a log.
+
+    Unlike Waitress's, control characters come out escaped (``\\x0a``):
+    decoded from ``%0A`` and the like, they would let a client end a log
+    line and forge the next one.
+    """
+    return decode_path(split_target(head.target)[0]).translate(_CONTROL_ESCAPES)
+
+
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
 
 
 class WSGITask(Task):
