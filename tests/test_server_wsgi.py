@@ -4,6 +4,7 @@ application errors before and after the headers, and wsgi.file_wrapper.
 """
 
 import logging
+import socket
 
 import pytest
 from fixtureapps import closing, echo, error, filewrapper, lengths, writer
@@ -221,6 +222,21 @@ def test_error_before_output_gives_a_500_in_the_error_format(error_server, caplo
     assert any("Exception while serving" in m for m in messages), messages
     logged = [r for r in caplog.records if "Exception while serving" in r.getMessage()]
     assert logged[0].exc_info is not None  # the traceback goes to the log
+
+
+def test_error_before_output_answers_head_with_the_head_alone(error_server):
+    """RFC 9110 9.3.2: no content in a response to HEAD, errors included."""
+    with socket.create_connection(tcp_address(error_server), timeout=10) as client:
+        client.sendall(b"HEAD /before_start_response HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while True:
+            data = client.recv(65536)
+            if not data:
+                break
+            received += data
+    assert received.startswith(b"HTTP/1.1 500 ")
+    assert received.endswith(b"\r\n\r\n") and received.count(b"\r\n\r\n") == 1
+    assert b"\r\nContent-Length: 0\r\n" not in received  # the length a GET would get
 
 
 def test_error_after_headers_sent_closes_the_connection(error_server, caplog):

@@ -323,8 +323,13 @@ class WSGITask(Task):
 
     def _fail(self, error: HTTPError) -> None:
         self.cancel()  # also on the paths that end before the app's ``finally``
+        page = error_page(error, self.channel.server.adj.ident)
+        if self.head.method == "HEAD":
+            # The head alone, its Content-Length still that of the page
+            # a GET would get (RFC 9110 9.3.2).
+            page = page[: page.index(b"\r\n\r\n") + 4]
         try:
-            self.channel.write_soon([error_page(error, self.channel.server.adj.ident)])
+            self.channel.write_soon([page])
         except ClientDisconnected:
             pass
         self.close_after = True
