@@ -144,6 +144,12 @@ def test_slash_fixed_str(text, fixed):
     assert slash_fixed_str(text) == fixed
 
 
+@pytest.mark.parametrize("value", [None, 5, b"/app"])
+def test_slash_fixed_str_takes_only_strings(value):
+    with pytest.raises(ValueError):
+        slash_fixed_str(value)
+
+
 def test_str_iftruthy():
     assert str_iftruthy("") is None
     assert str_iftruthy(None) is None

@@ -226,9 +226,10 @@ class Adjustments:
             )
         if not headers and self.trusted_proxy is not None:
             warnings.warn(
-                "trusted_proxy is set but trusted_proxy_headers is not: only "
-                "X-Forwarded-Proto is trusted, for compatibility with older releases. "
-                "Set trusted_proxy_headers to say which headers to trust.",
+                # Waitress's words: warning filters match them.
+                "No proxy headers were marked as trusted, but trusted_proxy was set. "
+                "Implicitly trusting X-Forwarded-Proto for backwards compatibility. "
+                "This will be removed in future versions of waitress.",
                 DeprecationWarning,
                 stacklevel=3,
             )

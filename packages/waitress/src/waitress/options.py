@@ -80,9 +80,17 @@ asoctal.expects = "an octal permission mode such as '600'"  # type: ignore[attr-
 
 
 def slash_fixed_str(value: Any) -> str:
-    """One leading slash and no trailing slash: ``"app/"`` -> ``"/app"``; blank or ``/`` -> ``""``."""
-    text = str(value).strip().strip("/")
+    """One leading slash and no trailing slash: ``"app/"`` -> ``"/app"``; blank or ``/`` -> ``""``.
+
+    Only a string: ``str()`` would serve the application under ``/None``.
+    """
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    text = value.strip().strip("/")
     return "/" + text if text else ""
+
+
+slash_fixed_str.expects = "a path (a string)"  # type: ignore[attr-defined]
 
 
 def str_iftruthy(value: Any) -> Optional[str]:
