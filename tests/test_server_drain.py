@@ -220,3 +220,36 @@ def test_a_second_interrupt_while_draining_stops_at_once(recorder):
     finally:
         gate.GATE.set()
         context.__exit__(None, None, None)
+
+
+def test_a_streamed_head_built_during_the_drain_says_connection_close():
+    """The application returned before the drain began, but its generator
+    yields its first piece only afterwards: that head is the connection's
+    last, and says so (RFC 9112 9.6)."""
+    entered, go = threading.Event(), threading.Event()
+
+    def late(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def body():
+            entered.set()
+            go.wait(20)
+            yield b"late"
+
+        return body()
+
+    with ThreadedServer(late) as server:
+        target = tcp_address(server)
+        try:
+            with RawConnection(target, timeout=20) as conn:
+                conn.request("GET", "/late")
+                assert entered.wait(10)
+                with closing_in_background(server.close, target):
+                    assert wait_until(lambda: all(ch.draining for ch in _channels(server)))
+                    go.set()
+                    response = conn.read_response()
+                    assert (response.status, response.body) == (200, b"late")
+                    assert response.connection_tokens() == ["close"]
+                    assert conn.closed_by_server(timeout=10)
+        finally:
+            go.set()

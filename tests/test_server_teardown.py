@@ -211,3 +211,38 @@ def test_connections_never_outnumber_the_limit_while_some_linger(monkeypatch):
         finally:
             for conn in served + lingering + queued:
                 conn.close()
+
+
+def test_closed_connections_are_freed_without_the_cycle_collector():
+    """A reference cycle through a closed connection would keep it, its
+    buffers and its socket until a collection, and this server allocates so
+    few containers per request that collections are rare."""
+    import gc
+    import weakref
+
+    alive = []
+
+    class Tracked(HTTPChannel):
+        def __init__(self, *args, **kw):
+            super().__init__(*args, **kw)
+            alive.append(weakref.ref(self))
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return iter([b"ok"])  # streamed: the response is the channel's until it closes
+
+    gc.collect()
+    gc.disable()
+    try:
+        with ThreadedServer(app) as server:
+            server.channel_class = Tracked
+            for _ in range(3):
+                with socket.create_connection(tcp_address(server), timeout=10) as client:
+                    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    while client.recv(65536):
+                        pass
+            assert wait_until(lambda: not _channels(server))
+        assert len(alive) == 3
+        assert [ref() for ref in alive] == [None, None, None]
+    finally:
+        gc.enable()

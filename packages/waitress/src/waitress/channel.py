@@ -94,6 +94,9 @@ class HTTPChannel(dispatcher):
         self.outbuf = OutputBuffer(adj.outbuf_overflow)
         self.tasks = deque()
         self.current = None  # the WSGITask whose body is still arriving
+        # The Response a worker made last (set by the task; never cleared):
+        # the drain marks it, should its head still be to come.
+        self.response_in_progress = None
         self.busy = False  # a worker is serving this connection
         self.worker_ident = 0  # the thread that serves it, while busy
         self.output_ended = False  # the application closed it: send nothing more
@@ -226,6 +229,7 @@ class HTTPChannel(dispatcher):
                 return
             self.closed = True
             self._take_gathered_locked()  # dropped: nothing more is sent
+            self.response_in_progress = None  # it holds our write_later: a cycle
             if self._drained is not None:
                 self._drained.notify_all()
             tasks = list(self.tasks)
@@ -735,6 +739,7 @@ class HTTPChannel(dispatcher):
         with self.lock:
             self.will_close = True
             self.draining = True
+            self._mark_response_last()
             receiving = not self.client_gone and (
                 self.current is not None
                 or (not self.busy and not self.tasks and has_unread_input(self.socket))
@@ -744,6 +749,15 @@ class HTTPChannel(dispatcher):
             idle = not self.busy and not self.outbuf.pending and not receiving
         if idle:
             self.handle_close()
+
+    def _mark_response_last(self) -> None:
+        """The response being made, if its head is still to come (a generator
+        that has not yielded yet), says ``Connection: close``.  The task
+        checks ``draining`` only once the application has returned.  (A
+        plain flag, read when the head is built: no lock needed.)"""
+        response = self.response_in_progress
+        if response is not None and self.busy:
+            response.close_connection = True
 
     def idle_for(self, now: float, timeout: float) -> bool:
         """Should the sweep close this connection? (loop thread)

@@ -117,6 +117,7 @@ class LoopRunner:
         for obj in list(self._map.values()):
             if isinstance(obj, HTTPChannel) and obj.busy and obj.worker_ident == worker_ident:
                 obj.draining = True
+                obj._mark_response_last()
 
     def _trigger(self):
         return self._listeners()[0].trigger

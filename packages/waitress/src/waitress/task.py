@@ -194,6 +194,7 @@ class WSGITask(Task):
         response = self.response = Response(
             head.version, head.method, head.keep_alive, server.adj.ident,
             None, logger, channel.write_later)  # write=None, send_later=...
+        channel.response_in_progress = response  # before draining is read below
         try:
             app_iter = server.application(environ, response.start_response)
             if channel.draining:  # the server began stopping: this response is the last
