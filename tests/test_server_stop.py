@@ -2,6 +2,8 @@
 and lets a request already in the application finish (within a bounded wait).
 """
 
+import os
+import signal
 import threading
 
 import pytest
@@ -107,3 +109,37 @@ def test_close_while_run_is_starting_in_another_thread():
         starting.set()
         helper.join(10)
     assert server.socket is None or server.socket.fileno() == -1
+
+
+@pytest.mark.skipif(
+    threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGINT"),
+    reason="signals reach the main thread only",
+)
+def test_ctrl_c_on_the_main_thread_drains_without_interrupting_the_loop_midway():
+    """Raised wherever the loop happens to be, KeyboardInterrupt could land
+    between a send and the note of what was sent (the drain would then send
+    those bytes again).  The signal asks for the drain instead: the code it
+    interrupted runs to its end, then the server stops."""
+    from waitress.server import create_server
+
+    server = create_server(hello.app, listen="127.0.0.1:0")
+    steps = []
+
+    def interrupted_midway():
+        steps.append("begun")
+        os.kill(os.getpid(), signal.SIGINT)  # handled on this thread, between two bytecodes
+        for _ in range(1000):  # a few hundred checks for a pending signal
+            pass
+        steps.append("finished")
+
+    def poke():
+        assert wait_until(lambda: server._loop_thread is not None, timeout=10)
+        server.trigger.pull_trigger(interrupted_midway)
+
+    poker = threading.Thread(target=poke, daemon=True)
+    poker.start()
+    before = signal.getsignal(signal.SIGINT)
+    server.run()  # on this, the main thread; returns once drained
+    poker.join(10)
+    assert steps == ["begun", "finished"]
+    assert signal.getsignal(signal.SIGINT) is before  # given back

@@ -12,10 +12,18 @@ Rules it keeps:
   stop to ``run()`` returning: in-flight requests get that long, the
   workers what is left of it, and a second interrupt cuts it short.
 - Everything ``run()`` opened is closed when it returns, the reactor too.
+- On the main thread, a signal that would raise KeyboardInterrupt (Ctrl-C,
+  or SIGTERM under ``waitress-serve``) asks for the shutdown instead of
+  raising: raised in the loop, it could land between a send and the
+  bookkeeping of what was sent, and the drain would send those bytes
+  again.  The second such signal stops at once.
 """
 
+import contextlib
+import signal
 import threading
 import time
+from typing import Any, Callable, Dict, Iterator
 
 import waitress_wasyncore as wasyncore
 
@@ -24,6 +32,22 @@ from .scheduling import batch_scheduling
 
 #: How long ``close()`` lets in-flight requests finish before cutting them off.
 SHUTDOWN_TIMEOUT = 5.0
+
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
+)
+
+
+def interrupting(handler: Callable) -> Callable:
+    """Mark a signal handler as one that stops the program by raising
+    KeyboardInterrupt (as Ctrl-C's default does): while a server runs on
+    the main thread, the signal asks it to drain instead (see ``run``)."""
+    handler.interrupting = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _interrupts(handler: Any) -> bool:
+    return handler is signal.default_int_handler or getattr(handler, "interrupting", False)
 
 
 class LoopRunner:
@@ -39,6 +63,7 @@ class LoopRunner:
     _stopped = None
     _shutting_down = False
     _shutdown_deadline = None  # monotonic time by which the drain is cut off
+    _stop_signalled = False  # a Ctrl-C or SIGTERM came (see _on_stop_signal)
 
     def _listeners(self):
         raise NotImplementedError
@@ -51,7 +76,7 @@ class LoopRunner:
         adj = self.adj
         map = self._map
         try:
-            with batch_scheduling():
+            with batch_scheduling(), self._signals_drain():
                 try:
                     wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, map)
                 except (SystemExit, KeyboardInterrupt):
@@ -74,6 +99,35 @@ class LoopRunner:
                 self.task_dispatcher.shutdown()
             else:
                 self.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+
+    @contextlib.contextmanager
+    def _signals_drain(self) -> Iterator[None]:
+        """While the loop runs on the main thread, interrupting signals drain."""
+        replaced: Dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in _STOP_SIGNALS:
+                handler = signal.getsignal(signum)
+                if _interrupts(handler):
+                    replaced[signum] = handler
+                    signal.signal(signum, self._on_stop_signal)
+        try:
+            yield
+        finally:
+            for signum, handler in replaced.items():
+                signal.signal(signum, handler)
+
+    def _on_stop_signal(self, signum: int, frame: Any) -> None:
+        """The first signal asks for the drain; the next one ends it now.
+
+        Both only pull the trigger (safe wherever the signal interrupted the
+        loop thread): the loop acts between events, with its books straight.
+        """
+        if not self._stop_signalled:
+            self._stop_signalled = True
+            self.close()  # on the loop thread: asks, and returns at once
+            return
+        self._shutdown_deadline = time.monotonic()
+        self._trigger().pull_trigger(self._force_close)
 
     @property
     def queue_depth(self) -> int:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, TextIO
 import waitress_cli
 
 from .adjustments import Adjustments
+from .lifecycle import interrupting
 from .options import OPTIONS
 
 
@@ -58,6 +59,7 @@ class _SigtermStops:
         return self
 
     @staticmethod
+    @interrupting  # a server running meanwhile drains instead (see lifecycle)
     def _raise(signum: int, frame: Any) -> None:
         raise Terminated()
 
