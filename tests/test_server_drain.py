@@ -9,6 +9,7 @@ thunk would run there.  Every wait is bounded.
 import signal
 import threading
 
+import pytest
 import waitress.lifecycle
 from fixtureapps import echo, gate
 from server_support import (
@@ -196,55 +197,35 @@ def test_workers_get_only_what_is_left_of_the_drain(recorder, monkeypatch):
         context.__exit__(None, None, None)
 
 
-def test_a_second_interrupt_while_draining_stops_at_once(recorder):
+def _raise_interrupt(server):
+    raise KeyboardInterrupt
+
+
+def _stop_signal(server):
+    # The handler a server running on the main thread installs for Ctrl-C
+    # (and waitress-serve's SIGTERM): it raises nothing.
+    server._on_stop_signal(signal.SIGINT, None)
+
+
+@pytest.mark.parametrize("interrupt", [_raise_interrupt, _stop_signal], ids=["raised", "signal"])
+def test_a_second_interrupt_while_draining_stops_at_once(recorder, interrupt):
     """A second Ctrl-C or SIGTERM means now: connections are closed and run()
     returns without waiting for the stuck worker."""
     context = ThreadedServer(gate.app, join_timeout=30)
     server = context.__enter__()
     spy = _ShutdownSpy(server.task_dispatcher)
 
-    def interrupt():
-        raise KeyboardInterrupt
-
     try:
         with RawConnection(tcp_address(server), timeout=20) as stuck:
             stuck.request("GET", "/stuck")
             assert recorder.wait_for_kind("entered", timeout=10)
-            server.trigger.pull_trigger(interrupt)
+            server.trigger.pull_trigger(lambda: interrupt(server))
             assert wait_until(lambda: server._shutting_down, timeout=10)
-            server.trigger.pull_trigger(interrupt)
+            assert context.thread.is_alive()  # draining: the stuck request has its time
+            server.trigger.pull_trigger(lambda: interrupt(server))
             assert stuck.closed_by_server(timeout=10)
         context.thread.join(10)
         assert not context.thread.is_alive(), "run() still waits after the second interrupt"
-        assert context.run_error is None
-        assert spy.timeouts == [0.0]
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
-
-
-def test_a_second_stop_signal_while_draining_stops_at_once(recorder):
-    """As a second interrupt, but through the signal handler a server on
-    the main thread installs (run here on the loop thread, where signals
-    are handled): it raises nothing, and still stops at once."""
-    context = ThreadedServer(gate.app, join_timeout=30)
-    server = context.__enter__()
-    spy = _ShutdownSpy(server.task_dispatcher)
-
-    def signalled():
-        server._on_stop_signal(signal.SIGINT, None)
-
-    try:
-        with RawConnection(tcp_address(server), timeout=20) as stuck:
-            stuck.request("GET", "/stuck")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            server.trigger.pull_trigger(signalled)
-            assert wait_until(lambda: server._shutting_down, timeout=10)
-            assert context.thread.is_alive()  # draining: the stuck request has its time
-            server.trigger.pull_trigger(signalled)
-            assert stuck.closed_by_server(timeout=10)
-        context.thread.join(10)
-        assert not context.thread.is_alive(), "run() still waits after the second signal"
         assert context.run_error is None
         assert spy.timeouts == [0.0]
     finally:
