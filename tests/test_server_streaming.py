@@ -343,3 +343,18 @@ def test_a_view_of_wide_items_is_sent_whole_when_the_socket_takes_part(streamed)
     with ThreadedServer(wide) as server:
         raw = read_slowly(tcp_address(server), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
     assert raw.partition(b"\r\n\r\n")[2] == expected
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["list", "generator"])
+def test_a_view_that_is_not_contiguous_is_sent_as_its_bytes(streamed):
+    source = bytes(range(256)) * 64
+    expected = source[::2]
+
+    def strided(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(expected)))])
+        view = memoryview(source)[::2]  # no system call takes it as it is
+        return (piece for piece in [view]) if streamed else [view]
+
+    with ThreadedServer(strided) as server:
+        raw = read_slowly(tcp_address(server), b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert raw.partition(b"\r\n\r\n")[2] == expected

@@ -219,24 +219,39 @@ def test_bytearrays_are_copied_so_the_caller_may_reuse_them(small_pair):
     assert data == b"a" * 20000
 
 
-@pytest.mark.parametrize("view", [
-    lambda scratch: memoryview(scratch),
-    lambda scratch: memoryview(scratch)[1000:],
-    lambda scratch: memoryview(scratch).cast("I"),
+class Scratch(bytearray):
+    pass
+
+
+@pytest.mark.parametrize("make", [
+    lambda owner: memoryview(owner),
+    lambda owner: memoryview(owner)[1000:],
+    lambda owner: memoryview(owner).cast("I"),
+    lambda owner: memoryview(owner).toreadonly(),  # read-only, yet its owner writes
+    lambda owner: owner,  # a bytearray subclass itself
 ])
-def test_views_of_mutable_buffers_are_copied_views_of_bytes_are_not(small_pair, view):
+def test_what_its_owner_may_change_is_copied_views_of_bytes_are_not(small_pair, make):
     sender, receiver = small_pair
     out = OutputBuffer(overflow=1 << 30)
-    scratch = bytearray(b"a" * 20000)
-    queued = view(scratch)
-    size = queued.nbytes
+    owner = Scratch(b"a" * 20000)
+    queued = make(owner)
+    size = memoryview(queued).nbytes
     out.append(queued)
-    scratch[:] = b"b" * 20000
+    owner[:] = b"b" * 20000
     data, _ = pump(out, sender, receiver, size)
     assert data == b"a" * size
     frozen = b"c" * 20000
     out.append(memoryview(frozen)[100:])
     assert list(out._parts)[-1].obj is frozen, "a view of bytes is queued without a copy"
+
+
+def test_a_view_that_is_not_contiguous_is_queued_as_its_bytes(small_pair):
+    sender, receiver = small_pair
+    out = OutputBuffer(overflow=1 << 30)
+    source = bytes(range(256)) * 200
+    out.append(memoryview(source)[::2])
+    data, _ = pump(out, sender, receiver, len(source) // 2)
+    assert data == source[::2]
 
 
 def test_partial_sends_over_a_small_socket_buffer_keep_every_byte(small_pair):

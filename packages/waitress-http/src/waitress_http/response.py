@@ -482,7 +482,11 @@ class Response:
         elif isinstance(chunk, (bytes, bytearray)):
             size = len(chunk)
         elif isinstance(chunk, memoryview):
-            size = chunk.nbytes
+            if not chunk.c_contiguous:  # (memoryview(b)[::2]): no system call sends it
+                chunk = chunk.tobytes()
+                size = len(chunk)
+            else:
+                size = chunk.nbytes
         else:
             raise TypeError(f"the application must produce bytes, not {type(chunk).__name__}")
         if not size:

@@ -420,12 +420,20 @@ class OutputBuffer:
         return self.pending
 
     def append(self, data: Bytes) -> None:
-        """Queue ``data`` after everything queued so far."""
-        if type(data) is memoryview:
+        """Queue ``data`` after everything queued so far.
+
+        Only ``bytes``, and views of ``bytes``, are kept as they are: the
+        owner of anything else (a ``bytearray``, a view of one, even a
+        read-only view) may change it once this returns, so what is kept
+        of it is a copy.
+        """
+        if type(data) is memoryview and data.c_contiguous:
             if data.format != "B" or data.ndim != 1:
                 data = data.cast("B")
             size = data.nbytes
         else:
+            if type(data) is memoryview:
+                data = data.tobytes()  # not contiguous: no system call sends it
             size = len(data)
         if not size:
             return
@@ -454,10 +462,10 @@ class OutputBuffer:
                 tail = self._coalescing = bytearray(data)
                 parts.append(tail)
             return
-        if type(data) is bytearray or (type(data) is memoryview and not data.readonly):
-            # Its owner may change it once this returns (an application
-            # reusing the buffer it yielded): what is queued is a copy.
-            data = bytes(data)
+        if type(data) is not bytes and not (
+            type(data) is memoryview and type(data.obj) is bytes
+        ):
+            data = bytes(data)  # see above: its owner may change it
         parts.append(data)
         self._coalescing = None
 
