@@ -6,10 +6,12 @@ rest of the response.
 """
 
 import socket
+import threading
 import time
 
+import pytest
 from fixtureapps import echo, streaming
-from server_support import RawConnection, ThreadedServer, tcp_address, wait_until
+from server_support import RawConnection, ThreadedServer, reset_close, tcp_address, wait_until
 from waitress.channel import HTTPChannel
 
 
@@ -213,23 +215,40 @@ def test_connections_never_outnumber_the_limit_while_some_linger(monkeypatch):
                 conn.close()
 
 
-def test_closed_connections_are_freed_without_the_cycle_collector():
+@pytest.mark.parametrize("reset_in_service", [False, True], ids=["closed", "reset-while-served"])
+def test_closed_connections_are_freed_without_the_cycle_collector(reset_in_service):
     """A reference cycle through a closed connection would keep it, its
     buffers and its socket until a collection, and this server allocates so
-    few containers per request that collections are rare."""
+    few containers per request that collections are rare.  Also when the
+    client resets while a worker serves it (the response is made after the
+    connection closed)."""
     import gc
     import weakref
 
+    from waitress.task import WSGITask
+
     alive = []
+    reset, go_on = threading.Event(), threading.Event()
 
     class Tracked(HTTPChannel):
         def __init__(self, *args, **kw):
             super().__init__(*args, **kw)
             alive.append(weakref.ref(self))
 
+    class Waiting(WSGITask):
+        __slots__ = ()
+
+        def get_environment(self):
+            if reset_in_service:
+                reset.set()
+                go_on.wait(10)
+            return super().get_environment()
+
+    Tracked.task_class = Waiting
+
     def app(environ, start_response):
         start_response("200 OK", [("Content-Length", "2")])
-        return iter([b"ok"])  # streamed: the response is the channel's until it closes
+        return iter([b"ok"])  # streamed: the response is the channel's while served
 
     gc.collect()
     gc.disable()
@@ -237,12 +256,23 @@ def test_closed_connections_are_freed_without_the_cycle_collector():
         with ThreadedServer(app) as server:
             server.channel_class = Tracked
             for _ in range(3):
-                with socket.create_connection(tcp_address(server), timeout=10) as client:
-                    client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                client = socket.create_connection(tcp_address(server), timeout=10)
+                client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if reset_in_service:
+                    assert reset.wait(10)
+                    reset.clear()
+                    reset_close(client)
+                    assert wait_until(lambda: not _channels(server))
+                    go_on.set()
+                    assert wait_until(lambda: server.task_dispatcher.active_count == 0)
+                    go_on.clear()
+                else:
                     while client.recv(65536):
                         pass
+                    client.close()
             assert wait_until(lambda: not _channels(server))
         assert len(alive) == 3
         assert [ref() for ref in alive] == [None, None, None]
     finally:
+        go_on.set()
         gc.enable()

@@ -94,8 +94,8 @@ class HTTPChannel(dispatcher):
         self.outbuf = OutputBuffer(adj.outbuf_overflow)
         self.tasks = deque()
         self.current = None  # the WSGITask whose body is still arriving
-        # The Response a worker made last (set by the task; never cleared):
-        # the drain marks it, should its head still be to come.
+        # The Response a worker is making (set and cleared by the task): the
+        # drain marks it, should its head still be to come.
         self.response_in_progress = None
         self.busy = False  # a worker is serving this connection
         self.worker_ident = 0  # the thread that serves it, while busy
@@ -229,7 +229,6 @@ class HTTPChannel(dispatcher):
                 return
             self.closed = True
             self._take_gathered_locked()  # dropped: nothing more is sent
-            self.response_in_progress = None  # it holds our write_later: a cycle
             if self._drained is not None:
                 self._drained.notify_all()
             tasks = list(self.tasks)

@@ -232,6 +232,9 @@ class WSGITask(Task):
                     detail += "\r\n\r\n" + traceback.format_exc()
                 self._fail(InternalServerError(detail, head.version))
         finally:
+            # It holds the channel's write_later: kept, the two would make
+            # a cycle, and a closed connection would wait for a collection.
+            channel.response_in_progress = None
             if self.spool is not None:
                 self.spool.close()
 
