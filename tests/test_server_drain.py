@@ -233,6 +233,29 @@ def test_a_second_interrupt_while_draining_stops_at_once(recorder, interrupt):
         context.__exit__(None, None, None)
 
 
+def test_a_stop_signal_after_close_was_called_stops_at_once(recorder, monkeypatch):
+    """The drain a caller of close() began is under way: the signal is the
+    second request to stop, not the first."""
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)  # only the signal ends it
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    spy = _ShutdownSpy(server.task_dispatcher)
+    try:
+        with RawConnection(tcp_address(server), timeout=20) as stuck:
+            stuck.request("GET", "/stuck")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            with closing_in_background(server.close, tcp_address(server)):
+                assert wait_until(lambda: server._shutting_down, timeout=10)
+                server.trigger.pull_trigger(lambda: _stop_signal(server))
+                assert stuck.closed_by_server(timeout=10)
+        context.thread.join(10)
+        assert not context.thread.is_alive(), "run() still waits after the signal"
+        assert spy.timeouts == [0.0]
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
 def test_a_streamed_head_built_during_the_drain_says_connection_close():
     """The application returned before the drain began, but its generator
     yields its first piece only afterwards: that head is the connection's

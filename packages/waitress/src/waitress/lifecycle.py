@@ -73,10 +73,14 @@ class LoopRunner:
         # then _stopped, and must never see the one without the other.
         self._stopped = threading.Event()
         self._loop_thread = threading.current_thread()
+        with self._signals_drain():  # until the workers are gone, too
+            self._run_loop()
+
+    def _run_loop(self) -> None:
         adj = self.adj
         map = self._map
         try:
-            with batch_scheduling(), self._signals_drain():
+            with batch_scheduling():
                 try:
                     wasyncore.loop(adj.asyncore_loop_timeout, adj.asyncore_use_poll, map)
                 except (SystemExit, KeyboardInterrupt):
@@ -117,17 +121,20 @@ class LoopRunner:
                 signal.signal(signum, handler)
 
     def _on_stop_signal(self, signum: int, frame: Any) -> None:
-        """The first signal asks for the drain; the next one ends it now.
+        """The first signal asks for the drain; one during the drain ends it.
 
         Both only pull the trigger (safe wherever the signal interrupted the
         loop thread): the loop acts between events, with its books straight.
+        Once the loop has stopped (while the workers end, a wait already
+        bounded), a signal is ignored.
         """
-        if not self._stop_signalled:
+        if not self._stop_signalled and not self._shutting_down:
             self._stop_signalled = True
             self.close()  # on the loop thread: asks, and returns at once
             return
         self._shutdown_deadline = time.monotonic()
-        self._trigger().pull_trigger(self._force_close)
+        if not self._stopped.is_set():
+            self._trigger().pull_trigger(self._force_close)
 
     @property
     def queue_depth(self) -> int:
