@@ -6,6 +6,7 @@ reach the loop thread through the server's trigger, as a signal handler or a
 thunk would run there.  Every wait is bounded.
 """
 
+import contextlib
 import signal
 import threading
 
@@ -207,49 +208,43 @@ def _stop_signal(server):
     server._on_stop_signal(signal.SIGINT, None)
 
 
-@pytest.mark.parametrize("interrupt", [_raise_interrupt, _stop_signal], ids=["raised", "signal"])
-def test_a_second_interrupt_while_draining_stops_at_once(recorder, interrupt):
+@contextlib.contextmanager
+def _first_stop(kind, server):
+    """The first request to stop: ``kind`` as for the second, or ``close``
+    (a caller of ``server.close()``, waiting meanwhile)."""
+    if kind == "close":
+        with closing_in_background(server.close, tcp_address(server)):
+            yield
+        return
+    server.trigger.pull_trigger(lambda: kind(server))
+    yield
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [(_raise_interrupt, _raise_interrupt), (_stop_signal, _stop_signal), ("close", _stop_signal)],
+    ids=["raised", "signal", "close-then-signal"],
+)
+def test_a_second_interrupt_while_draining_stops_at_once(recorder, monkeypatch, first, second):
     """A second Ctrl-C or SIGTERM means now: connections are closed and run()
-    returns without waiting for the stuck worker."""
+    returns without waiting for the stuck worker.  After a caller's close(),
+    a signal is that second request."""
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)  # only the second ends it
     context = ThreadedServer(gate.app, join_timeout=30)
     server = context.__enter__()
     spy = _ShutdownSpy(server.task_dispatcher)
-
     try:
         with RawConnection(tcp_address(server), timeout=20) as stuck:
             stuck.request("GET", "/stuck")
             assert recorder.wait_for_kind("entered", timeout=10)
-            server.trigger.pull_trigger(lambda: interrupt(server))
-            assert wait_until(lambda: server._shutting_down, timeout=10)
-            assert context.thread.is_alive()  # draining: the stuck request has its time
-            server.trigger.pull_trigger(lambda: interrupt(server))
-            assert stuck.closed_by_server(timeout=10)
+            with _first_stop(first, server):
+                assert wait_until(lambda: server._shutting_down, timeout=10)
+                assert context.thread.is_alive()  # draining: the stuck request has its time
+                server.trigger.pull_trigger(lambda: second(server))
+                assert stuck.closed_by_server(timeout=10)
         context.thread.join(10)
         assert not context.thread.is_alive(), "run() still waits after the second interrupt"
         assert context.run_error is None
-        assert spy.timeouts == [0.0]
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
-
-
-def test_a_stop_signal_after_close_was_called_stops_at_once(recorder, monkeypatch):
-    """The drain a caller of close() began is under way: the signal is the
-    second request to stop, not the first."""
-    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)  # only the signal ends it
-    context = ThreadedServer(gate.app, join_timeout=30)
-    server = context.__enter__()
-    spy = _ShutdownSpy(server.task_dispatcher)
-    try:
-        with RawConnection(tcp_address(server), timeout=20) as stuck:
-            stuck.request("GET", "/stuck")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            with closing_in_background(server.close, tcp_address(server)):
-                assert wait_until(lambda: server._shutting_down, timeout=10)
-                server.trigger.pull_trigger(lambda: _stop_signal(server))
-                assert stuck.closed_by_server(timeout=10)
-        context.thread.join(10)
-        assert not context.thread.is_alive(), "run() still waits after the signal"
         assert spy.timeouts == [0.0]
     finally:
         gate.GATE.set()
