@@ -239,6 +239,28 @@ def test_error_before_output_answers_head_with_the_head_alone(error_server):
     assert b"\r\nContent-Length: 0\r\n" not in received  # the length a GET would get
 
 
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",  # 400, in the head
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",  # 400, in the body
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",  # 501
+    ],
+    ids=["head", "body", "501"],
+)
+def test_a_refused_head_request_gets_the_error_head_alone(error_server, request_bytes):
+    with socket.create_connection(tcp_address(error_server), timeout=10) as client:
+        client.sendall(request_bytes)
+        received = b""
+        while True:
+            data = client.recv(65536)
+            if not data:
+                break
+            received += data
+    assert received[:13] in (b"HTTP/1.1 400 ", b"HTTP/1.1 501 ")
+    assert received.endswith(b"\r\n\r\n") and received.count(b"\r\n\r\n") == 1
+
+
 def test_error_after_headers_sent_closes_the_connection(error_server, caplog):
     caplog.set_level(logging.ERROR, logger="waitress")
     with RawConnection(tcp_address(error_server)) as conn:

@@ -342,6 +342,23 @@ class TestFailure:
         assert held == []
         assert info.value.__context__ is None and info.value.__cause__ is None
 
+    @pytest.mark.parametrize(
+        "raw, method",
+        [
+            (b"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", "HEAD"),
+            (b"HEAD / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "HEAD"),
+            (b"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n", "HEAD"),
+            (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", "GET"),
+            (b"GET / HTTP/1.1 extra\r\n\r\n", None),  # no request line: no method
+        ],
+    )
+    def test_errors_name_the_method_once_the_request_line_is_read(self, raw, method) -> None:
+        parser = RequestParser(max_body_size=1000)
+        parser.feed(raw)
+        with pytest.raises(HTTPError) as info:
+            parser.next_event()
+        assert info.value.method == method
+
     def test_version_is_known_after_the_request_line(self) -> None:
         parser = RequestParser()
         parser.feed(b"GET / HTTP/1.0\r\nBad Name: x\r\n\r\n")

@@ -12,6 +12,9 @@ class HTTPError(Exception):
 
     code = 500
     reason = "Internal Server Error"
+    #: The request's method when its request line was read, else None: the
+    #: answer to a HEAD request is its head alone (RFC 9110 9.3.2).
+    method: Optional[str] = None
 
     def __init__(self, detail: str = "", version: Optional[str] = None) -> None:
         super().__init__(detail)

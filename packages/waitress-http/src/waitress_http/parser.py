@@ -178,9 +178,11 @@ class RequestParser:
             self._step = RequestParser._read_chunk_size
         elif head.content_length:
             if head.content_length >= self.max_body_size:
-                raise RequestEntityTooLarge(
+                error = RequestEntityTooLarge(
                     limit_detail("Request body", self.max_body_size), head.version
                 )
+                error.method = head.method
+                raise error
             self._remaining = head.content_length
             self._step = RequestParser._read_body
         else:

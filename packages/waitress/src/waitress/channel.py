@@ -339,6 +339,8 @@ class HTTPChannel(dispatcher):
         """Queue the error response behind earlier responses; stop parsing."""
         self.parse_stopped = True
         if self.current is not None:
+            if error.method is None:  # found in the body: the head is known
+                error.method = self.current.head.method
             if self.current.spool is not None:
                 self.current.spool.close()
             self.current = None

@@ -93,7 +93,14 @@ class ErrorTask(Task):
         self.close_after = True
 
     def service(self) -> None:
-        self.channel.write_soon([error_page(self.error, self.channel.server.adj.ident)])
+        page = error_page(self.error, self.channel.server.adj.ident)
+        self.channel.write_soon([head_only(page) if self.error.method == "HEAD" else page])
+
+
+def head_only(page: bytes) -> bytes:
+    """An error page's head without its body, for a HEAD request (RFC 9110
+    9.3.2); its Content-Length stays that of the page a GET would get."""
+    return page[: page.index(b"\r\n\r\n") + 4]
 
 
 def logged_path(head) -> str:
@@ -329,9 +336,7 @@ class WSGITask(Task):
         self.cancel()  # also on the paths that end before the app's ``finally``
         page = error_page(error, self.channel.server.adj.ident)
         if self.head.method == "HEAD":
-            # The head alone, its Content-Length still that of the page
-            # a GET would get (RFC 9110 9.3.2).
-            page = page[: page.index(b"\r\n\r\n") + 4]
+            page = head_only(page)
         try:
             self.channel.write_soon([page])
         except ClientDisconnected:
