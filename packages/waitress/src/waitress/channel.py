@@ -431,8 +431,7 @@ class HTTPChannel(dispatcher):
                     for dropped in self.tasks:
                         dropped.cancel()
                     self.tasks.clear()
-                    if self.gathered is not None:
-                        self._queue_gathered_locked()
+                    self._queue_gathered_locked()
                     if self.outbuf.pending and not self.closed:
                         try:
                             self._flush_locked()  # what the task gathered still goes out

@@ -93,14 +93,7 @@ class ErrorTask(Task):
         self.close_after = True
 
     def service(self) -> None:
-        page = error_page(self.error, self.channel.server.adj.ident)
-        self.channel.write_soon([head_only(page) if self.error.method == "HEAD" else page])
-
-
-def head_only(page: bytes) -> bytes:
-    """An error page's head without its body, for a HEAD request (RFC 9110
-    9.3.2); its Content-Length stays that of the page a GET would get."""
-    return page[: page.index(b"\r\n\r\n") + 4]
+        self.channel.write_soon([error_page(self.error, self.channel.server.adj.ident)])
 
 
 def logged_path(head) -> str:
@@ -334,11 +327,9 @@ class WSGITask(Task):
 
     def _fail(self, error: HTTPError) -> None:
         self.cancel()  # also on the paths that end before the app's ``finally``
-        page = error_page(error, self.channel.server.adj.ident)
-        if self.head.method == "HEAD":
-            page = head_only(page)
+        error.method = self.head.method  # the answer to HEAD is the head alone
         try:
-            self.channel.write_soon([page])
+            self.channel.write_soon([error_page(error, self.channel.server.adj.ident)])
         except ClientDisconnected:
             pass
         self.close_after = True

@@ -136,11 +136,16 @@ def error_page(error: HTTPError, ident: Optional[str]) -> bytes:
     ``to_response()``, framed to close the connection.
 
     A replacement ``to_response`` that fails or returns fields that cannot
-    be sent is logged, and the plain page goes out instead.
+    be sent is logged, and the plain page goes out instead.  The answer to
+    a HEAD request (``error.method``) is the head alone, its Content-Length
+    that of the page a GET would get (RFC 9110 9.3.2).
     """
     try:
         status, headers, body = error_from(error).to_response(ident)
-        return framed_error(error.version, status, headers, body, ident)
+        page = framed_error(error.version, status, headers, body, ident)
     except Exception:
         logger.exception("Error.to_response() failed; sending the plain error page")
-        return error_response(error, ident)
+        page = error_response(error, ident)
+    if error.method == "HEAD":
+        return page[: page.index(b"\r\n\r\n") + 4]
+    return page
