@@ -13,6 +13,7 @@
   N, as a range response does; the server sends no more than that.
 """
 
+import atexit
 import io
 import os
 import tempfile
@@ -41,6 +42,16 @@ def data_path(repeat: int = 1) -> str:
                     stream.write(DATA)
             _paths[repeat] = path
         return path
+
+
+@atexit.register
+def _remove_data_files() -> None:
+    """Leave nothing in the temporary directory: the large file is 16 MB."""
+    for path in _paths.values():
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 class NonSeekableReader:
