@@ -349,11 +349,18 @@ class TestFailure:
             (b"HEAD / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", "HEAD"),
             (b"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999\r\n\r\n", "HEAD"),
             (b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", "GET"),
-            (b"GET / HTTP/1.1 extra\r\n\r\n", None),  # no request line: no method
+            # Refused whole, the head still begins with its method.
+            (b"GET / HTTP/1.1 extra\r\n\r\n", "GET"),
+            (b"HEAD / HTTP/2.0\r\nHost: x\r\n\r\n", "HEAD"),  # 505
+            (b"\r\nHEAD /" + b"a" * 2000, "HEAD"),  # 431 before the line ends
+            (b"HEAD / HTTP/1.1\r\nX: " + b"a" * 2000 + b"\r\n\r\n", "HEAD"),  # 431
+            (b"\x16\x03\x01\x00", None),  # not HTTP
+            (b"HE{D / HTTP/1.1\r\n\r\n", None),  # not a token
+            (b"A" * 40 + b" / HTTP/2.0\r\n\r\n", None),  # longer than any method
         ],
     )
-    def test_errors_name_the_method_once_the_request_line_is_read(self, raw, method) -> None:
-        parser = RequestParser(max_body_size=1000)
+    def test_errors_name_the_method_the_head_begins_with(self, raw, method) -> None:
+        parser = RequestParser(max_header_size=1024, max_body_size=1000)
         parser.feed(raw)
         with pytest.raises(HTTPError) as info:
             parser.next_event()

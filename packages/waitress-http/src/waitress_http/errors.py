@@ -12,8 +12,8 @@ class HTTPError(Exception):
 
     code = 500
     reason = "Internal Server Error"
-    #: The request's method when its request line was read, else None: the
-    #: answer to a HEAD request is its head alone (RFC 9110 9.3.2).
+    #: The request's method (for a head refused whole, the token it begins
+    #: with), else None: the answer to HEAD is its head alone (RFC 9110 9.3.2).
     method: Optional[str] = None
 
     def __init__(self, detail: str = "", version: Optional[str] = None) -> None:

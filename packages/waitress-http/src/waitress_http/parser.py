@@ -20,13 +20,16 @@ from .errors import (
     limit_detail,
 )
 from .events import END_OF_MESSAGE, NEED_DATA, Body, EndOfMessage, RequestHead, _NeedData
-from .grammar import TCHAR_BYTES
+from .grammar import TCHAR_BYTES, TOKEN
 from .head import parse_head
 
 Event = Union[RequestHead, Body, EndOfMessage, _NeedData]
 
 #: The bytes a request can start with: a method's tchar, or the CR of an empty line.
 _REQUEST_START = frozenset(TCHAR_BYTES + b"\r")
+
+#: Longer than any registered method; a refused head's method is looked for this far.
+MAX_METHOD_SIZE = 32
 
 #: Empty lines (CRLF) ignored before a request line (RFC 9112 2.2); more is abuse.
 MAX_EMPTY_LINES = 4
@@ -136,6 +139,8 @@ class RequestParser:
             return self._step(self)
         except HTTPError as error:
             if self._error is None:
+                if error.method is None and self._step is RequestParser._read_head:
+                    error.method = _method_of(self._buf, self._start)
                 self._error = error
                 self._step = RequestParser._raise_again
                 self._buf = b""
@@ -317,6 +322,21 @@ class RequestParser:
             self._start = stop
             self._remaining = 0
         return data
+
+
+def _method_of(buf: Union[bytes, bytearray], start: int) -> Optional[str]:
+    """The method a refused head begins with, if it begins with one and a space.
+
+    A head refused whole (too large, a bad request line) is still answered
+    as its method requires: no content for HEAD (RFC 9110 9.3.2).
+    """
+    space = buf.find(b" ", start, start + MAX_METHOD_SIZE + 1)
+    if space <= start:
+        return None
+    method = bytes(buf[start:space]).decode("latin-1")
+    if TOKEN.fullmatch(method) is None:
+        return None
+    return method
 
 
 def _slice(buf: Union[bytes, bytearray], start: int, stop: int) -> bytes:
