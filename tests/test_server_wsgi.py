@@ -108,6 +108,20 @@ def test_write_callable_output_precedes_the_iterable():
             assert conn.read_response().body == writer.BODY  # the connection survived
 
 
+def test_a_write_after_the_body_ended_is_refused_not_sent(caplog):
+    """Written from close(), the bytes would follow the last chunk's framing,
+    where the client reads the next response (audit AB)."""
+    with ThreadedServer(writer.app) as server, RawConnection(tcp_address(server)) as conn:
+        conn.send(build_request("GET", "/late") + build_request("GET", "/sized"))
+        response = conn.read_response()
+        assert response.body == writer.BODY
+        assert response.header("Transfer-Encoding") == "chunked"
+        rest = conn.read_until_eof()
+        assert b"LATE" not in rest
+        assert rest == b"" or rest.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert any("after the response ended" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
 @pytest.mark.parametrize("container", [list, tuple])
 def test_list_and_tuple_bodies_of_one_or_several_chunks(container):
     """One chunk takes the one-sendmsg path and gets a Content-Length; several

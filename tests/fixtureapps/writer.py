@@ -2,7 +2,9 @@
 
 PEP 3333 keeps ``write`` for old frameworks: what it writes goes out before
 the returned iterable.  The body is ``b"Hello, world!"``; ``/sized`` also
-declares Content-Length 13.
+declares Content-Length 13.  ``/late`` writes once more from the
+iterable's ``close()``, after the body has ended: a mistake the server must
+refuse rather than send after the body's framing.
 """
 
 BODY = b"Hello, world!"
@@ -15,4 +17,19 @@ def app(environ, start_response):
     write = start_response("200 OK", headers)
     write(b"Hello, ")
     write(b"world")
+    if environ.get("PATH_INFO") == "/late":
+        return LateWriter(write)
     return [b"!"]
+
+
+class LateWriter:
+    """The body's last byte, then a ``write()`` from ``close()``."""
+
+    def __init__(self, write) -> None:
+        self.write = write
+
+    def __iter__(self):
+        yield b"!"
+
+    def close(self) -> None:
+        self.write(b"LATE")

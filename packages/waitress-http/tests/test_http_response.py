@@ -98,6 +98,19 @@ class TestStartResponse:
             response.write(b"x")
         assert sent == []
 
+    @pytest.mark.parametrize("headers", [[], [("Content-Length", "1")]], ids=["chunked", "length"])
+    def test_write_after_the_end_is_an_error(self, headers):
+        """From an iterable's close() or a thread left behind, the bytes would
+        follow the framing of a body already complete."""
+        sent = []
+        response, _ = make(send_later=sent.append)
+        response.start_response("200 OK", headers)
+        sent += response.body(b"x")
+        sent += response.end()
+        with pytest.raises(RuntimeError, match="after the response ended"):
+            response.write(b"late")
+        assert b"late" not in b"".join(bytes(b) for b in sent)
+
     def test_an_explicit_write_wins_over_send_later(self):
         def write(data):
             pass
@@ -131,6 +144,8 @@ class TestStartResponse:
             " 200 OK",
             "abc OK",
             "099 Low",
+            "600 Beyond",  # RFC 9110 15: 100 to 599
+            "999 Custom",
             "200 OK\r\nX-Injected: y",
             "200 OK\n",
             "200 OK\r",
@@ -156,8 +171,7 @@ class TestStartResponse:
     @pytest.mark.parametrize(
         "headers",
         [
-            (("A", "b"),),
-            {"A": "b"},
+            {"A": "b"},  # iterated, a dict gives its names alone
             None,
             ["A: b"],
             ["ab"],
@@ -174,6 +188,12 @@ class TestStartResponse:
         with pytest.raises(TypeError):
             response.start_response("200 OK", headers)
         assert not response.headers_set
+
+    @pytest.mark.parametrize("headers", [(("A", "b"),), {"A": "b"}.items(), iter([("A", "b")])])
+    def test_any_iterable_of_pairs_is_taken_as_waitress_takes_it(self, headers):
+        response, _ = make()
+        response.start_response("200 OK", headers)
+        assert b"\r\nA: b\r\n" in response.head_bytes()
 
     def test_list_pairs_accepted(self):
         response, _ = make()
@@ -213,20 +233,27 @@ class TestStartResponse:
         assert not response.headers_set
 
     def test_hop_by_hop_list(self):
+        """RFC 2616's list, as PEP 3333 and Waitress have it ("trailers")."""
         assert HOP_BY_HOP_HEADERS == {
             "connection",
             "keep-alive",
             "transfer-encoding",
             "upgrade",
             "te",
-            "trailer",
+            "trailers",
             "proxy-authenticate",
             "proxy-authorization",
         }
 
+    def test_trailer_is_an_ordinary_header(self):
+        """RFC 9110 6.6.2: not connection-specific; Waitress lets it through."""
+        response, _ = make()
+        response.start_response("200 OK", [("Trailer", "X-Checksum")])
+        assert b"\r\nTrailer: X-Checksum\r\n" in response.head_bytes()
+
     def test_similar_names_allowed(self):
         response, _ = make()
-        response.start_response("200 OK", [("Trailers", "x"), ("X-Connection", "y")])
+        response.start_response("200 OK", [("X-Trailer", "x"), ("X-Connection", "y")])
         assert response.headers_set
 
     @pytest.mark.parametrize("length", ["abc", "-1", "+5", "1 ", " 1", "", "0x5", "1.0", "\u0661"])

@@ -29,6 +29,8 @@ CONTINUE_RESPONSE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 #: Header names that describe one connection, not the message: an
 #: application cannot set them, the server decides them (RFC 9110 7.6.1).
+#: The list is RFC 2616's, as in PEP 3333 and Waitress: "trailers" (sic),
+#: not RFC 9110's "trailer", which an application may send.
 HOP_BY_HOP_HEADERS = frozenset(
     (
         "connection",
@@ -36,7 +38,7 @@ HOP_BY_HOP_HEADERS = frozenset(
         "proxy-authenticate",
         "proxy-authorization",
         "te",
-        "trailer",
+        "trailers",
         "transfer-encoding",
         "upgrade",
     )
@@ -50,7 +52,9 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 # "200" alone is taken too (Waitress and gunicorn send it; some frameworks
 # produce it) and goes out as "200 ", the form RFC 9112 4 requires.
-_STATUS = re.compile(r"[1-9][0-9][0-9]( [\t\x20-\x7e\x80-\xff]*)?")
+# Codes run from 100 to 599 (RFC 9110 15: others are invalid, and a client
+# takes them for a 5xx).
+_STATUS = re.compile(r"[1-5][0-9][0-9]( [\t\x20-\x7e\x80-\xff]*)?")
 
 # What a valid header name means to the serializer.
 _ORDINARY = 0
@@ -120,8 +124,8 @@ def _status_code(status: Any) -> int:
         raise TypeError(f"status must be a str, not {type(status).__name__}: {status!r}")
     if _STATUS.fullmatch(status) is None:
         raise ValueError(
-            f"status {status!r} is not three digits, then a space and a reason "
-            "without control characters"
+            f"status {status!r} is not a code from 100 to 599, then a space and a "
+            "reason without control characters"
         )
     code = int(status[:3])
     if code < 200:
@@ -330,7 +334,14 @@ class Response:
         if code is None:
             code = _status_code(status)
         if type(headers) is not list:
-            raise TypeError(f"headers must be a list, not {type(headers).__name__}")
+            # PEP 3333 asks for a list; Waitress takes any iterable of pairs
+            # (a tuple, ``dict.items()``), and applications rely on it.
+            try:
+                headers = list(headers)
+            except TypeError:
+                raise TypeError(
+                    f"headers must be a list of (name, value) pairs, not {type(headers).__name__}"
+                ) from None
         # The same header list recurs from one response to the next; what
         # checking it found is kept by value (a tuple of the items, which is
         # also the immutable copy the head is built from).
@@ -360,6 +371,11 @@ class Response:
         """PEP 3333's ``write(data)`` when the response was given ``send_later``."""
         if self._status is None:
             raise RuntimeError("write() called before start_response()")
+        if self._finished:
+            # From the iterable's close(), or a thread the application left
+            # behind: on a kept-alive connection the bytes would land after
+            # the body's framing, where the client reads the next response.
+            raise RuntimeError("write() called after the response ended")
         buffers = self.body(data)
         if buffers:
             self._send_later(buffers)
