@@ -304,6 +304,21 @@ def test_seekable_file_gets_content_length_from_the_remaining_size(filewrapper_t
     assert len(filewrapper.OPENED) == 2
 
 
+@pytest.mark.parametrize("path", ["/gzip", "/odd-fileno", "/block0"])
+def test_a_file_wrapper_body_is_what_the_file_reads(filewrapper_target, path):
+    """Not what its fileno() holds (a gzip file's is compressed), whatever
+    fileno() raises, and whatever block size the application asked for."""
+    filewrapper.OPENED.clear()
+    with RawConnection(filewrapper_target) as conn:
+        conn.request("GET", path)
+        response = conn.read_response()
+        assert response.header("Content-Length") == str(len(filewrapper.DATA))
+        assert response.body == filewrapper.DATA
+        conn.request("GET", "/seekable")
+        assert conn.read_response().body == filewrapper.DATA  # the connection survived
+    assert wait_until(lambda: all(f.closed for f in filewrapper.OPENED), timeout=10)
+
+
 def test_non_seekable_file_like_is_streamed_and_closed(filewrapper_target, recorder):
     with RawConnection(filewrapper_target) as conn:
         conn.request("GET", "/nonseekable")

@@ -9,11 +9,17 @@
   than a socket buffer holds, so the server must wait for the client.
 * ``/bytesio``: the same bytes from an ``io.BytesIO``: seekable, but with no
   descriptor to ``sendfile`` from.
+* ``/gzip``: a ``gzip.open()`` file holding DATA, whose ``fileno()`` is
+  the compressed file's: the body must be what ``read()`` returns.
+* ``/odd-fileno``: a BytesIO whose ``fileno()`` raises RuntimeError.
+* ``/block0``: DATA from a BytesIO wrapped with a block size of 0 (PEP
+  3333: the block size is only a suggestion).
 * ``?length=N`` (with ``/seekable``): the application sets Content-Length
   N, as a range response does; the server sends no more than that.
 """
 
 import atexit
+import gzip
 import io
 import os
 import tempfile
@@ -74,8 +80,40 @@ class NonSeekableReader:
         RECORDER.record("file-closed", "nonseekable")
 
 
+def gzip_path() -> str:
+    """DATA compressed, written once per process (removed at exit)."""
+    with _path_lock:
+        path = _paths.get(-1)
+        if path is None:
+            handle, path = tempfile.mkstemp(prefix="fixture-filewrapper-", suffix=".gz")
+            with os.fdopen(handle, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb") as stream:
+                stream.write(DATA)
+            _paths[-1] = path
+        return path
+
+
+class OddFileno(io.BytesIO):
+    def fileno(self):
+        raise RuntimeError("no descriptor here")
+
+
+def _odd_file(path: str):
+    if path == "/gzip":
+        return gzip.open(gzip_path(), "rb"), 8192
+    if path == "/odd-fileno":
+        return OddFileno(DATA), 8192
+    if path == "/block0":
+        return io.BytesIO(DATA), 0
+    return None, 0
+
+
 def app(environ, start_response):
     wrapper = environ["wsgi.file_wrapper"]
+    odd, block_size = _odd_file(environ.get("PATH_INFO"))
+    if odd is not None:
+        OPENED.append(odd)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return wrapper(odd, block_size)
     if environ.get("PATH_INFO") == "/nonseekable":
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return wrapper(NonSeekableReader(DATA), 4096)

@@ -1,5 +1,6 @@
 """buffers: the file wrapper, the body spool and the output queue over real sockets."""
 
+import gzip
 import io
 import os
 import socket
@@ -418,6 +419,37 @@ def test_a_file_whose_descriptor_cannot_be_duplicated_is_read_as_it_goes(
     assert data == content
     assert not f.closed
     f.close()
+
+
+def test_only_a_plain_binary_file_is_sent_from_its_descriptor(tmp_path):
+    """Other objects' fileno() may hold other bytes than read() returns."""
+    plain = real_file(tmp_path, b"abc")
+    assert buffers.file_descriptor(plain) == plain.fileno()
+    raw = open(plain.name, "rb", buffering=0)
+    assert buffers.file_descriptor(raw) == raw.fileno()
+    updating = open(plain.name, "r+b")
+    assert buffers.file_descriptor(updating) == updating.fileno()
+
+    class Decoding(io.BufferedReader):
+        pass
+
+    others = [
+        gzip.open(plain.name, "rb"),  # its fileno() is the compressed file
+        Decoding(io.FileIO(plain.name)),
+        open(plain.name, "r"),  # text: read() gives str
+        io.BytesIO(b"abc"),
+    ]
+    for other in others:
+        assert buffers.file_descriptor(other) is None, other
+    for f in [plain, raw, updating] + others:
+        f.close()
+    assert buffers.file_descriptor(plain) is None  # closed
+
+
+def test_a_block_size_below_one_reads_blocks_of_the_default_size():
+    for block_size in (0, -1, None):
+        wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(b"x" * 70000), block_size)
+        assert [len(block) for block in wrapper] == [32768, 32768, 4464]
 
 
 def test_file_without_fileno_uses_read_and_send(tcp_pair):

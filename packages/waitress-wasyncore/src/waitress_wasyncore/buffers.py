@@ -25,6 +25,7 @@ __all__ = [
     "ReadOnlyFileBasedBuffer",
     "TruncatedFileError",
     "empty_input",
+    "file_descriptor",
 ]
 
 Bytes = Union[bytes, bytearray, memoryview]
@@ -37,6 +38,8 @@ COALESCE_MAX = 8192
 COALESCE_LIMIT = 65536
 #: Largest count handed to one os.sendfile() call (Linux's own cap).
 SENDFILE_MAX = 0x7FFFF000
+#: The ``wsgi.file_wrapper``'s default block size (Waitress's).
+DEFAULT_BLOCK_SIZE = 32768
 #: Chunk read from a file when sendfile cannot be used.
 FALLBACK_CHUNK = 262144
 
@@ -64,6 +67,28 @@ def empty_input() -> io.BytesIO:
 # -- the file wrapper ------------------------------------------------------
 
 
+def file_descriptor(file: Any) -> Optional[int]:
+    """The descriptor to send ``file``'s bytes from, or None to read the file.
+
+    Only a plain binary file (``open(path, "rb")``, a ``FileIO``) qualifies:
+    its descriptor holds, from ``tell()`` on, the very bytes ``read()``
+    returns.  Any other ``fileno()`` may describe other bytes: a
+    ``gzip.open()`` file's is the compressed file, a wrapper's or a
+    subclass's is whatever it chose; sending from it would send the wrong
+    body under the right Content-Length.
+    """
+    cls = type(file)
+    if cls is io.BufferedReader or cls is io.BufferedRandom:
+        if type(file.raw) is not io.FileIO:
+            return None
+    elif cls is not io.FileIO:
+        return None
+    try:
+        return file.fileno()
+    except (OSError, ValueError):  # closed; io.UnsupportedOperation is both
+        return None
+
+
 class ReadOnlyFileBasedBuffer:
     """The ``wsgi.file_wrapper``: an iterable over a file in ``block_size`` reads.
 
@@ -73,7 +98,7 @@ class ReadOnlyFileBasedBuffer:
     the file's own, present when the file has them.
     """
 
-    def __init__(self, file: Any, block_size: int = 32768) -> None:
+    def __init__(self, file: Any, block_size: int = DEFAULT_BLOCK_SIZE) -> None:
         self.file = file
         self.block_size = block_size
         # Bytes to send from the position prepare() found; None: read to EOF.
@@ -118,6 +143,9 @@ class ReadOnlyFileBasedBuffer:
 
     def __next__(self) -> bytes:
         wanted = self.block_size
+        if type(wanted) is not int or wanted < 1:
+            # PEP 3333: only a suggestion; read(0) would end the body at once.
+            wanted = DEFAULT_BLOCK_SIZE
         remain = self.remain
         if remain is not None:
             if remain <= 0:
@@ -483,10 +511,14 @@ class OutputBuffer:
             return True
         file = filebuffer.file
         part: _StreamPart
-        try:
-            offset = file.tell()
-            fd = os.dup(file.fileno())
-        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        fd = file_descriptor(file)
+        if fd is not None:
+            try:
+                offset = file.tell()
+                fd = os.dup(fd)
+            except OSError:  # out of descriptors, say: read it instead
+                fd = None
+        if fd is None:
             part = _FilePart(file, size)
         else:
             part = _DescriptorPart(fd, offset, size)

@@ -18,7 +18,7 @@ from waitress_http import (
     split_target,
 )
 from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
-from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
+from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer, file_descriptor
 
 from .logs import logger
 from .pool import ThreadedTaskDispatcher  # noqa: F401 (where Waitress keeps it)
@@ -26,9 +26,9 @@ from .request_view import RequestView
 from .utilities import error_page
 
 #: Waitress's names for two constants that code building on its tasks imports:
-#: the header names an application may not set (RFC 9110 7.6.1; "trailer",
-#: where Waitress lists RFC 2616's "trailers"), and the two request headers
-#: whose environ keys have no ``HTTP_`` prefix.
+#: the header names an application may not set (RFC 2616's list, as
+#: Waitress has it), and the two request headers whose environ keys have no
+#: ``HTTP_`` prefix.
 hop_by_hop = HOP_BY_HOP_HEADERS
 rename_headers = {"CONTENT_LENGTH": "CONTENT_LENGTH", "CONTENT_TYPE": "CONTENT_TYPE"}
 
@@ -53,12 +53,8 @@ def _clipped(value: str) -> str:
 
 
 def has_descriptor(file) -> bool:
-    """Whether ``file`` has an operating-system descriptor to send from."""
-    try:
-        file.fileno()
-    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
-        return False
-    return True
+    """Whether ``file`` is sent from its descriptor (see ``file_descriptor``)."""
+    return file_descriptor(file) is not None
 
 
 class ClientDisconnected(Exception):
