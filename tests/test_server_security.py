@@ -93,9 +93,10 @@ def test_transfer_encoding_gzip_chunked_with_content_length(hello_target, record
     expect_rejected(hello_target, data, {400, 501}, recorder)
 
 
-def test_transfer_encoding_identity_is_not_implemented(hello_target, recorder):
+def test_transfer_encoding_not_ending_with_chunked_is_a_bad_request(hello_target, recorder):
+    """RFC 9112 6.3: the length cannot be known: 400, then close."""
     data = build_request("POST", "/te", [("Transfer-Encoding", "identity")]) + b"0\r\n\r\n"
-    expect_rejected(hello_target, data, {501}, recorder)
+    expect_rejected(hello_target, data, {400}, recorder)
 
 
 def test_transfer_encoding_chunked_twice_is_refused(hello_target, recorder):
@@ -119,7 +120,8 @@ def test_transfer_encoding_with_an_empty_element_is_refused(hello_target, record
     smuggled = build_request("GET", "/smuggled")
     chunk = b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled)
     data = build_request("POST", "/te", lines) + chunk
-    expect_rejected(hello_target, data, {501}, recorder)
+    # 400 when the empty element comes last (RFC 9112 6.3), else 501.
+    expect_rejected(hello_target, data, {400, 501}, recorder)
 
 
 def test_an_absolute_form_target_names_the_host(echo_target):
@@ -140,8 +142,25 @@ def test_nothing_after_a_connect_is_read_as_http(echo_target):
         response = conn.read_response()
         assert response.status == 200
         assert response.connection_tokens() == ["close"]
+        # RFC 9110 9.3.6: no framing fields; what follows would be the tunnel.
+        assert response.header("Content-Length") is None
+        assert response.header("Transfer-Encoding") is None
+        assert response.body == b""
         assert conn.closed_by_server()
         assert conn.buffer == b""
+
+
+@pytest.mark.parametrize(
+    "data, status",
+    [
+        (b"GET /" + b"a" * 262144 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 262144 + b"\r\n\r\n", 431),
+    ],
+    ids=["request-line", "field-line"],
+)
+def test_a_request_line_past_the_head_limit_is_a_uri_too_long(hello_target, recorder, data, status):
+    """RFC 9112 3: 414, where a long field line is a 431."""
+    expect_rejected(hello_target, data, {status}, recorder)
 
 
 def test_transfer_encoding_on_http10_is_refused_or_ignored_safely(echo_target):
@@ -304,7 +323,7 @@ def _padded_bad_head(total: int, bad_line: bytes) -> bytes:
 @pytest.mark.parametrize("lookahead", [1, 2, 3, 4, 5])
 @pytest.mark.parametrize(
     "bad_line, status",
-    [(b"Bad\x00Header: x", 400), (b"Content-Length: +1", 400), (b"Transfer-Encoding: gzip", 501)],
+    [(b"Bad\x00Header: x", 400), (b"Content-Length: +1", 400), (b"Transfer-Encoding: gzip, chunked", 501)],
     ids=["nul-in-name", "bad-content-length", "unsupported-coding"],
 )
 def test_pipelined_request_after_a_bad_8192_byte_head_never_runs(

@@ -244,7 +244,7 @@ def test_error_before_output_gives_a_500_in_the_error_format(error_server, caplo
         (b"HEAD /before_start_response HTTP/1.1\r\nHost: x\r\n\r\n", 500),  # the application's
         (b"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400),  # in the head
         (b"HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),  # body
-        (b"HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        (b"HEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
         (b"HEAD / HTTP/2.0\r\nHost: x\r\n\r\n", 505),  # a request line refused
         (b"HEAD / HTTP/1.1\r\nX: " + b"a" * 262144 + b"\r\n\r\n", 431),  # a head refused
     ],

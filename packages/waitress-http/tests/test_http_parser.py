@@ -11,6 +11,7 @@ from waitress_http.errors import (
     HTTPError,
     RequestEntityTooLarge,
     RequestHeaderFieldsTooLarge,
+    URITooLong,
 )
 from waitress_http.events import END_OF_MESSAGE, NEED_DATA, Body, EndOfMessage, RequestHead
 from waitress_http.parser import MAX_EMPTY_LINES, RequestParser
@@ -254,6 +255,21 @@ class TestHeaderLimit:
         assert isinstance(parser.next_event(), RequestHead)
         parser = RequestParser()
         parser.feed(fits.replace(b"X-Big: ", b"X-Big: v"))
+        with pytest.raises(RequestHeaderFieldsTooLarge):
+            parser.next_event()
+
+    @pytest.mark.parametrize("end", [b"", b" HTTP/1.1\r\nHost: x\r\n\r\n"])
+    def test_a_request_line_alone_past_the_limit_is_a_uri_too_long(self, end: bytes) -> None:
+        """RFC 9112 3: 414 for a target longer than the server parses."""
+        parser = RequestParser(max_header_size=100)
+        parser.feed(b"GET /" + b"a" * 100 + end)
+        with pytest.raises(URITooLong) as info:
+            parser.next_event()
+        assert info.value.code == 414 and info.value.method == "GET"
+
+    def test_garbage_past_the_limit_is_not_called_a_uri(self) -> None:
+        parser = RequestParser(max_header_size=100)
+        parser.feed(b"G" * 100)
         with pytest.raises(RequestHeaderFieldsTooLarge):
             parser.next_event()
 

@@ -742,16 +742,46 @@ class TestNoBodyStatuses:
         assert not response.close_connection
 
     def test_send_body(self):
-        for status, expected in [
-            ("200 OK", True),
-            ("204 X", False),
-            ("304 X", False),
-            ("205 X", True),
-            ("404 X", True),
+        for method, status, expected in [
+            ("GET", "200 OK", True),
+            ("GET", "204 X", False),
+            ("GET", "304 X", False),
+            ("GET", "205 X", False),
+            ("GET", "404 X", True),
+            ("CONNECT", "200 X", False),
+            ("CONNECT", "299 X", False),
+            ("CONNECT", "405 X", True),
         ]:
-            response, _ = make()
+            response, _ = make(method=method)
             response.start_response(status, [])
-            assert response.send_body is expected, status
+            assert response.send_body is expected, (method, status)
+
+    def test_205_says_it_has_no_content(self):
+        """RFC 9110 15.3.6: a server must not generate content in a 205."""
+        response, log = make()
+        response.start_response("205 Reset Content", [("Content-Length", "2")])
+        status_line, headers, body = run(response, [b"ok"])
+        assert [v for n, v in headers if n.lower() == "content-length"] == ["0"]
+        assert body == b""
+        assert not response.close_connection
+        assert "(205 Reset Content)" in log.messages[0]
+
+    @pytest.mark.parametrize("headers", [[], [("Content-Length", "5")]])
+    def test_a_2xx_to_connect_has_no_framing_and_no_content(self, headers):
+        """RFC 9110 9.3.6: the client takes what follows the head for the tunnel."""
+        response, _ = make(method="CONNECT", keep_alive=False)
+        response.start_response("200 Connection Established", headers)
+        status_line, got, body = run(response, [b"hello"])
+        assert "content-length" not in names(got)
+        assert "transfer-encoding" not in names(got)
+        assert body == b""
+        assert response.close_connection
+
+    def test_a_refusal_of_connect_keeps_its_body(self):
+        response, _ = make(method="CONNECT", keep_alive=False)
+        response.start_response("405 Method Not Allowed", [("Content-Length", "5")])
+        status_line, got, body = run(response, [b"hello"])
+        assert body == b"hello" and value(got, "Content-Length") == "5"
 
 
 # -- headers the server adds ------------------------------------------------

@@ -151,7 +151,7 @@ def test_leading_blank_lines_are_skipped():
         (b"GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n", utilities.BadRequest, 400),
         (b"GET / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\n", utilities.BadRequest, 400),
         (
-            b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             utilities.ServerNotImplemented,
             501,
         ),
@@ -280,6 +280,8 @@ def test_parse_header_raises_the_legacy_exceptions():
     with pytest.raises(ParsingError):
         parser.parse_header(b"GET / HTTP/1.1\r\nBad Name: x")
     with pytest.raises(TransferEncodingNotImplemented):
+        parser.parse_header(b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: br, chunked")
+    with pytest.raises(ParsingError):  # not ending with chunked: a 400 (RFC 9112 6.3)
         parser.parse_header(b"GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: br")
 
 

@@ -13,6 +13,7 @@ from .errors import (
     NotImplementedTransferEncoding,
     RequestEntityTooLarge,
     RequestHeaderFieldsTooLarge,
+    URITooLong,
 )
 from .events import NEED_DATA, Body, EndOfMessage, RequestHead
 from .parser import RequestParser
@@ -28,6 +29,7 @@ __all__ = [
     "BadRequest",
     "RequestEntityTooLarge",
     "RequestHeaderFieldsTooLarge",
+    "URITooLong",
     "InternalServerError",
     "NotImplementedTransferEncoding",
     "HTTPVersionNotSupported",

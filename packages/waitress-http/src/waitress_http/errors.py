@@ -41,6 +41,11 @@ class RequestEntityTooLarge(HTTPError):
     reason = "Request Entity Too Large"
 
 
+class URITooLong(HTTPError):
+    code = 414
+    reason = "URI Too Long"
+
+
 class RequestHeaderFieldsTooLarge(HTTPError):
     code = 431
     reason = "Request Header Fields Too Large"

@@ -10,9 +10,13 @@ could be read differently by a proxy in front and by the application.
 
 from typing import Dict, List, Set, Tuple
 
-from .errors import BadRequest, NotImplementedTransferEncoding
+from .errors import BadRequest, NotImplementedTransferEncoding, RequestEntityTooLarge
 from .events import RequestHead
 from .grammar import CONTENT_LENGTH, HOST_VALUE
+
+#: Content-Length digits, leading zeros aside, beyond which no limit can be
+#: met: 10**19 bytes is ten exabytes.
+MAX_LENGTH_DIGITS = 19
 
 #: The fields this module reads, by lowercase name.
 _FIELDS_READ = frozenset(
@@ -120,15 +124,17 @@ def _is_chunked(codings: str, version: str) -> bool:
     """True for ``chunked`` alone; refuse every other Transfer-Encoding."""
     if version != "1.1":
         raise BadRequest("Transfer-Encoding is not allowed in an HTTP/1.0 request", version)
+    elements = list_elements(codings)
+    if elements == ["chunked"]:
+        return True
+    if elements[-1] != "chunked":
+        # RFC 9112 6.3: the body's length cannot be known; 400, then close.
+        raise BadRequest("Transfer-Encoding does not end with chunked", version)
     # Exactly one element: RFC 9110 5.6.1 would have empty elements ignored,
     # but a front end that keeps one of several Transfer-Encoding lines, the
     # empty one, frames the message as bodiless (the TE.0 desync), so an
     # empty element is refused like any coding we do not implement.
-    if list_elements(codings) != ["chunked"]:
-        raise NotImplementedTransferEncoding(
-            "Transfer-Encoding requested is not supported.", version
-        )
-    return True
+    raise NotImplementedTransferEncoding("Transfer-Encoding requested is not supported.", version)
 
 
 def _content_length(lengths: List[str], version: str) -> int:
@@ -139,4 +145,7 @@ def _content_length(lengths: List[str], version: str) -> int:
         raise BadRequest("More than one Content-Length field", version)
     if CONTENT_LENGTH.fullmatch(lengths[0]) is None:
         raise BadRequest("Content-Length is invalid", version)
-    return int(lengths[0])
+    digits = lengths[0].lstrip("0")
+    if len(digits) > MAX_LENGTH_DIGITS:  # int() of it could be slow, or refused
+        raise RequestEntityTooLarge("Content-Length is larger than any body accepted", version)
+    return int(digits or "0")

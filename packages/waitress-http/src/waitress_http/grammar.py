@@ -74,8 +74,8 @@ ABSOLUTE_FORM: Pattern[str] = re.compile(
     + "+)(?::[0-9]*)?(?:[/?#][\x21-\x7e]*)?"
 )
 
-#: Content-Length = 1*DIGIT, bounded so that int() stays cheap.
-CONTENT_LENGTH: Pattern[str] = re.compile("[0-9]{1,19}")
+#: Content-Length = 1*DIGIT (the head's size limit bounds it).
+CONTENT_LENGTH: Pattern[str] = re.compile("[0-9]+")
 
 # --- chunked framing (bytes) ---------------------------------------------------
 
@@ -86,11 +86,12 @@ _QUOTED_STRING_B = (
     rb'"(?:[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t \x21-\x7e\x80-\xff])*"'
 )
 
-#: chunk-size [ chunk-ext ], without the CRLF.  chunk-ext is
+#: chunk-size [ chunk-ext ], without the CRLF; leading zeros aside, at most
+#: 16 hex digits (a 64-bit size).  chunk-ext is
 #: *( ";" BWS ext-name [ BWS "=" BWS ext-val ] ); unlike RFC 9112 7.1.1 no
 #: whitespace may precede a ";" (Waitress rejects "3 ;ext" too).
 CHUNK_SIZE_LINE: Pattern[bytes] = re.compile(
-    b"([0-9A-Fa-f]{1,16})((?:;[ \t]*"
+    b"0*([0-9A-Fa-f]{1,16})((?:;[ \t]*"
     + _TOKEN_B
     + b"(?:[ \t]*=[ \t]*(?:"
     + _TOKEN_B
@@ -101,4 +102,4 @@ CHUNK_SIZE_LINE: Pattern[bytes] = re.compile(
 
 #: A chunk-size that is well formed whatever follows it, to tell a bad size
 #: from a bad extension when reporting.
-CHUNK_SIZE_ONLY: Pattern[bytes] = re.compile(b"[0-9A-Fa-f]{1,16}(?:[ \t]*;|$)")
+CHUNK_SIZE_ONLY: Pattern[bytes] = re.compile(b"0*[0-9A-Fa-f]{1,16}(?:[ \t]*;|$)")

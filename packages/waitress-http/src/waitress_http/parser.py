@@ -17,6 +17,7 @@ from .errors import (
     HTTPError,
     RequestEntityTooLarge,
     RequestHeaderFieldsTooLarge,
+    URITooLong,
     limit_detail,
 )
 from .events import END_OF_MESSAGE, NEED_DATA, Body, EndOfMessage, RequestHead, _NeedData
@@ -172,7 +173,7 @@ class RequestParser:
             return self._section_incomplete(buf, start, limit, None, "header")
         head_end = end + 4
         if head_end - start >= limit:
-            raise RequestHeaderFieldsTooLarge(limit_detail("Header fields", limit))
+            raise _head_too_large(buf, start, limit)
         head = parse_head(buf[start : end + 2])
         self._version = head.version
         self._scanned = 0
@@ -215,7 +216,9 @@ class RequestParser:
         """A head or trailer section without its final CRLFCRLF yet."""
         pending = len(buf) - start
         if pending >= limit:
-            raise RequestHeaderFieldsTooLarge(limit_detail(what.capitalize() + " fields", limit), version)
+            if what == "header":
+                raise _head_too_large(buf, start, limit)
+            raise RequestHeaderFieldsTooLarge(limit_detail("Trailer fields", limit), version)
         # A section that can no longer end well: an LF-only client would
         # otherwise wait for a CRLFCRLF that never comes.
         searched = start + self._scanned
@@ -322,6 +325,15 @@ class RequestParser:
             self._start = stop
             self._remaining = 0
         return data
+
+
+def _head_too_large(buf: Union[bytes, bytearray], start: int, limit: int) -> HTTPError:
+    """The error for a head of ``limit`` bytes or more: 414 when its request
+    line alone is that long (RFC 9112 3: a target longer than the server
+    parses), else 431."""
+    if buf.find(b"\r\n", start, start + limit) == -1 and _method_of(buf, start) is not None:
+        return URITooLong(limit_detail("Request line", limit))
+    return RequestHeaderFieldsTooLarge(limit_detail("Header fields", limit))
 
 
 def _method_of(buf: Union[bytes, bytearray], start: int) -> Optional[str]:

@@ -74,7 +74,7 @@ _UNDECIDED = 0
 _LENGTH = 1  # Content-Length: exactly that many bytes, extra ones dropped
 _CHUNKED = 2  # Transfer-Encoding: chunked
 _UNTIL_CLOSE = 3  # HTTP/1.0 without a length: the close ends the body
-_NO_BODY = 4  # HEAD, 1xx, 204, 304: no body bytes at all
+_NO_BODY = 4  # HEAD, 1xx, 204, 205, 304, 2xx to CONNECT: no body bytes at all
 
 _SMALL_CHUNK = 1024  # chunked pieces up to this size are framed in one buffer
 _CHUNKED_END = b"0\r\n\r\n"
@@ -106,6 +106,14 @@ def _check_value(name: str, value: Any) -> None:
             f"value of header {name!r} contains a control character or a character "
             f"outside latin-1: {value!r}"
         )
+
+
+def _has_content(code: int, tunnel: bool) -> bool:
+    """Whether a response with this (final) code carries content: not a 204,
+    205 (RFC 9110 15.3.5-6) or 304, nor a 2xx to CONNECT (9.3.6)."""
+    if code == 204 or code == 205 or code == 304 or code < 200:
+        return False
+    return not (tunnel and code < 300)
 
 
 def status_text(status: str) -> str:
@@ -247,6 +255,7 @@ class Response:
         "_version",
         "_http11",
         "_is_head",
+        "_tunnel",
         "_ident",
         "_write",
         "_send_later",
@@ -281,6 +290,8 @@ class Response:
         self._version = version
         self._http11 = version == "1.1"
         self._is_head = method == "HEAD"
+        # A 2xx to CONNECT would open a tunnel: no content, no framing fields.
+        self._tunnel = method == "CONNECT"
         self._ident = ident
         if write is None and send_later is None:
             write = _refuse_write
@@ -407,11 +418,13 @@ class Response:
 
     @property
     def send_body(self) -> bool:
-        """False when the response has no body: HEAD, 1xx, 204 and 304."""
+        """False when the response has no body: HEAD, 1xx, 204, 205, 304, a 2xx to CONNECT."""
         if self._is_head:
             return False
         code = self._code
-        return not (code < 200 and self._status is not None) and code != 204 and code != 304
+        if self._status is None:
+            return True
+        return _has_content(code, self._tunnel)
 
     # -- the server side ---------------------------------------------------
 
@@ -602,6 +615,7 @@ class Response:
             self._forced_length,
             self._http11,
             self._is_head,
+            self._tunnel,
             self.close_connection,
             self._ident,
         )
@@ -636,7 +650,7 @@ class Response:
         length = self._length
         close = self.close_connection
         added = ""  # server-made framing and connection lines, each ending in CRLF
-        if code >= 200 and code != 204 and code != 304:
+        if _has_content(code, self._tunnel):
             forced = self._forced_length
             if forced is not None:
                 if checked.length_headers:
@@ -661,6 +675,9 @@ class Response:
             if checked.length_headers:
                 headers = [h for h in headers if h[0].lower() != "content-length"]
             length = None
+            if code == 205 and not self._tunnel:
+                # RFC 9110 15.3.6: no content, said with a zero length.
+                added = "Content-Length: 0\r\n"
 
         if close:
             added += "Connection: close\r\n"
