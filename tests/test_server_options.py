@@ -86,7 +86,7 @@ def test_expose_tracebacks_puts_the_traceback_in_the_500_body():
         assert response.status == 500
         assert b"Traceback" in response.body
         assert error.MARKER.encode() in response.body
-
+        assert b"unexpected internal server error" not in response.body  # in its place, as Waitress
 
 def test_without_expose_tracebacks_the_500_body_hides_the_traceback():
     with ThreadedServer(error.app) as server:

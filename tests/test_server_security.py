@@ -362,6 +362,24 @@ def test_trusted_proxy_forwarded_for_keeps_only_trusted_hops():
     assert environ["HTTP_X_FORWARDED_FOR"] == "2.2.2.2"
 
 
+@pytest.mark.parametrize("name", ["X-Forwarded-Proto", "X-Forwarded-Port"])
+def test_a_client_cannot_choose_the_scheme_behind_two_proxies(recorder, name):
+    """Audit AC: with a count of 2 (two proxies append to X-Forwarded-For)
+    and one proxy that appends X-Forwarded-Proto, the second value from
+    the right was the client's.  Several values are refused, as Waitress does."""
+    value = "https, http" if name == "X-Forwarded-Proto" else "443, 8080"
+    with ThreadedServer(
+        hello.app,
+        trusted_proxy="127.0.0.1",
+        trusted_proxy_headers="x-forwarded-for x-forwarded-proto x-forwarded-port",
+        trusted_proxy_count=2,
+    ) as server:
+        response = get(tcp_address(server), "/", headers=[(name, value)])
+    assert response.status == 400
+    assert b'Header "%s" malformed. Unspecified behavior for multiple values' % name.encode() in response.body
+    assert recorder.notes("hit") == []
+
+
 def test_untrusted_proxy_headers_are_removed_by_default(echo_target):
     environ = get(
         echo_target,

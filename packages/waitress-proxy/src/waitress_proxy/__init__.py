@@ -3,7 +3,7 @@
 __version__ = "1.0.0"
 
 from .environ import apply_proxy_headers
-from .errors import MalformedProxyHeader
+from .errors import LOG_MESSAGE, MalformedProxyHeader
 from .middleware import ProxyHeadersMiddleware
 from .settings import (
     KNOWN_PROXY_HEADERS,
@@ -14,6 +14,7 @@ from .settings import (
 
 __all__ = [
     "KNOWN_PROXY_HEADERS",
+    "LOG_MESSAGE",
     "PROXY_HEADER_ENVIRON_KEYS",
     "MalformedProxyHeader",
     "ProxyHeadersMiddleware",

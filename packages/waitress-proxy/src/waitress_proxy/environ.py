@@ -45,6 +45,10 @@ _XFBY = "HTTP_X_FORWARDED_BY"
 
 _FORWARDED_PARAMETERS = frozenset(("for", "by", "host", "proto"))
 
+#: The reason given for a header holding several values where one is
+#: expected, in Waitress's words.
+MULTIPLE_VALUES = "Unspecified behavior for multiple values found in header"
+
 
 def apply_proxy_headers(
     environ: dict,
@@ -129,6 +133,33 @@ def _select(environ: dict, key: str, count: int, rewrites: dict) -> Optional[str
     return hops[0]
 
 
+def _single(environ: dict, key: str, rewrites: dict) -> Optional[str]:
+    """Return the one value of X-Forwarded-Proto or -Port; refuse several.
+
+    These are not hop lists: which of several values a chain of proxies
+    meant is unknowable (Waitress refuses them too), and with a
+    ``trusted_proxy_count`` above 1 and one proxy that appends, counting
+    hops from the right would pick the value the client wrote.  Empty list
+    elements are skipped (RFC 9110 5.6.1); a header with none left is removed.
+    """
+    value = environ.get(key)
+    if value is None:
+        return None
+    if "," in value:
+        values = [v for v in (e.strip(" \t") for e in value.split(",")) if v]
+        if len(values) > 1:
+            raise MalformedProxyHeader(WIRE_NAME[key], MULTIPLE_VALUES, value)
+        single = values[0] if values else ""
+    else:
+        single = value.strip(" \t")
+    if not single:
+        rewrites[key] = None
+        return None
+    if single != value:
+        rewrites[key] = single
+    return single
+
+
 def _unquoted(key: str, value: str) -> str:
     try:
         return unquote(value)
@@ -149,11 +180,11 @@ def _apply_x_forwarded(environ: dict, settings: ProxySettings) -> None:
         if host is not None:
             host = _unquoted(_XFH, host)
     if settings.use_proto:
-        proto = _select(environ, _XFPROTO, count, rewrites)
+        proto = _single(environ, _XFPROTO, rewrites)
         if proto is not None:
             proto = _unquoted(_XFPROTO, proto)
     if settings.use_port:
-        port = _select(environ, _XFPORT, count, rewrites)
+        port = _single(environ, _XFPORT, rewrites)
         if port is not None:
             port = _unquoted(_XFPORT, port)
     if settings.use_by:
@@ -210,14 +241,10 @@ def _apply_forwarded(
                 continue
             # The earliest trusted element that carries a parameter describes
             # the client best; later proxies may have rewritten host or proto.
-            found.setdefault(name, raw)
-            if name == "by":
-                try:
-                    parse_node(unquote(raw), bare_ipv6=False)
-                except ValueError as exc:
-                    raise MalformedProxyHeader(
-                        "Forwarded", "by: {}".format(exc), value
-                    ) from None
+            # ``by`` is never used, so its value is not checked (Waitress's
+            # is not either): a proxy naming itself oddly costs nothing.
+            if name != "by":
+                found.setdefault(name, raw)
     changes = {}
     if found:
         try:

@@ -6,7 +6,14 @@ exception carries the header name, a short reason and the offending value so
 that the caller can both answer the client and log what went wrong.
 """
 
-__all__ = ["MalformedProxyHeader"]
+__all__ = ["LOG_MESSAGE", "MalformedProxyHeader"]
+
+#: The warning a malformed trusted header is logged with, in Waitress's
+#: words; ``MalformedProxyHeader.log_args(peer)`` gives its arguments.
+LOG_MESSAGE = 'Malformed proxy header "%s" from "%s": %s value: %s'
+
+#: Characters of the offending value a log line quotes (the rest is counted).
+LOGGED_VALUE_LIMIT = 256
 
 
 class MalformedProxyHeader(ValueError):
@@ -14,8 +21,9 @@ class MalformedProxyHeader(ValueError):
 
     ``header`` is the header's name as sent on the wire (``"X-Forwarded-Proto"``),
     ``reason`` a short human explanation and ``value`` the raw value.  ``str()``
-    gives the detail a server puts in its 400 response; it leaves the value out,
-    since that is client-controlled and may be large.
+    gives the detail a server puts in its 400 response (Waitress's words, then
+    the reason); it leaves the value out, since that is client-controlled and
+    may be large.  A server and the middleware answer and log alike.
     """
 
     code = 400
@@ -28,4 +36,14 @@ class MalformedProxyHeader(ValueError):
         self.value = value
 
     def __str__(self) -> str:
-        return "Header {!r} malformed: {}".format(self.header, self.reason)
+        return 'Header "{}" malformed. {}'.format(self.header, self.reason)
+
+    def log_args(self, peer: object) -> tuple:
+        """The arguments of ``LOG_MESSAGE`` for a request from ``peer``, the
+        value cut short: a 200 KB header is not logged whole."""
+        value = self.value
+        if len(value) > LOGGED_VALUE_LIMIT:
+            value = "{}... ({} more characters)".format(
+                value[:LOGGED_VALUE_LIMIT], len(value) - LOGGED_VALUE_LIMIT
+            )
+        return (self.header, peer, self.reason, value)

@@ -13,6 +13,9 @@ Grammar (RFC 7239 section 4, list rules of RFC 9110 section 5.6.1)::
     forwarded-pair    = token "=" value
     value             = token / quoted-string
 
+Unquoted values may also hold ``:``, ``[`` and ``]`` (an IPv6 literal, a
+host with a port), which RFC 7239 would have quoted and proxies send anyway.
+
 Empty list elements are skipped, as RFC 9110 asks of recipients.  Optional
 whitespace is accepted around ``,`` (the list rule) and around ``;`` (which
 deployed proxies emit); none is accepted around ``=``.
@@ -25,13 +28,18 @@ from typing import NamedTuple, Tuple
 __all__ = ["ForwardedElement", "parse_forwarded"]
 
 _TCHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z-]"
+# A value as deployed proxies write it: a token, or an IPv6 literal or a
+# host:port left unquoted though RFC 7239 asks for quotes (Waitress takes
+# them).  None of ":[]" separates elements or pairs, so nothing is ambiguous.
+_VALUE_CHAR = r"[!#$%&'*+.^_`|~0-9A-Za-z:\[\]-]"
 _QUOTED = r'"(?:[\t !#-\[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"'
 # Optional whitespace, an optional pair, optional whitespace, then the
 # separator that ends it (or the end of the value).
 _STEP = re.compile(
-    r"[ \t]*(?:({t}+)=({t}+|{q})[ \t]*)?([;,]|\Z)".format(t=_TCHAR, q=_QUOTED)
+    r"[ \t]*(?:({t}+)=({v}+|{q})[ \t]*)?([;,]|\Z)".format(t=_TCHAR, v=_VALUE_CHAR, q=_QUOTED)
 )
 _TOKEN = re.compile(_TCHAR + "*")
+_UNQUOTED_VALUE = re.compile(_VALUE_CHAR + "*")
 _QUOTED_PREFIX = re.compile(_QUOTED)
 _ENDS = ("", ",", ";", " ", "\t")
 
@@ -120,5 +128,5 @@ def _describe_error(value: str, position: int) -> str:
             return "unbalanced quotes or invalid character in quoted value"
         value_end = quoted.end()
     else:
-        value_end = _TOKEN.match(rest, value_start).end()
+        value_end = _UNQUOTED_VALUE.match(rest, value_start).end()
     return "invalid character at offset {}".format(offset + value_end)

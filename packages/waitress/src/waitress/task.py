@@ -17,6 +17,7 @@ from waitress_http import (
     decode_path,
     split_target,
 )
+from waitress_proxy import LOG_MESSAGE as PROXY_LOG_MESSAGE
 from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer, file_descriptor
 
@@ -32,24 +33,13 @@ from .utilities import error_page
 hop_by_hop = HOP_BY_HOP_HEADERS
 rename_headers = {"CONTENT_LENGTH": "CONTENT_LENGTH", "CONTENT_TYPE": "CONTENT_TYPE"}
 
-#: The 500 page's text (Waitress's), before any traceback ``expose_tracebacks`` adds.
+#: The 500 page's text (Waitress's), unless ``expose_tracebacks`` puts the traceback there.
 INTERNAL_ERROR_DETAIL = "The server encountered an unexpected internal server error"
 
 #: A list body is handed to the socket in sends of about this many bytes...
 SEQUENCE_SEND_LIMIT = 1024 * 1024
 #: ...and of at most this many buffers (IOV_MAX is 1024 on Linux).
 MAX_BUFFERS = 256
-
-
-#: The most of a client's header value one log line quotes.
-LOGGED_VALUE_LIMIT = 256
-
-
-def _clipped(value: str) -> str:
-    """``value`` as a log line may quote it: a 200 KB header is not logged whole."""
-    if len(value) <= LOGGED_VALUE_LIMIT:
-        return value
-    return f"{value[:LOGGED_VALUE_LIMIT]}... ({len(value) - LOGGED_VALUE_LIMIT} more characters)"
 
 
 def has_descriptor(file) -> bool:
@@ -180,11 +170,8 @@ class WSGITask(Task):
             try:
                 apply_proxy_headers(environ, proxy, logger)
             except MalformedProxyHeader as exc:
-                channel.logger.warning(
-                    'Malformed proxy header "%s" from "%s": %s value: %s',
-                    exc.header, channel.remote_addr, exc.reason, _clipped(exc.value),
-                )
-                self._fail(BadRequest(f'Header "{exc.header}" malformed. {exc.reason}', head.version))
+                channel.logger.warning(PROXY_LOG_MESSAGE, *exc.log_args(channel.remote_addr))
+                self._fail(BadRequest(str(exc), head.version))
                 return
         # Positional on purpose: keywords make CPython 3.11 build a dict per call.
         response = self.response = Response(
@@ -223,10 +210,7 @@ class WSGITask(Task):
             if response.headers_sent:
                 self.close_after = True
             else:
-                detail = INTERNAL_ERROR_DETAIL
-                if server.adj.expose_tracebacks:
-                    detail += "\r\n\r\n" + traceback.format_exc()
-                self._fail(InternalServerError(detail, head.version))
+                self._fail(self._internal_error())
         finally:
             # It holds the channel's write_later: kept, the two would make
             # a cycle, and a closed connection would wait for a collection.
@@ -315,11 +299,17 @@ class WSGITask(Task):
         response has not begun, and close the connection either way."""
         response = self.response
         if response is None or not response.headers_sent:
-            detail = INTERNAL_ERROR_DETAIL
-            if self.channel.server.adj.expose_tracebacks:
-                detail += "\r\n\r\n" + traceback.format_exc()
-            self._fail(InternalServerError(detail, self.head.version))
+            self._fail(self._internal_error())
         self.close_after = True
+
+    def _internal_error(self) -> InternalServerError:
+        """The 500 for the exception being handled: Waitress's sentence, or
+        with ``expose_tracebacks`` the traceback in its place, as Waitress does."""
+        if self.channel.server.adj.expose_tracebacks:
+            detail = traceback.format_exc()
+        else:
+            detail = INTERNAL_ERROR_DETAIL
+        return InternalServerError(detail, self.head.version)
 
     def _fail(self, error: HTTPError) -> None:
         self.cancel()  # also on the paths that end before the app's ``finally``
