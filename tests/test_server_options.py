@@ -5,6 +5,7 @@ limits, the buffer spill thresholds, channel_timeout and log_socket_errors.
 
 import hashlib
 import logging
+import os
 import socket
 import time
 
@@ -87,6 +88,20 @@ def test_expose_tracebacks_puts_the_traceback_in_the_500_body():
         assert b"Traceback" in response.body
         assert error.MARKER.encode() in response.body
         assert b"unexpected internal server error" not in response.body  # in its place, as Waitress
+
+def test_a_traceback_that_utf8_cannot_encode_still_gives_a_500():
+    """An undecodable file name (a lone surrogate, from os.fsdecode) in the
+    exception: the page could not be made, and the client waited for ever
+    (audit AE)."""
+
+    def app(environ, start_response):
+        raise LookupError("no such page: " + os.fsdecode(b"/x/caf\xe9.txt"))
+
+    with ThreadedServer(app, expose_tracebacks=True) as server:
+        response = get(tcp_address(server), "/", timeout=10)
+    assert response.status == 500
+    assert b"caf\\udce9.txt" in response.body
+
 
 def test_without_expose_tracebacks_the_500_body_hides_the_traceback():
     with ThreadedServer(error.app) as server:

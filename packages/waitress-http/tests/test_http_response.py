@@ -98,18 +98,41 @@ class TestStartResponse:
             response.write(b"x")
         assert sent == []
 
-    @pytest.mark.parametrize("headers", [[], [("Content-Length", "1")]], ids=["chunked", "length"])
-    def test_write_after_the_end_is_an_error(self, headers):
+    @pytest.mark.parametrize(
+        "version, headers",
+        [("1.1", []), ("1.0", []), ("1.1", [("Content-Length", "5")])],
+        ids=["chunked", "until-close", "length-short"],
+    )
+    def test_write_after_the_end_is_an_error(self, version, headers):
         """From an iterable's close() or a thread left behind, the bytes would
-        follow the framing of a body already complete."""
+        follow the body's framing, where the client reads the next response."""
         sent = []
-        response, _ = make(send_later=sent.append)
+        response, _ = make(version=version, send_later=sent.append)
         response.start_response("200 OK", headers)
         sent += response.body(b"x")
         sent += response.end()
         with pytest.raises(RuntimeError, match="after the response ended"):
             response.write(b"late")
         assert b"late" not in b"".join(bytes(b) for b in sent)
+
+    @pytest.mark.parametrize(
+        "status, headers, late",
+        [
+            ("200 OK", [("Content-Length", "1")], b"late"),  # past a complete length
+            ("204 No Content", [], b"late"),  # no body at all
+            ("200 OK", [], b""),  # nothing to send
+        ],
+        ids=["complete-length", "no-body", "empty"],
+    )
+    def test_a_write_after_the_end_that_cannot_break_framing_is_dropped(self, status, headers, late):
+        """As Waitress drops them: such bytes can never reach the client."""
+        sent = []
+        response, log = make(send_later=sent.append)
+        response.start_response(status, headers)
+        response.body(b"x")
+        response.end()
+        response.write(late)
+        assert sent == []
 
     def test_an_explicit_write_wins_over_send_later(self):
         def write(data):

@@ -382,10 +382,12 @@ class Response:
         """PEP 3333's ``write(data)`` when the response was given ``send_later``."""
         if self._status is None:
             raise RuntimeError("write() called before start_response()")
-        if self._finished:
+        if self._finished and data and not self.complete and self._mode != _NO_BODY:
             # From the iterable's close(), or a thread the application left
-            # behind: on a kept-alive connection the bytes would land after
-            # the body's framing, where the client reads the next response.
+            # behind: after a chunked or close-delimited body, the bytes
+            # would land past its framing, where the client reads the next
+            # response.  (Past a complete Content-Length, or in a response
+            # without a body, body() drops them, as Waitress does.)
             raise RuntimeError("write() called after the response ended")
         buffers = self.body(data)
         if buffers:

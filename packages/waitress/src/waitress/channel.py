@@ -450,6 +450,8 @@ class HTTPChannel(dispatcher):
                 answer()
             except ClientDisconnected:
                 pass
+            except Exception:  # the answer failed too: close without one
+                self.logger.exception("Exception while answering the failure of %r", task)
 
     @property
     def total_outbufs_len(self) -> int:
