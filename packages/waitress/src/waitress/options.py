@@ -346,7 +346,8 @@ OPTIONS = (
         "recv_bytes",
         as_positive,
         8192,
-        "Bytes asked for in each socket read.",
+        "Bytes asked for in each socket read of request heads (a body is read "
+        "in pieces of up to 256 KiB).",
         TUNING,
         metavar="BYTES",
     ),
@@ -354,7 +355,7 @@ OPTIONS = (
         "send_bytes",
         as_positive,
         1,
-        "Deprecated: the fewest response bytes buffered before a send. Leave it alone.",
+        "Deprecated and ignored: response bytes are sent as they are produced.",
         TUNING,
         metavar="BYTES",
     ),
@@ -456,8 +457,8 @@ OPTIONS = (
         "channel_request_lookahead",
         as_count,
         0,
-        "Pipelined requests read ahead while one runs; more than 0 lets "
-        "waitress.client_disconnected notice a client that went away.",
+        "Pipelined requests read and queued ahead while one runs "
+        "(waitress.client_disconnected works with 0 too).",
         TUNING,
         metavar="INT",
     ),
