@@ -269,8 +269,13 @@ class WSGITask(Task):
         if not response.headers_set:
             raise RuntimeError("the application returned a file_wrapper before start_response()")
         # PEP 3333: no more than the application's Content-Length (a range).
-        size = filebuffer.prepare(response.declared_length)
-        if not size:
+        declared = response.declared_length
+        size = filebuffer.prepare(declared)
+        if not size or (declared is not None and size < declared):
+            # Unknown, or shorter than the application said (a file cut
+            # since it was measured): streamed like any body, which ends
+            # the connection and logs the shortfall, as PEP 3333 asks,
+            # rather than a complete-looking response of another length.
             return False
         head = response.start_file(size)
         self.channel.write_soon([head])
