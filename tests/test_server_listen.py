@@ -81,6 +81,50 @@ def test_print_listen_of_a_single_server(waitress_log):
         assert "Serving on http://%s:%d" % (host, port) in messages
 
 
+@pytest.mark.parametrize("listeners", [1, 2])
+def test_print_listen_goes_through_log_info(listeners):
+    """As in Waitress: code that overrides log_info gets the banner (audit AJ)."""
+    listen = " ".join("127.0.0.1:%d" % port for port in two_free_ports()[:listeners])
+    with ThreadedServer(hello.app, listen=listen) as server:
+        seen = []
+        server.log_info = lambda message, type="info": seen.append((type, message))
+        server.print_listen("Serving on http://{}:{}")
+    assert [message for _, message in seen] == [
+        "Serving on http://%s:%d" % address for address in listen_addresses(server)
+    ]
+
+
+def test_a_listener_out_of_descriptors_rests_instead_of_spinning(waitress_log):
+    """accept() failing with EMFILE used to be retried at once, for as long
+    as it lasted: a core at 100% and 100,000 log lines a second (audit AJ)."""
+    with ThreadedServer(hello.app) as server:
+        real_accept = server._accept
+        calls = []
+        starved = threading.Event()
+        starved.set()
+
+        def accept():
+            calls.append(1)
+            if starved.is_set():
+                raise OSError(errno.EMFILE, "Too many open files")
+            return real_accept()
+
+        server._accept = accept
+        client = socket.create_connection(tcp_address(server), timeout=10)
+        try:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert wait_until(lambda: len(calls) >= 2, timeout=5)
+            threading.Event().wait(0.5)  # long enough for thousands of retries
+            tries_while_starved = len(calls)
+            starved.clear()  # descriptors again: the connection is served
+            assert client.recv(1024).startswith(b"HTTP/1.1 200 ")
+        finally:
+            client.close()
+    assert tries_while_starved < 20
+    warnings = [r for r in waitress_log.records if "accept() threw" in r.getMessage()]
+    assert len(warnings) == 1  # one line per episode
+
+
 def test_star_wildcard_listens_on_every_family():
     """``*`` means every address family getaddrinfo offers (may not be possible here)."""
     try:

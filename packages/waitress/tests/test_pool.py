@@ -263,3 +263,26 @@ def test_the_pool_logs_through_its_logger_attributes(caplog):
         assert pool.shutdown(timeout=5)
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 1 and messages[0].startswith("Exception when servicing <")
+
+
+def test_the_queue_warning_shows_a_bursts_height_in_few_lines(pool, caplog):
+    """Once a second hid a burst's height (depth 1 logged for a burst of 48,
+    audit AJ); a line per request was Waitress's flood.  A line each time
+    the depth doubles."""
+    caplog.set_level("WARNING", logger="waitress.queue")
+    gate = threading.Event()
+    pool.set_thread_count(1)
+    busy = RecordingTask(gate)
+    pool.add_task(busy)
+    for _ in range(200):
+        if busy.thread_name is not None:
+            break
+        threading.Event().wait(0.01)
+    waiting = [RecordingTask() for _ in range(48)]
+    for task in waiting:
+        pool.add_task(task)
+    gate.set()
+    assert all(task.done.wait(10) for task in waiting)
+    depths = [int(r.getMessage().rsplit(" ", 1)[1]) for r in caplog.records]
+    assert depths == [1, 2, 4, 8, 16, 32]
+

@@ -76,6 +76,7 @@ class ThreadedTaskDispatcher:
         # lock around a counter, on the path of every request.
         self._idle: List[None] = []
         self._last_warning = 0.0
+        self._last_depth = 0  # the depth the last warning gave
 
     @property
     def active_count(self) -> int:
@@ -151,13 +152,17 @@ class ThreadedTaskDispatcher:
                 self.logger.exception("Exception when servicing %r", task)
 
     def add_task(self, task) -> None:
-        """Queue ``task``; warn (rate-limited) when every thread is busy."""
+        """Queue ``task``; warn when every thread is busy: at most once a
+        second, and at once when the depth has doubled since the last line,
+        so that a burst's height shows (1, 2, 4 ... 32 for a burst of 48)
+        without a line per request."""
         self.queue.put(task)
         depth = self.queue.qsize() - len(self._idle)
         if depth > 0:
             now = time.monotonic()
-            if now - self._last_warning >= QUEUE_WARNING_INTERVAL:
+            if now - self._last_warning >= QUEUE_WARNING_INTERVAL or depth >= 2 * self._last_depth:
                 self._last_warning = now
+                self._last_depth = depth
                 self.queue_logger.warning("Task queue depth is %d", depth)
 
     def shutdown(self, cancel_pending: bool = True, timeout: Optional[float] = 5) -> bool:

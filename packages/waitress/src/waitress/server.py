@@ -28,6 +28,11 @@ from .pool import ThreadedTaskDispatcher
 from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS
 from .utilities import cleanup_unix_socket
 
+#: accept() errors that say the process or the system is out of a resource:
+#: the listener rests for ``ACCEPT_PAUSE_SECONDS`` rather than retry at once.
+_OUT_OF_RESOURCES = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
+ACCEPT_PAUSE_SECONDS = 0.25
+
 
 def _new_map():
     factory = getattr(wasyncore, "SocketMap", dict)
@@ -116,6 +121,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     _lingering = None  # channel -> when to stop waiting for its close (see linger)
     _accept = None  # the listener's accept(), set by accept_connections
     _linger_timer = None
+    _accept_starved = False  # accept() ran out of descriptors; not logged again until it works
 
     def __init__(
         self,
@@ -265,10 +271,14 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                # ECONNABORTED, EMFILE...: the listener itself is fine.
-                if self.adj.log_socket_errors:
+                # ECONNABORTED...: the listener itself is fine.
+                if exc.errno in _OUT_OF_RESOURCES:
+                    self._pause_accepting(exc)
+                elif self.adj.log_socket_errors:
                     logger.warning("server accept() threw an exception", exc_info=exc)
                 return
+            if self._accept_starved:
+                self._accept_starved = False
             try:
                 self.set_socket_options(sock)
                 addr = self.fix_addr(addr)
@@ -279,6 +289,24 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 continue
             self.active_channels[channel.accepted_fd] = channel
             self._check_connection_limit()
+
+    def _pause_accepting(self, exc: OSError) -> None:
+        """Out of descriptors (or memory): rest the listener for a moment.
+
+        The connection stays in the backlog, readable: retrying at once spun
+        the loop at full CPU and, logged, wrote the same line 100,000 times a
+        second.  One line per episode; it ends with the next accept().
+        """
+        if not self._accept_starved:
+            self._accept_starved = True
+            if self.adj.log_socket_errors:
+                logger.warning("server accept() threw an exception", exc_info=exc)
+        self.set_interest(False, False)
+        wasyncore.call_later(ACCEPT_PAUSE_SECONDS, self._resume_accepting, self._map)
+
+    def _resume_accepting(self) -> None:
+        if self.accepting and not self.in_connection_overflow:
+            self.set_interest(True, False)
 
     def set_socket_options(self, conn) -> None:
         for level, optname, value in self.adj.socket_options:
@@ -389,7 +417,8 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
             self.set_interest(False, False)
 
     def print_listen(self, format_str) -> None:
-        logger.info(format_str.format(*_bracket(self.effective_host, self.effective_port)))
+        # Through log_info, as in Waitress: code that overrides it gets the banner.
+        self.log_info(format_str.format(*_bracket(self.effective_host, self.effective_port)))
 
     def del_channel_and_close(self) -> None:
         """Stop listening (shutdown): close the listening socket."""
@@ -604,7 +633,7 @@ class MultiSocketServer(LoopRunner):
 
     def print_listen(self, format_str) -> None:
         for host, port in self.effective_listen:
-            logger.info(format_str.format(*_bracket(host, port)))
+            self.log_info(format_str.format(*_bracket(host, port)))
 
     def log_info(self, message, type="info") -> None:
         getattr(logger, type, logger.info)(message)
