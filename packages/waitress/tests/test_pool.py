@@ -31,6 +31,19 @@ class RecordingTask:
         self.cancelled = True
 
 
+def occupy_the_only_thread(pool):
+    """Give a one-thread pool a task that holds it until the returned gate opens."""
+    gate = threading.Event()
+    pool.set_thread_count(1)
+    busy = RecordingTask(gate)
+    pool.add_task(busy)
+    for _ in range(200):  # until the only thread has taken it
+        if busy.thread_name is not None:
+            break
+        threading.Event().wait(0.01)
+    return gate, busy
+
+
 @pytest.fixture
 def pool():
     dispatcher = ThreadedTaskDispatcher()
@@ -67,15 +80,8 @@ def test_prefer_batch_scheduling_is_harmless_where_refused(monkeypatch):
 
 
 def test_queue_depth_counts_tasks_waiting_for_a_thread(pool):
-    gate = threading.Event()
-    pool.set_thread_count(1)
-    busy = RecordingTask(gate)
+    gate, busy = occupy_the_only_thread(pool)
     waiting = RecordingTask()
-    pool.add_task(busy)
-    for _ in range(200):  # until the only thread has taken the first task
-        if busy.thread_name is not None:
-            break
-        threading.Event().wait(0.01)
     pool.add_task(waiting)
     assert pool.queue_depth == 1
     gate.set()
@@ -84,14 +90,7 @@ def test_queue_depth_counts_tasks_waiting_for_a_thread(pool):
 
 
 def test_shutdown_cancels_what_no_thread_took(pool):
-    gate = threading.Event()
-    pool.set_thread_count(1)
-    busy = RecordingTask(gate)
-    pool.add_task(busy)
-    for _ in range(200):
-        if busy.thread_name is not None:
-            break
-        threading.Event().wait(0.01)
+    gate, busy = occupy_the_only_thread(pool)
     left = RecordingTask()
     pool.add_task(left)
     gate.set()
@@ -270,14 +269,7 @@ def test_the_queue_warning_shows_a_bursts_height_in_few_lines(pool, caplog):
     audit AJ); a line per request was Waitress's flood.  A line each time
     the depth doubles."""
     caplog.set_level("WARNING", logger="waitress.queue")
-    gate = threading.Event()
-    pool.set_thread_count(1)
-    busy = RecordingTask(gate)
-    pool.add_task(busy)
-    for _ in range(200):
-        if busy.thread_name is not None:
-            break
-        threading.Event().wait(0.01)
+    gate, busy = occupy_the_only_thread(pool)
     waiting = [RecordingTask() for _ in range(48)]
     for task in waiting:
         pool.add_task(task)
