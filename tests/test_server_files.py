@@ -285,3 +285,30 @@ def test_a_file_shorter_than_its_content_length_ends_the_connection(caplog):
     assert b"\r\nContent-Length: 200000\r\n" in head + b"\r\n"
     assert body == filewrapper.DATA  # then the close: the second request is not served
     assert any("too few bytes" in r.getMessage() for r in caplog.records)
+
+
+def test_a_file_cut_while_it_is_sent_ends_the_connection_and_is_reported(tmp_path, caplog):
+    """Shrunk after it was measured: the client, promised more, sees the
+    connection end; PEP 3333 wants the shortfall reported (audit AK)."""
+    path = tmp_path / "shrinking.bin"
+    path.write_bytes(b"x" * 8_000_000)
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return environ["wsgi.file_wrapper"](open(path, "rb"))
+
+    with ThreadedServer(app) as server:
+        sock = small_window_connection(tcp_address(server))
+        try:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = len(sock.recv(65536))
+            os.truncate(path, 100_000)
+            while True:
+                piece = sock.recv(65536)
+                if not piece:
+                    break
+                received += len(piece)
+        finally:
+            sock.close()
+    assert received < 8_000_000
+    assert any("ended before the Content-Length" in r.getMessage() for r in caplog.records)

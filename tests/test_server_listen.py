@@ -25,6 +25,7 @@ from server_support import (
     two_free_ports,
     wait_until,
 )
+from waitress.server import BaseWSGIServer
 
 needs_ipv6 = pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback here")
 needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no AF_UNIX here")
@@ -82,12 +83,18 @@ def test_print_listen_of_a_single_server(waitress_log):
 
 
 @pytest.mark.parametrize("listeners", [1, 2])
-def test_print_listen_goes_through_log_info(listeners):
+def test_print_listen_goes_through_log_info(listeners, monkeypatch):
     """As in Waitress: code that overrides log_info gets the banner (audit AJ)."""
     listen = " ".join("127.0.0.1:%d" % port for port in two_free_ports()[:listeners])
+    seen = []
+
+    class Recording(BaseWSGIServer):
+        def log_info(self, message, type="info"):
+            seen.append((type, message))
+
+    # A subclass overriding log_info, with several listeners too (audit AK).
+    monkeypatch.setattr(BaseWSGIServer, "log_info", Recording.log_info)
     with ThreadedServer(hello.app, listen=listen) as server:
-        seen = []
-        server.log_info = lambda message, type="info": seen.append((type, message))
         server.print_listen("Serving on http://{}:{}")
     assert [message for _, message in seen] == [
         "Serving on http://%s:%d" % address for address in listen_addresses(server)

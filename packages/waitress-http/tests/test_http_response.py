@@ -119,17 +119,19 @@ class TestStartResponse:
         "status, headers, late",
         [
             ("200 OK", [("Content-Length", "1")], b"late"),  # past a complete length
+            ("302 Found", [("Content-Length", "0")], b"late"),  # a length of 0 (audit AK)
             ("204 No Content", [], b"late"),  # no body at all
             ("200 OK", [], b""),  # nothing to send
         ],
-        ids=["complete-length", "no-body", "empty"],
+        ids=["complete-length", "zero-length", "no-body", "empty"],
     )
     def test_a_write_after_the_end_that_cannot_break_framing_is_dropped(self, status, headers, late):
         """As Waitress drops them: such bytes can never reach the client."""
         sent = []
         response, log = make(send_later=sent.append)
         response.start_response(status, headers)
-        response.body(b"x")
+        if headers != [("Content-Length", "0")]:
+            response.body(b"x")
         response.end()
         response.write(late)
         assert sent == []

@@ -382,13 +382,16 @@ class Response:
         """PEP 3333's ``write(data)`` when the response was given ``send_later``."""
         if self._status is None:
             raise RuntimeError("write() called before start_response()")
-        if self._finished and data and not self.complete and self._mode != _NO_BODY:
+        if self._finished and data:
             # From the iterable's close(), or a thread the application left
-            # behind: after a chunked or close-delimited body, the bytes
-            # would land past its framing, where the client reads the next
-            # response.  (Past a complete Content-Length, or in a response
-            # without a body, body() drops them, as Waitress does.)
-            raise RuntimeError("write() called after the response ended")
+            # behind: after a chunked, close-delimited or short body, the
+            # bytes would land past its framing, where the client reads the
+            # next response.  (Past a complete Content-Length, zero included,
+            # or in a response without a body, body() drops them, as
+            # Waitress does.)
+            mode = self._mode
+            if mode == _CHUNKED or mode == _UNTIL_CLOSE or (mode == _LENGTH and self._remaining > 0):
+                raise RuntimeError("write() called after the response ended")
         buffers = self.body(data)
         if buffers:
             self._send_later(buffers)

@@ -34,7 +34,7 @@ from waitress_http import (
     RequestParser,
 )
 from waitress_wasyncore import dispatcher
-from waitress_wasyncore.buffers import BodySpool, OutputBuffer
+from waitress_wasyncore.buffers import BodySpool, OutputBuffer, TruncatedFileError
 
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask, logged_path
@@ -624,6 +624,14 @@ class HTTPChannel(dispatcher):
         try:
             if self.outbuf.send_to(self.socket):
                 self.last_activity = self.last_output = _monotonic()
+        except TruncatedFileError:
+            # Shrunk since it was measured: the client was promised more
+            # bytes than exist, so the connection ends; PEP 3333 wants the
+            # shortfall reported, as for any body short of its length.
+            self.logger.warning(
+                "a file_wrapper file ended before the Content-Length sent for it, on %r", self.addr
+            )
+            self._lost_locked()
         except OSError:
             self._lost_locked()
         return self.outbuf.pending

@@ -103,8 +103,15 @@ def create_server(
     if len(servers) == 1:
         return servers[0]
     effective_listen = [(s.effective_host, s.effective_port) for s in servers]
+    # The last listener's log_info, as Waitress passes it: a class that
+    # overrides log_info gets the banner of every listener.
     return MultiSocketServer(
-        map, adj=adj, effective_listen=effective_listen, dispatcher=dispatcher, servers=servers
+        map,
+        adj=adj,
+        effective_listen=effective_listen,
+        dispatcher=dispatcher,
+        log_info=servers[-1].log_info,
+        servers=servers,
     )
 
 
