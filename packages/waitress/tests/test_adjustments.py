@@ -439,3 +439,15 @@ def test_parse_args_output_builds_adjustments():
     del kw["help"], kw["call"]
     adj = make(**kw)
     assert adj.ipv6 is False and adj.port == 0
+
+
+@pytest.mark.parametrize("ident", ["sn\u2603w", "a\r\nX-Injected: y", "tab\tok\x7f"])
+def test_an_ident_that_cannot_be_a_header_is_refused_at_start(ident):
+    """It goes out as the Server header: non-Latin-1 made every response
+    fail, and CR LF would have written a header of its own (audit AK)."""
+    with pytest.raises(ValueError, match="ident must be a header value"):
+        Adjustments(ident=ident)
+
+
+def test_an_ident_with_latin1_and_tabs_is_taken():
+    assert Adjustments(ident="caf\xe9\tserver").ident == "caf\xe9\tserver"

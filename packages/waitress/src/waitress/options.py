@@ -98,6 +98,23 @@ def str_iftruthy(value: Any) -> Optional[str]:
     return str(value) if value else None
 
 
+def as_header_value(value: Any) -> Optional[str]:
+    """``str_iftruthy``, for a value sent in a header (``ident``): Latin-1
+    without control characters, or every response would fail to be made."""
+    text = str_iftruthy(value)
+    if text is not None:
+        try:
+            text.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError("not Latin-1") from None
+        if any(char < " " and char != "\t" or char == "\x7f" for char in text):
+            raise ValueError("a control character")
+    return text
+
+
+as_header_value.expects = "a header value: Latin-1, no control characters"  # type: ignore[attr-defined]
+
+
 def as_str(value: Any) -> str:
     """``str(value)``: Waitress's converter for plain string options."""
     return str(value)
@@ -328,7 +345,7 @@ OPTIONS = (
     ),
     Option(
         "ident",
-        str_iftruthy,
+        as_header_value,
         "waitress",
         "Value of the Server response header and SERVER_SOFTWARE; empty sends no Server header.",
         STANDARD,
