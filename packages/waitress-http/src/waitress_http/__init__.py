@@ -17,7 +17,7 @@ from .errors import (
 )
 from .events import NEED_DATA, Body, EndOfMessage, RequestHead
 from .parser import RequestParser
-from .response import CONTINUE_RESPONSE, HOP_BY_HOP_HEADERS, Response
+from .response import CONTINUE_RESPONSE, HOP_BY_HOP_HEADERS, Response, check_header_value
 
 __all__ = [
     "RequestParser",
@@ -40,6 +40,7 @@ __all__ = [
     "Response",
     "CONTINUE_RESPONSE",
     "HOP_BY_HOP_HEADERS",
+    "check_header_value",
     "error_response",
     "error_body",
     "framed_error",

@@ -8,7 +8,7 @@ from typing import Iterable, Optional, Tuple, Union
 
 from .dates import http_date
 from .errors import HTTPError
-from .response import _check_value, _name_kind, _status_code, status_text
+from .response import _name_kind, _status_code, check_header_value, status_text
 
 __all__ = ["error_body", "error_response", "framed_error", "PLAIN_TEXT"]
 
@@ -72,7 +72,7 @@ def framed_error(
         if name.__class__ is str and name.lower() in _SERVER_FIELDS:
             continue
         _name_kind(name)
-        _check_value(name, value)
+        check_header_value(name, value)
         lines.append("%s: %s" % (name, value))
     lines.append("Date: " + http_date())
     if ident:

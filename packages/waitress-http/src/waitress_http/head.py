@@ -16,7 +16,7 @@ only short ones, and only so many (a client inventing heads cannot grow it).
 
 from typing import Dict, List, Optional, Tuple, Union
 
-from .errors import BadRequest, HTTPError, HTTPVersionNotSupported
+from .errors import BadRequest, HTTPVersionNotSupported
 from .events import RequestHead
 from .framing import build_head
 from .grammar import (
@@ -91,17 +91,13 @@ def _parse_head(block: Union[bytes, bytearray]) -> RequestHead:
         _reject_request_line(text[: text.index("\r\n")])
     method, target, minor = match.groups()
     version = "1.1" if minor == "1" else "1.0"
-    try:
-        if target[0] != "/" or method == "CONNECT":
-            check_target_form(method, target, version)
-        line_end = match.end() - 2
-        headers = FIELD_LINE.findall(text, line_end)
-        if len(headers) != lines - 1:
-            reject_field_lines(text[line_end + 2 :], version)
-        return build_head(method, target, version, headers)
-    except HTTPError as error:
-        error.method = method
-        raise
+    if target[0] != "/" or method == "CONNECT":
+        check_target_form(method, target, version)
+    line_end = match.end() - 2
+    headers = FIELD_LINE.findall(text, line_end)
+    if len(headers) != lines - 1:
+        reject_field_lines(text[line_end + 2 :], version)
+    return build_head(method, target, version, headers)
 
 
 def parse_fields(text: str, version: Optional[str], what: str = "trailer") -> Headers:

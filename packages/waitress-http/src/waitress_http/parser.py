@@ -140,6 +140,8 @@ class RequestParser:
             return self._step(self)
         except HTTPError as error:
             if self._error is None:
+                # Every error found in a head (a field, the framing, the limit)
+                # names the method the head begins with, for the HEAD rule.
                 if error.method is None and self._step is RequestParser._read_head:
                     error.method = _method_of(self._buf, self._start)
                 self._error = error

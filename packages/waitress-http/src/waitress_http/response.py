@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from .dates import http_date
 
-__all__ = ["Response", "CONTINUE_RESPONSE", "HOP_BY_HOP_HEADERS"]
+__all__ = ["Response", "CONTINUE_RESPONSE", "HOP_BY_HOP_HEADERS", "check_header_value"]
 
 #: The interim response a server sends to ``Expect: 100-continue``.
 CONTINUE_RESPONSE = b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -96,7 +96,9 @@ def _name_kind(name: Any) -> int:
     return kind
 
 
-def _check_value(name: str, value: Any) -> None:
+def check_header_value(name: str, value: Any) -> None:
+    """Raise TypeError or ValueError unless ``value`` can be sent as the value
+    of header ``name``: a str of Latin-1 field-value characters (RFC 9110 5.5)."""
     if not isinstance(value, str):
         raise TypeError(
             f"value of header {name!r} must be a str, not {type(value).__name__}: {value!r}"
@@ -187,7 +189,7 @@ def _check_headers(headers: Sequence[Any]) -> _CheckedHeaders:
         if kind is None:
             kind = _name_kind(name)
         if type(value) is not str or not (value.isascii() and value.isprintable()):
-            _check_value(name, value)
+            check_header_value(name, value)
         if kind:
             if kind == _CONTENT_LENGTH:
                 if not (value.isascii() and value.isdigit()):

@@ -10,6 +10,8 @@ the Python values ``serve(**kw)`` callers pass where Waitress took them.
 import socket
 from typing import Any, Callable, List, NamedTuple, Optional, Set
 
+from waitress_http import check_header_value
+
 STANDARD = "Standard options"
 PROXY = "Proxy options"
 TUNING = "Tuning options"
@@ -99,16 +101,11 @@ def str_iftruthy(value: Any) -> Optional[str]:
 
 
 def as_header_value(value: Any) -> Optional[str]:
-    """``str_iftruthy``, for a value sent in a header (``ident``): Latin-1
-    without control characters, or every response would fail to be made."""
+    """``str_iftruthy``, for a value sent in a header (``ident``): one the
+    serializer would refuse would make every response fail."""
     text = str_iftruthy(value)
     if text is not None:
-        try:
-            text.encode("latin-1")
-        except UnicodeEncodeError:
-            raise ValueError("not Latin-1") from None
-        if any(char < " " and char != "\t" or char == "\x7f" for char in text):
-            raise ValueError("a control character")
+        check_header_value("Server", text)
     return text
 
 
