@@ -3,7 +3,9 @@
 import gzip
 import io
 import os
+import select
 import socket
+import time
 
 import pytest
 from waitress_wasyncore import buffers
@@ -60,19 +62,28 @@ def drain(receiver):
         data += chunk
 
 
-def pump(out, sender, receiver, expected_size, max_rounds=100000):
-    """Alternate send_to and reading until ``expected_size`` bytes arrived."""
+def pump(out, sender, receiver, expected_size, deadline_seconds=30.0):
+    """Alternate send_to and reading until ``expected_size`` bytes arrived.
+
+    Bounded by time, not by rounds: on a busy machine loopback may hold the
+    sender's window shut for a while (a delayed ACK), and a round count
+    then ran out before the data did, which read as lost bytes.
+    """
     received = bytearray()
     partial_sends = 0
-    for _ in range(max_rounds):
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
         pending_before = len(out)
         sent = out.send_to(sender)
         assert len(out) == pending_before - sent
         if len(out):
             partial_sends += 1
-        received += drain(receiver)
+        arrived = drain(receiver)
+        received += arrived
         if len(received) >= expected_size and not len(out):
             break
+        if not sent and not arrived:
+            select.select([receiver], [], [], 0.01)  # nothing moved: wait, do not spin
     return bytes(received), partial_sends
 
 
