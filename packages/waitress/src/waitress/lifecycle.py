@@ -189,12 +189,13 @@ class LoopRunner:
             return
         self._shutting_down = True
         self._shutdown_deadline = time.monotonic() + SHUTDOWN_TIMEOUT
-        listeners = self._listeners()
-        for listener in listeners:
-            listener.del_channel_and_close()
+        # Connections first: once a listener refuses, anyone may take the
+        # stop as begun, and a response finished then must say it is the last.
         channels = [obj for obj in list(self._map.values()) if isinstance(obj, HTTPChannel)]
         for channel in channels:
             channel.shutdown_gracefully()
+        for listener in self._listeners():
+            listener.del_channel_and_close()
         self._maybe_finish()
         wasyncore.call_later(SHUTDOWN_TIMEOUT, self._force_close, self._map)
 
