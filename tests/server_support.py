@@ -494,6 +494,20 @@ def reset_close(sock: socket.socket) -> None:
     sock.close()
 
 
+def read_until_closed(sock: socket.socket) -> Tuple[bytes, str]:
+    """What arrives before the server closes ``sock``, and how it closed:
+    ``"fin"`` (a clean end) or ``"reset"``."""
+    received = b""
+    while True:
+        try:
+            data = sock.recv(65536)
+        except ConnectionResetError:
+            return received, "reset"
+        if not data:
+            return received, "fin"
+        received += data
+
+
 NO_BODY_STATUSES = (204, 304)
 
 

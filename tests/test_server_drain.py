@@ -8,6 +8,7 @@ thunk would run there.  Every wait is bounded.
 
 import contextlib
 import signal
+import socket
 import threading
 
 import pytest
@@ -17,6 +18,7 @@ from server_support import (
     RawConnection,
     ThreadedServer,
     closing_in_background,
+    read_until_closed,
     request_held_in_flight,
     tcp_address,
     wait_until,
@@ -195,6 +197,35 @@ def test_workers_get_only_what_is_left_of_the_drain(recorder, monkeypatch):
         assert spy.timeouts and spy.timeouts[0] is not None and spy.timeouts[0] <= 0.5
     finally:
         gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
+def test_the_drain_deadline_resets_a_body_ended_by_the_close(monkeypatch):
+    """A stream still going at the drain's deadline is cut.  On HTTP/1.0
+    without a length a plain close would end it as if whole: the client
+    (or nginx relaying it) must get a reset instead."""
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 0.5)
+    streaming, go_on = threading.Event(), threading.Event()
+
+    def endless(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"first piece\n"
+        streaming.set()
+        go_on.wait(20)  # bounded: the test opens it on its way out
+        yield b"never sent\n"
+
+    context = ThreadedServer(endless, join_timeout=30)
+    context.__enter__()
+    try:
+        with socket.create_connection(tcp_address(context.server), timeout=20) as client:
+            client.sendall(b"GET /stream HTTP/1.0\r\nHost: x\r\n\r\n")
+            assert streaming.wait(10)
+            assert context.stop()
+            received, how = read_until_closed(client)
+        assert how == "reset"
+        assert b"never sent" not in received
+    finally:
+        go_on.set()
         context.__exit__(None, None, None)
 
 

@@ -14,6 +14,7 @@ from server_support import (
     build_request,
     exchange,
     get,
+    read_until_closed,
     tcp_address,
     wait_until,
 )
@@ -276,6 +277,26 @@ def test_error_after_headers_sent_closes_the_connection(error_server, caplog):
         assert not response.complete
         assert conn.eof
     assert any("Exception while serving" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    "path, closed_by",
+    [("/after_headers_sent", "reset"), ("/whole_stream", "fin")],
+    ids=["cut-by-an-error", "whole"],
+)
+def test_an_http10_body_cut_by_an_error_ends_with_a_reset(error_server, caplog, path, closed_by):
+    """An HTTP/1.0 body without a length ends where the connection does:
+    closed normally, a cut body would pass for the whole response (nginx,
+    which speaks HTTP/1.0 to its upstream by default, relayed it as
+    complete).  The reset tells the client, and nginx, that it is not."""
+    caplog.set_level(logging.ERROR, logger="waitress")
+    with socket.create_connection(tcp_address(error_server), timeout=10) as client:
+        client.sendall(b"GET %s HTTP/1.0\r\nHost: x\r\n\r\n" % path.encode())
+        received, how = read_until_closed(client)
+    assert how == closed_by
+    if how == "fin":
+        assert received.startswith(b"HTTP/1.0 200 ") and received.endswith(b"\r\n\r\n" + error.FIRST_CHUNK)
+        assert b"Content-Length" not in received  # delimited by the close, too
 
 
 def test_server_keeps_serving_after_application_errors(error_server):

@@ -7,6 +7,7 @@ The path picks the failure:
   returning (the headers are not sent yet, so a 500 is still possible).
 * ``/after_headers_sent``: a generator that yields one chunk, then raises
   (the headers are on the wire: the server can only close the connection).
+* ``/whole_stream``: the same body without the error (the control).
 * ``/exc_info_before``: catches an error and calls start_response again with
   ``exc_info`` before anything was sent: the new status wins.
 * ``/exc_info_after``: yields a chunk, then calls start_response with
@@ -42,6 +43,11 @@ def _after_headers_sent(environ, start_response):
     return body()
 
 
+def _whole_stream(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return iter([FIRST_CHUNK])
+
+
 def _exc_info_before(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     try:
@@ -74,6 +80,7 @@ ROUTES = {
     "/before_start_response": _before_start_response,
     "/after_start_response": _after_start_response,
     "/after_headers_sent": _after_headers_sent,
+    "/whole_stream": _whole_stream,
     "/exc_info_before": _exc_info_before,
     "/exc_info_after": _exc_info_after,
 }

@@ -951,3 +951,26 @@ def test_never_complete_without_a_length_to_fill(version, method, headers):
     response.start_response("200 OK", headers)
     response.body(b"abc")
     assert not response.complete
+
+
+@pytest.mark.parametrize(
+    "version, headers, ended, expected",
+    [
+        ("1.0", [], False, True),  # delimited by the close, cut: only a reset tells
+        ("1.0", [], True, False),  # end() finished it: the close is its end
+        ("1.1", [], False, False),  # chunked: the missing last chunk tells
+        ("1.0", [("Content-Length", "9")], False, False),  # the short length tells
+    ],
+    ids=["until-close-cut", "until-close-ended", "chunked-cut", "length-cut"],
+)
+def test_a_cut_looks_complete_only_for_an_unfinished_body_ended_by_the_close(
+    version, headers, ended, expected
+):
+    response, _ = make(version=version, keep_alive=False)
+    response.start_response("200 OK", headers)
+    assert not response.cut_looks_complete  # nothing framed yet: a 500 can still go out
+    response.prepare(generator(b"abc"))
+    response.body(b"abc")
+    if ended:
+        response.end()
+    assert response.cut_looks_complete is expected

@@ -424,6 +424,16 @@ class Response:
         return self._code if self._status is not None else None
 
     @property
+    def cut_looks_complete(self) -> bool:
+        """Whether closing the connection now would pass off what was sent
+        as the whole response: a body delimited by the close (HTTP/1.0
+        without a length) that ``end()`` has not finished.  A server cutting
+        such a body short (the application raised) must reset the
+        connection instead; the client, or nginx relaying it, then knows
+        (RFC 9112 8: an incomplete message that cannot be told apart)."""
+        return self._mode == _UNTIL_CLOSE and not self._finished
+
+    @property
     def send_body(self) -> bool:
         """False when the response has no body: HEAD, 1xx, 204, 205, 304, a 2xx to CONNECT."""
         if self._is_head:

@@ -38,7 +38,7 @@ from waitress_wasyncore.buffers import BodySpool, OutputBuffer, TruncatedFileErr
 
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask, logged_path
-from .teardown import has_unread_input, shut_down_sending
+from .teardown import has_unread_input, make_close_a_reset, shut_down_sending
 
 _monotonic = time.monotonic
 
@@ -69,6 +69,9 @@ class HTTPChannel(dispatcher):
     #: Set by ``received()`` when a worker must start (the loop thread reads
     #: it: an override's return value is not trusted, as with Waitress).
     _start_wanted = False
+    #: Set when a response delimited by the close was cut short: the close
+    #: is then a reset (``Response.cut_looks_complete``).
+    reset_on_close = False
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
@@ -236,6 +239,9 @@ class HTTPChannel(dispatcher):
             outbuf = self.outbuf
             current = self.current
             self.current = None
+            response = self.response_in_progress
+        if self.reset_on_close or (response is not None and response.cut_looks_complete):
+            make_close_a_reset(self.socket)  # the drain's deadline, an error: cut short
         for task in tasks:
             task.cancel()
         outbuf.close()
@@ -420,7 +426,10 @@ class HTTPChannel(dispatcher):
                 self._task_failed(task)
             if task.close_after:
                 head = getattr(task, "head", None)
+                response = getattr(task, "response", None)
                 with self.lock:
+                    if response is not None and response.cut_looks_complete:
+                        self.reset_on_close = True  # the application raised mid-body
                     # The client's own request said close: it sends nothing more.
                     # (A CONNECT is closed by our choice: its client may well.)
                     self.close_requested = (
@@ -721,6 +730,7 @@ class HTTPChannel(dispatcher):
             linger is None
             or self.client_gone  # it closed first: nothing more will come
             or self.output_ended  # the application ended it: its SO_LINGER rules
+            or self.reset_on_close  # a cut body: handle_close resets, nothing to stage
             or promised
             or not shut_down_sending(self.socket)
         ):

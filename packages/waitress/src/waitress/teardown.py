@@ -22,6 +22,7 @@ race with a client whose next request arrived just then.
 """
 
 import socket
+import struct
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # our sockets are non-blocking anyway
 
@@ -38,6 +39,18 @@ def has_unread_input(sock: socket.socket) -> bool:
         return bool(sock.recv(1, socket.MSG_PEEK | _DONTWAIT))
     except OSError:  # nothing yet (EAGAIN), or the socket failed
         return False
+
+
+def make_close_a_reset(sock: socket.socket) -> None:
+    """Make ``sock``'s close a reset (SO_LINGER 0): for a response cut short
+    whose end the client could not otherwise tell from a complete one."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_ZERO)
+    except OSError:  # gone already: nothing to mislead
+        pass
+
+
+_LINGER_ZERO = struct.pack("ii", 1, 0)
 
 
 def shut_down_sending(sock: socket.socket) -> bool:
