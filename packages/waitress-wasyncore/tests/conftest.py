@@ -2,6 +2,7 @@
 
 import socket
 import threading
+import time
 from typing import Any, Callable
 
 import pytest
@@ -51,6 +52,15 @@ class LoopThread:
         if "error" in box:
             raise box["error"]
         return box.get("value")
+
+    def wait_for(self, fn: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """``call(fn)`` until it returns something true, or ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = self.call(fn)
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.005)
 
     def stop(self) -> None:
         self._stopping = True

@@ -337,14 +337,10 @@ def test_peer_reset_closes_without_traceback(loop_thread, caplog):
     client = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     client.sendall(b"hi")
     # wait until the server side has the channel and the bytes
-    for _ in range(200):
-        if loop_thread.call(lambda: server.channels and bytes(server.channels[0].received)):
-            break
+    assert loop_thread.wait_for(lambda: server.channels and bytes(server.channels[0].received))
     channel = server.channels[0]
     reset_peer(client)
-    for _ in range(200):
-        if loop_thread.call(lambda: channel.closed_by_handler):
-            break
+    assert loop_thread.wait_for(lambda: channel.closed_by_handler)
     assert channel.closed_by_handler == 1
     assert channel._fileno is None
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -373,9 +369,7 @@ def test_connect_calls_handle_connect_then_talks(loop_thread):
         return client
 
     client = loop_thread.call(start)
-    for _ in range(200):
-        if loop_thread.call(lambda: b"over" in events):
-            break
+    assert loop_thread.wait_for(lambda: b"over" in events)
     assert events == ["connect", b"over"]
     assert client.connected and not client.connecting
 
