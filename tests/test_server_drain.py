@@ -313,3 +313,196 @@ def test_a_streamed_head_built_during_the_drain_says_connection_close():
                     assert conn.closed_by_server(timeout=10)
         finally:
             go.set()
+
+
+# --- what the drain audit found (each test failed before its fix) -----------------
+
+
+def test_a_queued_response_sent_through_write_says_connection_close():
+    """Its head goes out from inside the application, through write():
+    the drain had begun before it ran, so it is the connection's last."""
+    held, release = threading.Event(), threading.Event()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/hold":
+            held.set()
+            release.wait(20)
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written")
+        return []
+
+    with ThreadedServer(app, threads=1) as server:
+        target = tcp_address(server)
+        try:
+            with RawConnection(target, timeout=20) as first, RawConnection(target, timeout=20) as queued:
+                first.request("GET", "/hold")
+                assert held.wait(10)
+                queued.request("GET", "/queued")
+                assert wait_until(lambda: len(_channels(server)) == 2
+                                  and all(ch.busy for ch in _channels(server)))
+                with closing_in_background(server.close, target):
+                    release.set()
+                    for conn in (first, queued):
+                        response = conn.read_response()
+                        assert (response.status, response.body) == (200, b"written")
+                        assert response.connection_tokens() == ["close"]
+        finally:
+            release.set()
+
+
+def test_a_head_read_in_part_when_the_drain_begins_is_served():
+    """The loop has read half the head: that request is in flight, as one
+    whose bytes wait unread in the socket is."""
+    with ThreadedServer(echo.app) as server:
+        target = tcp_address(server)
+        with RawConnection(target, timeout=20) as conn:
+            conn.send(b"GET /half HTTP/1.1\r\nHost: x\r\n")
+            assert wait_until(lambda: any(ch.parser.buffered for ch in _channels(server)))
+            with closing_in_background(server.close, target):
+                conn.send(b"\r\n")
+                response = conn.read_response()
+                assert response.status == 200
+                assert response.json()["PATH_INFO"] == "/half"
+                assert response.connection_tokens() == ["close"]
+
+
+def test_a_request_awaiting_100_continue_gets_it_during_the_drain():
+    """The drain serves the request; a client that waits for the 100 before
+    sending its body must get it, or both wait until the drain's deadline."""
+    context = ThreadedServer(echo.app)
+    server = context.__enter__()
+    try:
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+
+            def head_then_stop():  # on the loop thread: the head is not read yet
+                conn.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                          b"Expect: 100-continue\r\n\r\n")
+                server._begin_shutdown()
+
+            assert _on_loop(server, head_then_stop).wait(10)
+            interim = conn.read_response("POST", skip_continue=False)
+            assert interim.status == 100
+            conn.send(b"hello")
+            response = conn.read_response("POST")
+            assert response.status == 200
+            assert response.json()["body"] == "hello"
+            assert response.connection_tokens() == ["close"]
+        assert context.stop()
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_the_drain_stages_the_close_of_a_response_still_in_the_kernel():
+    """The server has handed the whole response to the kernel; the client
+    is still reading it when the drain closes the idle connection, and then
+    sends its next request.  Closed at once, that request made the kernel
+    reset the connection and the client lost the rest of the response."""
+    size = 3 << 20
+
+    def big(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(size))])
+        return [b"b" * size]
+
+    with ThreadedServer(big) as server:
+        target = tcp_address(server)
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        client.settimeout(20)
+        with client:
+            client.connect(target)
+            client.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = b""
+
+            def all_in_the_kernel():
+                nonlocal received
+                received += client.recv(65536)
+                return all(not ch.busy and not ch.total_outbufs_len for ch in _channels(server))
+
+            assert wait_until(all_in_the_kernel, timeout=20, interval=0.002)
+            with closing_in_background(server.close, target):
+                client.sendall(b"GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+                rest, how = read_until_closed(client)
+        received += rest
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert (len(body), how) == (size, "fin")
+
+
+def test_connections_waiting_in_the_backlog_are_drained_not_reset():
+    """The kernel completed them and their requests arrived, but the loop had
+    not accepted them yet when the stop began (it was busy): closing the
+    listener reset them.  They are accepted and served instead."""
+    context = ThreadedServer(echo.app)
+    server = context.__enter__()
+    conns = []
+    try:
+        target = tcp_address(server)
+
+        def requests_then_stop():  # on the loop thread: nothing is accepted meanwhile
+            for index in range(5):
+                conn = RawConnection(target, timeout=20)
+                conns.append(conn)
+                conn.request("GET", "/backlog/%d" % index)
+            server._begin_shutdown()
+
+        assert _on_loop(server, requests_then_stop).wait(10)
+        for index, conn in enumerate(conns):
+            response = conn.read_response()
+            assert response.status == 200
+            assert response.json()["PATH_INFO"] == "/backlog/%d" % index
+            assert response.connection_tokens() == ["close"]
+        assert context.stop()
+    finally:
+        for conn in conns:
+            conn.close()
+        context.__exit__(None, None, None)
+
+
+def test_two_signals_before_the_loop_acts_stop_at_once(recorder, monkeypatch):
+    """The second came before the loop began the drain the first asked for:
+    the drain's set-up must keep the second's "now", not start 5 s afresh."""
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    spy = _ShutdownSpy(server.task_dispatcher)
+    try:
+        with RawConnection(tcp_address(server), timeout=20) as stuck:
+            stuck.request("GET", "/stuck")
+            assert recorder.wait_for_kind("entered", timeout=10)
+
+            def both():
+                _stop_signal(server)
+                _stop_signal(server)
+
+            _on_loop(server, both)
+            assert stuck.closed_by_server(timeout=10)
+        context.thread.join(10)
+        assert not context.thread.is_alive(), "run() waits out the drain after two signals"
+        assert spy.timeouts == [0.0]
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
+def test_a_signal_while_run_waits_for_the_workers_ends_the_wait(recorder, monkeypatch):
+    """The loop has stopped (its last connection went) but a worker is still
+    in the application: a stop signal now means now, as during the drain."""
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    spy = _ShutdownSpy(server.task_dispatcher)
+    try:
+        target = tcp_address(server)
+        with RawConnection(target, timeout=20) as stuck:
+            stuck.request("GET", "/stuck")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            with closing_in_background(server.close, target):
+                stuck.reset_close()  # the loop's last connection: it stops
+        assert server._stopped.is_set() and context.thread.is_alive()
+        _stop_signal(server)
+        context.thread.join(10)
+        assert not context.thread.is_alive(), "the signal did not end the wait for the workers"
+        assert spy.timeouts == [0.0]
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)

@@ -38,7 +38,7 @@ from waitress_wasyncore.buffers import BodySpool, OutputBuffer, TruncatedFileErr
 
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask, logged_path
-from .teardown import has_unread_input, make_close_a_reset, shut_down_sending
+from .teardown import has_unread_input, make_close_a_reset, shut_down_sending, unsent_bytes
 
 _monotonic = time.monotonic
 
@@ -361,11 +361,13 @@ class HTTPChannel(dispatcher):
 
         Never after a response that ends the connection (RFC 9112 9.6: no
         further request is processed), and a client already gone is no error.
+        The drain serves the request whose body it awaits: that one still
+        gets its 100 (a client waiting for it would wait out the drain).
         """
         pending = self.current
         if pending is None or pending.continue_sent or self.tasks or self.busy:
             return
-        if self.will_close or self.parse_stopped:
+        if self.parse_stopped or (self.will_close and not self.draining):
             return
         pending.continue_sent = True
         try:
@@ -762,18 +764,29 @@ class HTTPChannel(dispatcher):
             self._mark_response_last()
             receiving = not self.client_gone and (
                 self.current is not None
-                or (not self.busy and not self.tasks and has_unread_input(self.socket))
+                or (
+                    not self.busy
+                    and not self.tasks
+                    # a head read in part, or bytes still in the socket
+                    and (self.parser.buffered or has_unread_input(self.socket))
+                )
             )
             if not receiving:
                 self.parse_stopped = True
             idle = not self.busy and not self.outbuf.pending and not receiving
         if idle:
-            self.handle_close()
+            if unsent_bytes(self.socket):
+                # The last response is still in the kernel: a request the
+                # client sends now would reset it away.  Staged, as any close
+                # after a response; an idle pool connection closes at once.
+                self._close_when_sent()
+            else:
+                self.handle_close()
 
     def _mark_response_last(self) -> None:
-        """The response being made, if its head is still to come (a generator
-        that has not yielded yet), says ``Connection: close``.  The task
-        checks ``draining`` only once the application has returned.  (A
+        """The response being made, if its head is still to come, says
+        ``Connection: close``.  A task reads ``draining`` once, before its
+        application runs; this covers the responses begun before.  (A
         plain flag, read when the head is built: no lock needed.)"""
         response = self.response_in_progress
         if response is not None and self.busy:

@@ -32,6 +32,8 @@ from .scheduling import batch_scheduling
 
 #: How long ``close()`` lets in-flight requests finish before cutting them off.
 SHUTDOWN_TIMEOUT = 5.0
+#: How often the wait for the workers, once the loop has stopped, looks at the deadline.
+WORKER_POLL_SECONDS = 0.05
 
 _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM") if hasattr(signal, name)
@@ -98,11 +100,22 @@ class LoopRunner:
             wasyncore.close_all(map, ignore_all=True)
             # The drain already had its SHUTDOWN_TIMEOUT: the workers get
             # what is left of it (they are daemon threads), not 5 s more.
-            deadline = self._shutdown_deadline
-            if deadline is None:
+            if self._shutdown_deadline is None:
                 self.task_dispatcher.shutdown()
             else:
-                self.task_dispatcher.shutdown(timeout=max(0.0, deadline - time.monotonic()))
+                self._wait_for_workers()
+                left = max(0.0, self._shutdown_deadline - time.monotonic())
+                self.task_dispatcher.shutdown(timeout=left)
+
+    def _wait_for_workers(self) -> None:
+        """Until no worker runs a request or the deadline passes, re-reading
+        the deadline: a signal now (the loop has stopped) moves it to now,
+        which a single wait inside ``shutdown()`` would not see."""
+        dispatcher = self.task_dispatcher
+        if not hasattr(type(dispatcher), "active_count"):  # a dispatcher of the application's own
+            return
+        while time.monotonic() < self._shutdown_deadline and dispatcher.active_count:
+            time.sleep(WORKER_POLL_SECONDS)
 
     @contextlib.contextmanager
     def _signals_drain(self) -> Iterator[None]:
@@ -125,8 +138,7 @@ class LoopRunner:
 
         Both only pull the trigger (safe wherever the signal interrupted the
         loop thread): the loop acts between events, with its books straight.
-        Once the loop has stopped (while the workers end, a wait already
-        bounded), a signal is ignored.
+        Once the loop has stopped, the second ends the wait for the workers.
         """
         if not self._stop_signalled and not self._shutting_down:
             self._stop_signalled = True
@@ -188,16 +200,24 @@ class LoopRunner:
         if self._shutting_down:
             return
         self._shutting_down = True
-        self._shutdown_deadline = time.monotonic() + SHUTDOWN_TIMEOUT
+        now = time.monotonic()
+        deadline = now + SHUTDOWN_TIMEOUT
+        if self._shutdown_deadline is not None:
+            # A second signal came before the loop got to the first: it said now.
+            deadline = min(deadline, self._shutdown_deadline)
+        self._shutdown_deadline = deadline
+        listeners = self._listeners()
+        for listener in listeners:
+            listener.take_backlog()
         # Connections first: once a listener refuses, anyone may take the
         # stop as begun, and a response finished then must say it is the last.
         channels = [obj for obj in list(self._map.values()) if isinstance(obj, HTTPChannel)]
         for channel in channels:
             channel.shutdown_gracefully()
-        for listener in self._listeners():
+        for listener in listeners:
             listener.del_channel_and_close()
         self._maybe_finish()
-        wasyncore.call_later(SHUTDOWN_TIMEOUT, self._force_close, self._map)
+        wasyncore.call_later(max(0.0, deadline - now), self._force_close, self._map)
 
     def _maybe_finish(self) -> None:
         if not any(isinstance(obj, HTTPChannel) for obj in list(self._map.values())):

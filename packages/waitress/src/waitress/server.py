@@ -297,6 +297,20 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
             self.active_channels[channel.accepted_fd] = channel
             self._check_connection_limit()
 
+    def take_backlog(self) -> None:
+        """The server is stopping: accept the connections the kernel has
+        already completed, so that the drain serves the requests they sent
+        rather than the listener's close resetting them (within
+        ``connection_limit``, and ``backlog`` connections at most)."""
+        if not self.accepting:
+            return
+        channels = self.active_channels
+        for _ in range(self.adj.backlog // 64 + 1):
+            count = len(channels)
+            self.handle_accept()  # up to 64 at a time
+            if len(channels) == count:
+                return
+
     def _pause_accepting(self, exc: OSError) -> None:
         """Out of descriptors (or memory): rest the listener for a moment.
 

@@ -177,11 +177,14 @@ class WSGITask(Task):
         response = self.response = Response(
             head.version, head.method, head.keep_alive, server.adj.ident,
             None, logger, channel.write_later)  # write=None, send_later=...
-        channel.response_in_progress = response  # before draining is read below
+        # In progress first, draining read second: a drain beginning in
+        # between marks the response itself (``_mark_response_last``).
+        # Read before the application runs, as its write() may send the head.
+        channel.response_in_progress = response
+        if channel.draining:  # the server is stopping: this response is the last
+            response.close_connection = True
         try:
             app_iter = server.application(environ, response.start_response)
-            if channel.draining:  # the server began stopping: this response is the last
-                response.close_connection = True
             try:
                 cls = app_iter.__class__
                 if cls is list or cls is tuple:

@@ -23,6 +23,7 @@ race with a client whose next request arrived just then.
 
 import socket
 import struct
+import sys
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # our sockets are non-blocking anyway
 
@@ -51,6 +52,27 @@ def make_close_a_reset(sock: socket.socket) -> None:
 
 
 _LINGER_ZERO = struct.pack("ii", 1, 0)
+
+
+def unsent_bytes(sock: socket.socket) -> int:
+    """Bytes of ours still in ``sock``'s send queue, not yet acknowledged
+    (Linux's SIOCOUTQ); 0 where that cannot be asked."""
+    if _SIOCOUTQ is None:
+        return 0
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), _SIOCOUTQ, _INT_ZERO))[0]
+    except (OSError, ValueError):  # closed, or not a TCP socket
+        return 0
+
+
+_INT_ZERO = struct.pack("i", 0)
+if sys.platform.startswith("linux"):
+    import fcntl
+    import termios
+
+    _SIOCOUTQ = termios.TIOCOUTQ  # the same request number for sockets
+else:  # pragma: no cover
+    _SIOCOUTQ = None
 
 
 def shut_down_sending(sock: socket.socket) -> bool:
