@@ -6,8 +6,8 @@ Usage: ``python runserver.py MODULE:APP KW_JSON [create|serve]``.
 one JSON line ``{"pid": ..., "listen": [[host, port], ...]}`` on stdout,
 and serves until SIGTERM.  ``serve`` calls ``waitress.serve(app, **kw)``
 with the ``waitress`` logger at INFO, so its "Serving on" line shows on
-stderr.  Either way SIGTERM ends the loop through SystemExit, the way
-Ctrl-C would, so the server closes cleanly.
+stderr.  Either way SIGTERM drains and stops the server, as under
+``waitress-serve``.
 """
 
 import importlib
@@ -17,6 +17,8 @@ import os
 import signal
 import sys
 from typing import List
+
+from waitress.lifecycle import interrupting
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if TESTS_DIR not in sys.path:
@@ -38,6 +40,7 @@ def listeners(server) -> List[list]:
     return [[str(server.effective_host), str(server.effective_port)]]
 
 
+@interrupting  # as under waitress-serve: while the server runs, it drains instead
 def _exit_on_sigterm(signum, frame):
     raise SystemExit(0)
 
