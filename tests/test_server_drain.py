@@ -506,3 +506,114 @@ def test_a_signal_while_run_waits_for_the_workers_ends_the_wait(recorder, monkey
     finally:
         gate.GATE.set()
         context.__exit__(None, None, None)
+
+
+# --- what the review of those fixes found -----------------------------------------
+
+
+def _not_reading_client(target, request: bytes) -> socket.socket:
+    """A client with a small receive buffer that sends ``request`` and reads nothing yet."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    client.settimeout(20)
+    client.connect(target)
+    client.sendall(request)
+    return client
+
+
+def test_the_reset_of_a_cut_body_waits_for_the_response_before_it():
+    """A reset discards what the kernel still holds: the complete response
+    pipelined before the cut one would go with it.  The reset waits until
+    the client has everything before the cut."""
+    size = 3 << 20
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/big":
+            start_response("200 OK", [("Content-Length", str(size))])
+            return [b"b" * size]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def broken():
+            yield b"partial"
+            raise RuntimeError("broken off")
+
+        return broken()
+
+    with ThreadedServer(app) as server:
+        client = _not_reading_client(
+            tcp_address(server),
+            b"GET /big HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+            b"GET /fail HTTP/1.0\r\n\r\n",
+        )
+        with client:
+            assert wait_until(lambda: any(ch.reset_on_close for ch in _channels(server)))
+            received, how = read_until_closed(client)
+    first, _, rest = received.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.0 200 ") and b"Content-Length: %d" % size in first
+    assert rest[:size] == b"b" * size
+    assert rest[size:].startswith(b"HTTP/1.0 200 ")
+    assert how == "reset"
+
+
+@pytest.mark.parametrize("stopper", ["drain", "sweep"])
+def test_a_finished_body_ended_by_the_close_and_cut_in_the_queue_is_reset(monkeypatch, stopper):
+    """The application produced the whole body, but the client reads slowly
+    and most of it is still queued when the drain's deadline or the idle
+    sweep ends the connection: a plain close would make the part the
+    client got look like the whole response."""
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 0.5)
+    piece = b"p" * 65536
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return (piece for _ in range(128))  # 8 MiB, no length
+
+    options = {"channel_timeout": 1, "cleanup_interval": 1} if stopper == "sweep" else {}
+    context = ThreadedServer(app, join_timeout=30, **options)
+    server = context.__enter__()
+    try:
+        client = _not_reading_client(tcp_address(server), b"GET /long HTTP/1.0\r\n\r\n")
+        with client:
+            assert wait_until(lambda: any(ch.close_delimited and ch.total_outbufs_len
+                                          for ch in _channels(server)))
+            if stopper == "drain":
+                assert context.stop()
+            else:
+                assert wait_until(lambda: not _channels(server), timeout=20)
+            received, how = read_until_closed(client)
+        assert len(received) < 128 * len(piece)
+        assert how == "reset"
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_a_pool_with_its_own_handler_thread_is_not_waited_for_idle(monkeypatch):
+    """The wait for busy workers reads the pool's own idle count, which an
+    override of handler_thread need not keep: such a pool is left to
+    shutdown(), which joins threads that are idle at once."""
+    from waitress.pool import _STOP, ThreadedTaskDispatcher
+
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)
+
+    class OwnLoop(ThreadedTaskDispatcher):
+        def handler_thread(self, thread_no):
+            while True:
+                task = self.queue.get()
+                if task is _STOP:
+                    with self.lock:
+                        self._stopping -= 1
+                        self.threads.discard(thread_no)
+                    return
+                task.service()
+
+    pool = OwnLoop()
+    pool.set_thread_count(2)
+    context = ThreadedServer(echo.app, join_timeout=10, _dispatcher=pool)
+    server = context.__enter__()
+    try:
+        with RawConnection(tcp_address(server), timeout=10) as conn:
+            conn.request("GET", "/")
+            assert conn.read_response().status == 200
+        assert context.stop(), "run() waited out the drain's deadline for idle workers"
+    finally:
+        context.__exit__(None, None, None)

@@ -974,3 +974,4 @@ def test_a_cut_looks_complete_only_for_an_unfinished_body_ended_by_the_close(
     if ended:
         response.end()
     assert response.cut_looks_complete is expected
+    assert response.delimited_by_close is (version == "1.0" and not headers)

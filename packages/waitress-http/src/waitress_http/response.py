@@ -424,13 +424,19 @@ class Response:
         return self._code if self._status is not None else None
 
     @property
+    def delimited_by_close(self) -> bool:
+        """Whether the body ends where the connection does (HTTP/1.0 without
+        a length).  Such a body cut short, by the application or by the
+        server, looks whole to the client unless the connection is reset
+        rather than closed (RFC 9112 8), and only once everything before the
+        cut was delivered: a reset discards what the kernel still holds."""
+        return self._mode == _UNTIL_CLOSE
+
+    @property
     def cut_looks_complete(self) -> bool:
         """Whether closing the connection now would pass off what was sent
-        as the whole response: a body delimited by the close (HTTP/1.0
-        without a length) that ``end()`` has not finished.  A server cutting
-        such a body short (the application raised) must reset the
-        connection instead; the client, or nginx relaying it, then knows
-        (RFC 9112 8: an incomplete message that cannot be told apart)."""
+        as the whole response: a body delimited by the close that ``end()``
+        has not finished (the application raised, or is still producing)."""
         return self._mode == _UNTIL_CLOSE and not self._finished
 
     @property

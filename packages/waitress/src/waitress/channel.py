@@ -69,8 +69,12 @@ class HTTPChannel(dispatcher):
     #: Set by ``received()`` when a worker must start (the loop thread reads
     #: it: an override's return value is not trusted, as with Waitress).
     _start_wanted = False
-    #: Set when a response delimited by the close was cut short: the close
-    #: is then a reset (``Response.cut_looks_complete``).
+    #: The connection's last response is delimited by the close: output of
+    #: it dropped by a close (the drain's deadline, the idle sweep) makes
+    #: that close a reset (``Response.delimited_by_close``).
+    close_delimited = False
+    #: The application broke that response off: its close is a reset, once
+    #: the kernel has delivered what came before (``Response.cut_looks_complete``).
     reset_on_close = False
 
     def __init_subclass__(cls, **kw) -> None:
@@ -230,6 +234,7 @@ class HTTPChannel(dispatcher):
         with self.lock:
             if self.closed:
                 return
+            cuts_body = self.reset_on_close or self._cuts_delimited_body_locked()
             self.closed = True
             self._take_gathered_locked()  # dropped: nothing more is sent
             if self._drained is not None:
@@ -239,9 +244,8 @@ class HTTPChannel(dispatcher):
             outbuf = self.outbuf
             current = self.current
             self.current = None
-            response = self.response_in_progress
-        if self.reset_on_close or (response is not None and response.cut_looks_complete):
-            make_close_a_reset(self.socket)  # the drain's deadline, an error: cut short
+        if cuts_body:
+            make_close_a_reset(self.socket)
         for task in tasks:
             task.cancel()
         outbuf.close()
@@ -250,6 +254,19 @@ class HTTPChannel(dispatcher):
         fileno = self.accepted_fd
         self.close()
         self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
+
+    def _cuts_delimited_body_locked(self) -> bool:
+        """Would closing now cut a body delimited by the close, which the
+        client would take for whole?  Unfinished, or with output still
+        queued or gathered (the drain's deadline, the idle sweep)."""
+        response = self.response_in_progress
+        if response is not None:
+            if response.cut_looks_complete:
+                return True
+            delimited = response.delimited_by_close
+        else:
+            delimited = self.close_delimited
+        return delimited and bool(self.outbuf.pending or self.gathered_size)
 
     def close(self) -> None:
         """Close the socket (``handle_close`` calls this on the loop thread).
@@ -430,8 +447,10 @@ class HTTPChannel(dispatcher):
                 head = getattr(task, "head", None)
                 response = getattr(task, "response", None)
                 with self.lock:
-                    if response is not None and response.cut_looks_complete:
-                        self.reset_on_close = True  # the application raised mid-body
+                    if response is not None and response.delimited_by_close:
+                        self.close_delimited = True
+                        if response.cut_looks_complete:
+                            self.reset_on_close = True  # the application raised mid-body
                     # The client's own request said close: it sends nothing more.
                     # (A CONNECT is closed by our choice: its client may well.)
                     self.close_requested = (
@@ -448,6 +467,10 @@ class HTTPChannel(dispatcher):
                             self._flush_locked()  # what the task gathered still goes out
                         except ClientDisconnected:
                             pass
+            # Dropped only now, once close_delimited says what it did (a close
+            # meanwhile reads one or the other).  Kept, it would hold its
+            # write_later, a cycle that a closed connection waits to be collected.
+            self.response_in_progress = None
 
     def _task_failed(self, task) -> None:
         """A task's ``service()`` raised: log it, answer 500 if nothing was
@@ -728,11 +751,17 @@ class HTTPChannel(dispatcher):
                 and self.current is None
             )
         linger = getattr(self.server, "linger", None)  # a stand-in server may lack it
+        if self.reset_on_close and linger is not None and unsent_bytes(self.socket):
+            # A reset discards what the kernel still holds: an earlier
+            # pipelined response, the start of this one.  The server's linger
+            # timer resets once the client has it all (bounded as any linger).
+            self._linger(linger)
+            return
         if (
             linger is None
             or self.client_gone  # it closed first: nothing more will come
             or self.output_ended  # the application ended it: its SO_LINGER rules
-            or self.reset_on_close  # a cut body: handle_close resets, nothing to stage
+            or self.reset_on_close  # a cut body, all delivered: handle_close resets
             or promised
             or not shut_down_sending(self.socket)
         ):
@@ -740,6 +769,9 @@ class HTTPChannel(dispatcher):
             return
         # Read and discard until the client closes too (handle_read drops
         # what it reads once parsing stopped); the server bounds the wait.
+        self._linger(linger)
+
+    def _linger(self, linger) -> None:
         self.lingering = True
         self.parse_stopped = True
         self.last_activity = _monotonic()  # the silence is counted from here

@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, Iterator
 import waitress_wasyncore as wasyncore
 
 from .channel import HTTPChannel
+from .pool import ThreadedTaskDispatcher
 from .scheduling import batch_scheduling
 
 #: How long ``close()`` lets in-flight requests finish before cutting them off.
@@ -112,7 +113,10 @@ class LoopRunner:
         the deadline: a signal now (the loop has stopped) moves it to now,
         which a single wait inside ``shutdown()`` would not see."""
         dispatcher = self.task_dispatcher
-        if not hasattr(type(dispatcher), "active_count"):  # a dispatcher of the application's own
+        # The busy count is kept by the pool's own handler_thread: with an
+        # override of it, or a dispatcher of the application's own, shutdown()
+        # waits alone.
+        if getattr(type(dispatcher), "handler_thread", None) is not ThreadedTaskDispatcher.handler_thread:
             return
         while time.monotonic() < self._shutdown_deadline and dispatcher.active_count:
             time.sleep(WORKER_POLL_SECONDS)

@@ -25,9 +25,12 @@ from .flushes import DelayedFlushes
 from .lifecycle import LoopRunner
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
-from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS
+from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS, unsent_bytes
 from .utilities import cleanup_unix_socket
 
+#: Connections accepted per readiness event of a listener (one listener
+#: must not starve the loop).
+ACCEPTS_PER_EVENT = 64
 #: accept() errors that say the process or the system is out of a resource:
 #: the listener rests for ``ACCEPT_PAUSE_SECONDS`` rather than retry at once.
 _OUT_OF_RESOURCES = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM))
@@ -270,7 +273,12 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
 
     def handle_accept(self) -> None:
         # Accept what is waiting, bounded so one listener cannot starve the loop.
-        for _ in range(64):
+        self._accept_waiting(ACCEPTS_PER_EVENT)
+
+    def _accept_waiting(self, limit: int) -> None:
+        """Accept up to ``limit`` waiting connections (fewer: the backlog
+        is empty, the connection limit reached, or accepting paused)."""
+        for _ in range(limit):
             if self.in_connection_overflow:
                 return
             try:
@@ -302,14 +310,8 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         already completed, so that the drain serves the requests they sent
         rather than the listener's close resetting them (within
         ``connection_limit``, and ``backlog`` connections at most)."""
-        if not self.accepting:
-            return
-        channels = self.active_channels
-        for _ in range(self.adj.backlog // 64 + 1):
-            count = len(channels)
-            self.handle_accept()  # up to 64 at a time
-            if len(channels) == count:
-                return
+        if self.accepting:
+            self._accept_waiting(max(1, self.adj.backlog))
 
     def _pause_accepting(self, exc: OSError) -> None:
         """Out of descriptors (or memory): rest the listener for a moment.
@@ -355,7 +357,9 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     def linger(self, channel) -> None:
         """``channel`` has shut down its sending side and reads until the
         client closes (see ``teardown``); close it anyway once the client is
-        silent for LINGER_IDLE_SECONDS, or after LINGER_MAX_SECONDS.
+        silent for LINGER_IDLE_SECONDS, or after LINGER_MAX_SECONDS.  One
+        that will reset a cut body waits instead until the kernel has
+        delivered what it holds (LINGER_MAX_SECONDS at most).
 
         Lingering is a courtesy to a client already answered; it never holds
         a slot of ``connection_limit`` that a new client needs: a server at
@@ -379,7 +383,13 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     def _end_lingering(self) -> None:
         now = time.monotonic()
         for channel, deadline in list(self._lingering.items()):
-            if deadline <= now or now - channel.last_activity > LINGER_IDLE_SECONDS:
+            if channel.reset_on_close:
+                # It waits to reset a cut body until the client has what
+                # came before: reading it, the client sends nothing.
+                over = not unsent_bytes(channel.socket)
+            else:
+                over = now - channel.last_activity > LINGER_IDLE_SECONDS
+            if over or deadline <= now:
                 del self._lingering[channel]  # first: a failing handle_close must not repeat
                 channel.handle_close()
         if not self._lingering and self._linger_timer is not None:

@@ -215,9 +215,8 @@ class WSGITask(Task):
             else:
                 self._fail(self._internal_error())
         finally:
-            # It holds the channel's write_later: kept, the two would make
-            # a cycle, and a closed connection would wait for a collection.
-            channel.response_in_progress = None
+            # (The channel drops ``response_in_progress`` once it has read
+            # the response's framing: see ``HTTPChannel.service``.)
             if self.spool is not None:
                 self.spool.close()
 
