@@ -269,3 +269,24 @@ def test_closed_connections_are_freed_without_the_cycle_collector(reset_in_servi
     finally:
         go_on.set()
         gc.enable()
+
+
+def test_a_client_streaming_on_after_a_413_is_cut_off(monkeypatch):
+    """The rest of a refused body is read and thrown away (so the client can
+    finish and read the answer), but only so much: a client streaming on
+    kept the loop thread reading for the whole linger (10 s, GBs)."""
+    import waitress.channel
+
+    monkeypatch.setattr(waitress.channel, "MAX_DISCARDED", 1 << 20)
+    budget = 256 << 20
+    with ThreadedServer(echo.app, max_request_body_size=1000) as server:
+        with socket.create_connection(tcp_address(server), timeout=20) as client:
+            client.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % budget)
+            sent = 0
+            chunk = b"x" * 65536
+            try:
+                while sent < budget:
+                    sent += client.send(chunk)
+            except OSError:  # reset, broken pipe: the server stopped taking it
+                pass
+    assert sent < budget // 2, "the server read on: %d bytes" % sent

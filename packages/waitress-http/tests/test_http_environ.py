@@ -2,9 +2,19 @@
 
 import io
 import sys
+import tracemalloc
+from urllib.parse import unquote_to_bytes
 
 import pytest
-from waitress_http.environ import EnvironBuilder, field_key, normalize_url_prefix
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from waitress_http.environ import (
+    EnvironBuilder,
+    decode_path,
+    field_key,
+    normalize_url_prefix,
+    unquote_in_windows,
+)
 from waitress_http.events import RequestHead
 
 
@@ -362,3 +372,31 @@ def test_heads_with_one_key_share_derived_entries_but_never_an_environ():
 def test_field_key(name, key):
     """The one spelling rule shared by the environ and WSGITask.request."""
     assert field_key(name) == key
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.binary(max_size=64).map(lambda raw: raw.translate(_PERCENT_HEAVY)),
+    window=st.integers(min_value=3, max_value=16),
+)
+def test_decoding_in_windows_is_decoding_whole(data: bytes, window: int) -> None:
+    """No window boundary may fall inside an escape, valid or not."""
+    assert unquote_in_windows(data, window) == unquote_to_bytes(data)
+
+
+# Bytes mapped onto an alphabet of mostly "%" and hex digits, so escapes,
+# broken escapes and runs of "%" fall on every window boundary.
+_PERCENT_HEAVY = bytes(b"%%%%4Aa0fg/z"[index % 12] for index in range(256))
+
+
+def test_a_long_target_of_escapes_is_decoded_without_splitting_it_whole() -> None:
+    """256 KiB of escapes: 19 MB at the peak when decoded in one piece."""
+    data = b"/" + b"%41" * 87_000
+    tracemalloc.start()
+    try:
+        decoded = decode_path(data.decode("latin-1"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert decoded == "/" + "A" * 87_000
+    assert peak < 4 * len(data)

@@ -14,6 +14,7 @@ from waitress_http.errors import (
     URITooLong,
 )
 from waitress_http.events import END_OF_MESSAGE, NEED_DATA, Body, EndOfMessage, RequestHead
+from waitress_http.head import MAX_HEADER_FIELDS
 from waitress_http.parser import MAX_EMPTY_LINES, RequestParser
 
 Event = Union[RequestHead, Body, EndOfMessage]
@@ -257,6 +258,21 @@ class TestHeaderLimit:
         parser.feed(fits.replace(b"X-Big: ", b"X-Big: v"))
         with pytest.raises(RequestHeaderFieldsTooLarge):
             parser.next_event()
+
+    @pytest.mark.parametrize("fields, refused", [(MAX_HEADER_FIELDS, False), (MAX_HEADER_FIELDS + 1, True)])
+    def test_the_number_of_fields_is_bounded(self, fields: int, refused: bool) -> None:
+        """Well within the size limit, 40,000 one-byte fields cost 3 MB of
+        pairs per head waiting for a worker: past MAX_HEADER_FIELDS, 431."""
+        parser = RequestParser()
+        parser.feed(b"HEAD / HTTP/1.1\r\nHost: x\r\n" + b"A: v\r\n" * (fields - 1) + b"\r\n")
+        if not refused:
+            head = parser.next_event()
+            assert isinstance(head, RequestHead) and len(head.headers) == fields
+            return
+        with pytest.raises(RequestHeaderFieldsTooLarge) as info:
+            parser.next_event()
+        assert (info.value.code, info.value.version, info.value.method) == (431, "1.1", "HEAD")
+        assert "limit of %d fields" % MAX_HEADER_FIELDS in info.value.detail
 
     @pytest.mark.parametrize("end", [b"", b" HTTP/1.1\r\nHost: x\r\n\r\n"])
     def test_a_request_line_alone_past_the_limit_is_a_uri_too_long(self, end: bytes) -> None:

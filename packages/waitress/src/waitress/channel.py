@@ -51,6 +51,12 @@ MAX_GATHERED = 128
 MAX_BODY_READ = 256 * 1024
 #: ...and how many reads one readiness event may do for it.
 MAX_READS_PER_EVENT = 4
+#: Input read and thrown away once parsing stopped (the rest of a body
+#: answered 413, bytes sent while the close lingers) at most; past it the
+#: connection stops reading and closes as soon as its response is out.
+#: Enough for a browser's upload past the limit to end and read the answer;
+#: a client streaming on kept the loop thread reading for the whole linger.
+MAX_DISCARDED = 64 * 1024 * 1024
 
 
 class HTTPChannel(dispatcher):
@@ -73,6 +79,8 @@ class HTTPChannel(dispatcher):
     #: it dropped by a close (the drain's deadline, the idle sweep) makes
     #: that close a reset (``Response.delimited_by_close``).
     close_delimited = False
+    #: Bytes read and thrown away once parsing stopped (see MAX_DISCARDED).
+    discarded = 0
     #: The application broke that response off: its close is a reset, once
     #: the kernel has delivered what came before (``Response.cut_looks_complete``).
     reset_on_close = False
@@ -160,6 +168,10 @@ class HTTPChannel(dispatcher):
             self.last_activity = _monotonic()
             if self.parse_stopped:
                 self.input_dropped = True  # the client goes on sending
+                self.discarded += len(data)
+                if self.discarded > MAX_DISCARDED:
+                    self._stop_discarding()
+                    return
                 size = MAX_BODY_READ  # only discarding: read big
                 continue
             if self._receive_hooked:
@@ -185,6 +197,16 @@ class HTTPChannel(dispatcher):
             size = expected if expected < MAX_BODY_READ else MAX_BODY_READ
             if size < self.recv_bytes:
                 size = self.recv_bytes
+
+    def _stop_discarding(self) -> None:
+        """Enough input thrown away: close now if the response is out (the
+        close lingers), else stop reading until it is (``_close_when_sent``
+        then closes at once)."""
+        if self.lingering:
+            self.handle_close()
+            return
+        self.reading_paused = True
+        self._sync_interest()
 
     def received(self, data: bytes) -> bool:
         """Parse ``data`` (bytes just read) into queued requests (loop thread).
@@ -759,6 +781,7 @@ class HTTPChannel(dispatcher):
             return
         if (
             linger is None
+            or self.discarded > MAX_DISCARDED  # it sent enough that we never read
             or self.client_gone  # it closed first: nothing more will come
             or self.output_ended  # the application ended it: its SO_LINGER rules
             or self.reset_on_close  # a cut body, all delivered: handle_close resets
