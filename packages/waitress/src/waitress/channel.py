@@ -256,7 +256,11 @@ class HTTPChannel(dispatcher):
         with self.lock:
             if self.closed:
                 return
-            cuts_body = self.reset_on_close or self._cuts_delimited_body_locked()
+            cuts_body = self.reset_on_close or (
+                # (Both None and False for most closes: no call for them.)
+                (self.response_in_progress is not None or self.close_delimited)
+                and self._cuts_delimited_body_locked()
+            )
             self.closed = True
             self._take_gathered_locked()  # dropped: nothing more is sent
             if self._drained is not None:
