@@ -31,6 +31,27 @@ def _channels(server):
     return [obj for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)]
 
 
+def _assert_served_last(conn, path, body=None, method="GET"):
+    """The echo app's 200 for ``path`` (with ``body``), marked the connection's last."""
+    response = conn.read_response(method)
+    assert response.status == 200
+    assert response.json()["PATH_INFO"] == path
+    if body is not None:
+        assert response.json()["body"] == body
+    assert response.connection_tokens() == ["close"]
+
+
+def _send_as_the_drain_begins(server, send):
+    """``send()``, then the stop, both on the loop thread: nothing sent is
+    read (or accepted) before the drain begins."""
+
+    def thunk():
+        send()
+        server._begin_shutdown()
+
+    assert _on_loop(server, thunk).wait(10)
+
+
 def _on_loop(server, fn):
     """Run ``fn`` on the loop thread; an Event set once it has returned."""
     done = threading.Event()
@@ -131,19 +152,28 @@ def test_responses_begun_during_the_drain_say_connection_close(recorder):
         assert recorder.notes("entered") == ["/in-flight"]
 
 
-def test_a_request_whose_body_is_arriving_is_served_by_the_drain():
-    """Its head is in: it is in flight, not idle, and gets its response."""
+@pytest.mark.parametrize(
+    "first, rest, path, body",
+    [
+        (b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello", b"world",
+         "/upload", "helloworld"),
+        (b"GET /half HTTP/1.1\r\nHost: x\r\n", b"\r\n", "/half", ""),
+    ],
+    ids=["body-arriving", "head-read-in-part"],
+)
+def test_a_request_arriving_when_the_drain_begins_is_served(first, rest, path, body):
+    """Its head is in and its body arriving, or the loop has read part of its
+    head: either way it is in flight, not idle (as one whose bytes wait
+    unread in the socket), and gets its response."""
     with ThreadedServer(echo.app) as server:
         target = tcp_address(server)
         with RawConnection(target, timeout=20) as conn:
-            conn.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
-            assert wait_until(lambda: any(ch.current is not None for ch in _channels(server)))
+            conn.send(first)
+            assert wait_until(lambda: any(ch.current is not None or ch.parser.buffered
+                                          for ch in _channels(server)))
             with closing_in_background(server.close, target):
-                conn.send(b"world")
-                response = conn.read_response()
-                assert response.status == 200
-                assert response.json()["body"] == "helloworld"
-                assert response.connection_tokens() == ["close"]
+                conn.send(rest)
+                _assert_served_last(conn, path, body)
 
 
 def test_a_request_still_unread_when_the_drain_begins_is_served():
@@ -155,16 +185,8 @@ def test_a_request_still_unread_when_the_drain_begins_is_served():
         with RawConnection(tcp_address(server), timeout=20) as conn:
             conn.request("GET", "/first")
             assert conn.read_response().status == 200
-
-            def request_then_stop():  # on the loop thread: nothing is read meanwhile
-                conn.request("GET", "/unread")
-                server._begin_shutdown()
-
-            assert _on_loop(server, request_then_stop).wait(10)
-            response = conn.read_response()
-            assert response.status == 200
-            assert response.json()["PATH_INFO"] == "/unread"
-            assert response.connection_tokens() == ["close"]
+            _send_as_the_drain_begins(server, lambda: conn.request("GET", "/unread"))
+            _assert_served_last(conn, "/unread")
         assert context.stop()
     finally:
         context.__exit__(None, None, None)
@@ -251,6 +273,30 @@ def _first_stop(kind, server):
     yield
 
 
+@contextlib.contextmanager
+def _request_stuck_for_good(recorder, monkeypatch):
+    """A server whose one request stays in the application and whose drain
+    only a second stop ends (its deadline is 60 s).  Yields ``(context,
+    server, stuck)``; on leaving, run() must have returned within 10 s and
+    the workers got no wait at all (``shutdown(timeout=0.0)``)."""
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    spy = _ShutdownSpy(server.task_dispatcher)
+    try:
+        with RawConnection(tcp_address(server), timeout=20) as stuck:
+            stuck.request("GET", "/stuck")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            yield context, server, stuck
+        context.thread.join(10)
+        assert not context.thread.is_alive(), "run() still waits after the second stop"
+        assert context.run_error is None
+        assert spy.timeouts == [0.0]
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+
+
 @pytest.mark.parametrize(
     "first, second",
     [(_raise_interrupt, _raise_interrupt), (_stop_signal, _stop_signal), ("close", _stop_signal)],
@@ -260,26 +306,12 @@ def test_a_second_interrupt_while_draining_stops_at_once(recorder, monkeypatch, 
     """A second Ctrl-C or SIGTERM means now: connections are closed and run()
     returns without waiting for the stuck worker.  After a caller's close(),
     a signal is that second request."""
-    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)  # only the second ends it
-    context = ThreadedServer(gate.app, join_timeout=30)
-    server = context.__enter__()
-    spy = _ShutdownSpy(server.task_dispatcher)
-    try:
-        with RawConnection(tcp_address(server), timeout=20) as stuck:
-            stuck.request("GET", "/stuck")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            with _first_stop(first, server):
-                assert wait_until(lambda: server._shutting_down, timeout=10)
-                assert context.thread.is_alive()  # draining: the stuck request has its time
-                server.trigger.pull_trigger(lambda: second(server))
-                assert stuck.closed_by_server(timeout=10)
-        context.thread.join(10)
-        assert not context.thread.is_alive(), "run() still waits after the second interrupt"
-        assert context.run_error is None
-        assert spy.timeouts == [0.0]
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
+    with _request_stuck_for_good(recorder, monkeypatch) as (context, server, stuck):
+        with _first_stop(first, server):
+            assert wait_until(lambda: server._shutting_down, timeout=10)
+            assert context.thread.is_alive()  # draining: the stuck request has its time
+            server.trigger.pull_trigger(lambda: second(server))
+            assert stuck.closed_by_server(timeout=10)
 
 
 def test_a_streamed_head_built_during_the_drain_says_connection_close():
@@ -350,22 +382,6 @@ def test_a_queued_response_sent_through_write_says_connection_close():
             release.set()
 
 
-def test_a_head_read_in_part_when_the_drain_begins_is_served():
-    """The loop has read half the head: that request is in flight, as one
-    whose bytes wait unread in the socket is."""
-    with ThreadedServer(echo.app) as server:
-        target = tcp_address(server)
-        with RawConnection(target, timeout=20) as conn:
-            conn.send(b"GET /half HTTP/1.1\r\nHost: x\r\n")
-            assert wait_until(lambda: any(ch.parser.buffered for ch in _channels(server)))
-            with closing_in_background(server.close, target):
-                conn.send(b"\r\n")
-                response = conn.read_response()
-                assert response.status == 200
-                assert response.json()["PATH_INFO"] == "/half"
-                assert response.connection_tokens() == ["close"]
-
-
 def test_a_request_awaiting_100_continue_gets_it_during_the_drain():
     """The drain serves the request; a client that waits for the 100 before
     sending its body must get it, or both wait until the drain's deadline."""
@@ -373,20 +389,13 @@ def test_a_request_awaiting_100_continue_gets_it_during_the_drain():
     server = context.__enter__()
     try:
         with RawConnection(tcp_address(server), timeout=20) as conn:
-
-            def head_then_stop():  # on the loop thread: the head is not read yet
-                conn.send(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-                          b"Expect: 100-continue\r\n\r\n")
-                server._begin_shutdown()
-
-            assert _on_loop(server, head_then_stop).wait(10)
+            _send_as_the_drain_begins(server, lambda: conn.send(
+                b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                b"Expect: 100-continue\r\n\r\n"))
             interim = conn.read_response("POST", skip_continue=False)
             assert interim.status == 100
             conn.send(b"hello")
-            response = conn.read_response("POST")
-            assert response.status == 200
-            assert response.json()["body"] == "hello"
-            assert response.connection_tokens() == ["close"]
+            _assert_served_last(conn, "/upload", "hello", method="POST")
         assert context.stop()
     finally:
         context.__exit__(None, None, None)
@@ -438,19 +447,15 @@ def test_connections_waiting_in_the_backlog_are_drained_not_reset():
     try:
         target = tcp_address(server)
 
-        def requests_then_stop():  # on the loop thread: nothing is accepted meanwhile
+        def connect_and_send():  # none of them accepted yet
             for index in range(5):
                 conn = RawConnection(target, timeout=20)
                 conns.append(conn)
                 conn.request("GET", "/backlog/%d" % index)
-            server._begin_shutdown()
 
-        assert _on_loop(server, requests_then_stop).wait(10)
+        _send_as_the_drain_begins(server, connect_and_send)
         for index, conn in enumerate(conns):
-            response = conn.read_response()
-            assert response.status == 200
-            assert response.json()["PATH_INFO"] == "/backlog/%d" % index
-            assert response.connection_tokens() == ["close"]
+            _assert_served_last(conn, "/backlog/%d" % index)
         assert context.stop()
     finally:
         for conn in conns:
@@ -461,51 +466,24 @@ def test_connections_waiting_in_the_backlog_are_drained_not_reset():
 def test_two_signals_before_the_loop_acts_stop_at_once(recorder, monkeypatch):
     """The second came before the loop began the drain the first asked for:
     the drain's set-up must keep the second's "now", not start 5 s afresh."""
-    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)
-    context = ThreadedServer(gate.app, join_timeout=30)
-    server = context.__enter__()
-    spy = _ShutdownSpy(server.task_dispatcher)
-    try:
-        with RawConnection(tcp_address(server), timeout=20) as stuck:
-            stuck.request("GET", "/stuck")
-            assert recorder.wait_for_kind("entered", timeout=10)
+    with _request_stuck_for_good(recorder, monkeypatch) as (_, server, stuck):
 
-            def both():
-                _stop_signal(server)
-                _stop_signal(server)
+        def both():
+            _stop_signal(server)
+            _stop_signal(server)
 
-            _on_loop(server, both)
-            assert stuck.closed_by_server(timeout=10)
-        context.thread.join(10)
-        assert not context.thread.is_alive(), "run() waits out the drain after two signals"
-        assert spy.timeouts == [0.0]
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
+        _on_loop(server, both)
+        assert stuck.closed_by_server(timeout=10)
 
 
 def test_a_signal_while_run_waits_for_the_workers_ends_the_wait(recorder, monkeypatch):
     """The loop has stopped (its last connection went) but a worker is still
     in the application: a stop signal now means now, as during the drain."""
-    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 60.0)
-    context = ThreadedServer(gate.app, join_timeout=30)
-    server = context.__enter__()
-    spy = _ShutdownSpy(server.task_dispatcher)
-    try:
-        target = tcp_address(server)
-        with RawConnection(target, timeout=20) as stuck:
-            stuck.request("GET", "/stuck")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            with closing_in_background(server.close, target):
-                stuck.reset_close()  # the loop's last connection: it stops
+    with _request_stuck_for_good(recorder, monkeypatch) as (context, server, stuck):
+        with closing_in_background(server.close, tcp_address(server)):
+            stuck.reset_close()  # the loop's last connection: it stops
         assert server._stopped.is_set() and context.thread.is_alive()
         _stop_signal(server)
-        context.thread.join(10)
-        assert not context.thread.is_alive(), "the signal did not end the wait for the workers"
-        assert spy.timeouts == [0.0]
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
 
 
 # --- what the review of those fixes found -----------------------------------------
