@@ -499,10 +499,12 @@ def _not_reading_client(target, request: bytes) -> socket.socket:
     return client
 
 
-def test_the_reset_of_a_cut_body_waits_for_the_response_before_it():
+@pytest.mark.parametrize("half_close", [False, True], ids=["open", "half-closed"])
+def test_the_reset_of_a_cut_body_waits_for_the_response_before_it(half_close):
     """A reset discards what the kernel still holds: the complete response
     pipelined before the cut one would go with it.  The reset waits until
-    the client has everything before the cut."""
+    the client has everything before the cut, also when the client has
+    shut down its sending side (its EOF ended the wait at once)."""
     size = 3 << 20
 
     def app(environ, start_response):
@@ -524,6 +526,8 @@ def test_the_reset_of_a_cut_body_waits_for_the_response_before_it():
             b"GET /fail HTTP/1.0\r\n\r\n",
         )
         with client:
+            if half_close:
+                client.shutdown(socket.SHUT_WR)
             assert wait_until(lambda: any(ch.reset_on_close for ch in _channels(server)))
             received, how = read_until_closed(client)
     first, _, rest = received.partition(b"\r\n\r\n")

@@ -802,7 +802,9 @@ class HTTPChannel(dispatcher):
         self.lingering = True
         self.parse_stopped = True
         self.last_activity = _monotonic()  # the silence is counted from here
-        self.set_interest(True, False)
+        # Waiting to reset, nothing the client sends matters, and its EOF
+        # (a half-close) would end the wait before the delivery it is for.
+        self.set_interest(not self.reset_on_close, False)
         linger(self)
 
     def shutdown_gracefully(self) -> None:
