@@ -401,25 +401,43 @@ def test_a_request_awaiting_100_continue_gets_it_during_the_drain():
         context.__exit__(None, None, None)
 
 
+BIG = 3 << 20  # more than the kernel takes while the client does not read
+
+
+def _big_or_broken(environ, start_response):
+    """``/big``: BIG bytes with a length; anything else: a body delimited by
+    the close that the application breaks off after its first piece."""
+    if environ["PATH_INFO"] == "/big":
+        start_response("200 OK", [("Content-Length", str(BIG))])
+        return [b"b" * BIG]
+    start_response("200 OK", [("Content-Type", "text/plain")])
+
+    def broken():
+        yield b"partial"
+        raise RuntimeError("broken off")
+
+    return broken()
+
+
+def _not_reading_client(target, request: bytes) -> socket.socket:
+    """A client with a small receive buffer that sends ``request`` and reads nothing yet."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    client.settimeout(20)
+    client.connect(target)
+    client.sendall(request)
+    return client
+
+
 def test_the_drain_stages_the_close_of_a_response_still_in_the_kernel():
     """The server has handed the whole response to the kernel; the client
     is still reading it when the drain closes the idle connection, and then
     sends its next request.  Closed at once, that request made the kernel
     reset the connection and the client lost the rest of the response."""
-    size = 3 << 20
-
-    def big(environ, start_response):
-        start_response("200 OK", [("Content-Length", str(size))])
-        return [b"b" * size]
-
-    with ThreadedServer(big) as server:
+    with ThreadedServer(_big_or_broken) as server:
         target = tcp_address(server)
-        client = socket.socket()
-        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-        client.settimeout(20)
+        client = _not_reading_client(target, b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
         with client:
-            client.connect(target)
-            client.sendall(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
             received = b""
 
             def all_in_the_kernel():
@@ -434,7 +452,7 @@ def test_the_drain_stages_the_close_of_a_response_still_in_the_kernel():
         received += rest
         head, _, body = received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200 ")
-        assert (len(body), how) == (size, "fin")
+        assert (len(body), how) == (BIG, "fin")
 
 
 def test_connections_waiting_in_the_backlog_are_drained_not_reset():
@@ -489,37 +507,13 @@ def test_a_signal_while_run_waits_for_the_workers_ends_the_wait(recorder, monkey
 # --- what the review of those fixes found -----------------------------------------
 
 
-def _not_reading_client(target, request: bytes) -> socket.socket:
-    """A client with a small receive buffer that sends ``request`` and reads nothing yet."""
-    client = socket.socket()
-    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
-    client.settimeout(20)
-    client.connect(target)
-    client.sendall(request)
-    return client
-
-
 @pytest.mark.parametrize("half_close", [False, True], ids=["open", "half-closed"])
 def test_the_reset_of_a_cut_body_waits_for_the_response_before_it(half_close):
     """A reset discards what the kernel still holds: the complete response
     pipelined before the cut one would go with it.  The reset waits until
     the client has everything before the cut, also when the client has
     shut down its sending side (its EOF ended the wait at once)."""
-    size = 3 << 20
-
-    def app(environ, start_response):
-        if environ["PATH_INFO"] == "/big":
-            start_response("200 OK", [("Content-Length", str(size))])
-            return [b"b" * size]
-        start_response("200 OK", [("Content-Type", "text/plain")])
-
-        def broken():
-            yield b"partial"
-            raise RuntimeError("broken off")
-
-        return broken()
-
-    with ThreadedServer(app) as server:
+    with ThreadedServer(_big_or_broken) as server:
         client = _not_reading_client(
             tcp_address(server),
             b"GET /big HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
@@ -531,9 +525,9 @@ def test_the_reset_of_a_cut_body_waits_for_the_response_before_it(half_close):
             assert wait_until(lambda: any(ch.reset_on_close for ch in _channels(server)))
             received, how = read_until_closed(client)
     first, _, rest = received.partition(b"\r\n\r\n")
-    assert first.startswith(b"HTTP/1.0 200 ") and b"Content-Length: %d" % size in first
-    assert rest[:size] == b"b" * size
-    assert rest[size:].startswith(b"HTTP/1.0 200 ")
+    assert first.startswith(b"HTTP/1.0 200 ") and b"Content-Length: %d" % BIG in first
+    assert rest[:BIG] == b"b" * BIG
+    assert rest[BIG:].startswith(b"HTTP/1.0 200 ")
     assert how == "reset"
 
 

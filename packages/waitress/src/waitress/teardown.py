@@ -18,7 +18,14 @@ sends with its default ``Connection: close``, where staging cost
 close the server decides (an error, the drain, a body delimited by the
 close, the application's ``Connection: close``) is always staged: judging
 those from the kernel (nothing unread, everything acknowledged) lost the
-race with a client whose next request arrived just then.
+race with a client whose next request arrived just then.  The drain closes
+an idle connection at once unless the kernel still holds its last response
+(``unsent_bytes``): an idle pool connection would make every stop wait.
+
+The one close that must be a reset is that of a body delimited by the
+close and cut short: closed plainly, what the client got looks whole
+(RFC 9112 8).  The reset waits until ``unsent_bytes`` is 0, as it would
+discard the output before it too.
 """
 
 import socket
@@ -26,6 +33,15 @@ import struct
 import sys
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # our sockets are non-blocking anyway
+_LINGER_ZERO = struct.pack("ii", 1, 0)
+_INT_ZERO = struct.pack("i", 0)
+if sys.platform.startswith("linux"):
+    import fcntl
+    import termios
+
+    _SIOCOUTQ = termios.TIOCOUTQ  # the same request number for sockets
+else:  # pragma: no cover
+    _SIOCOUTQ = None
 
 #: A lingering connection is closed once the client has sent nothing for
 #: this many seconds (nginx's ``lingering_timeout`` is 5)...
@@ -51,8 +67,6 @@ def make_close_a_reset(sock: socket.socket) -> None:
         pass
 
 
-_LINGER_ZERO = struct.pack("ii", 1, 0)
-
 
 def unsent_bytes(sock: socket.socket) -> int:
     """Bytes of ours still in ``sock``'s send queue, not yet acknowledged
@@ -64,15 +78,6 @@ def unsent_bytes(sock: socket.socket) -> int:
     except (OSError, ValueError):  # closed, or not a TCP socket
         return 0
 
-
-_INT_ZERO = struct.pack("i", 0)
-if sys.platform.startswith("linux"):
-    import fcntl
-    import termios
-
-    _SIOCOUTQ = termios.TIOCOUTQ  # the same request number for sockets
-else:  # pragma: no cover
-    _SIOCOUTQ = None
 
 
 def shut_down_sending(sock: socket.socket) -> bool:
