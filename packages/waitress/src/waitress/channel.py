@@ -118,6 +118,7 @@ class HTTPChannel(dispatcher):
         self.will_close = False  # close once the queued output is sent
         self.draining = False  # the server is stopping: responses say Connection: close
         self.lingering = False  # our side is shut down; reading until the client's
+        self.sending_shut = False  # our FIN follows the last response: nothing more goes out
         self.close_requested = False  # the last request asked to close the connection
         self.input_dropped = False  # bytes came after parsing stopped, and were dropped
         self.parse_stopped = False  # parse error or close pending: ignore input
@@ -493,10 +494,30 @@ class HTTPChannel(dispatcher):
                             self._flush_locked()  # what the task gathered still goes out
                         except ClientDisconnected:
                             pass
+                    if not self.outbuf.pending:
+                        self._send_fin_locked()
             # Dropped only now, once close_delimited says what it did (a close
             # meanwhile reads one or the other).  Kept, it would hold its
             # write_later, a cycle that a closed connection waits to be collected.
             self.response_in_progress = None
+
+    def _send_fin_locked(self) -> None:
+        """The last response is all with the kernel: send our FIN behind it now
+        (a worker, lock held).
+
+        RFC 9112 9.6 has the server begin the close once the final response
+        is sent.  Begun here, by the worker that sent it, rather than when the
+        loop gets to ``_close_when_sent``, the FIN reaches the client with the
+        response, so the client sees the close first and closes in turn: the
+        wait of TIME_WAIT is then ours, not the client's, whose ports it would
+        hold (a front end that opens a connection per request, as nginx does
+        by default, runs out of them).  A shutdown is not a close: the
+        descriptor stays the loop's to close.  Never for a cut body, which
+        must end with a reset, nor after the application ended the output.
+        """
+        if self.closed or self.sending_shut or self.reset_on_close or self.output_ended:
+            return
+        self.sending_shut = shut_down_sending(self.socket)
 
     def _task_failed(self, task) -> None:
         """A task's ``service()`` raised: log it, answer 500 if nothing was
@@ -790,7 +811,7 @@ class HTTPChannel(dispatcher):
             or self.output_ended  # the application ended it: its SO_LINGER rules
             or self.reset_on_close  # a cut body, all delivered: handle_close resets
             or promised
-            or not shut_down_sending(self.socket)
+            or not (self.sending_shut or shut_down_sending(self.socket))
         ):
             self.handle_close()
             return
