@@ -462,3 +462,35 @@ def test_connection_limit_defers_the_extra_connection_without_dropping_it(waitre
             second.close()
     messages = " ".join(r.getMessage() for r in waitress_log.records)
     assert "connection limit" in messages
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_a_connection_whose_setup_raises_costs_only_itself(where, caplog):
+    """A bug (or MemoryError) while setting up one accepted connection, in a
+    channel subclass before or after it joined the loop, loses that
+    connection: the listener keeps serving, and nothing of the failed one
+    stays in the loop.  (Waitress closed the listener: a silent outage.)"""
+    from waitress.channel import HTTPChannel
+
+    failures = []
+
+    class FailsOnce(HTTPChannel):
+        def __init__(self, *args, **kw):
+            if not failures and where == "before":
+                failures.append(1)
+                raise RuntimeError("channel set-up failed")
+            super().__init__(*args, **kw)
+            if not failures:
+                failures.append(1)
+                raise RuntimeError("channel set-up failed")
+
+    with ThreadedServer(hello.app) as server:
+        server.channel_class = FailsOnce
+        with RawConnection(tcp_address(server)) as conn:
+            assert conn.closed_by_server(timeout=10)
+        assert failures == [1]
+        assert "channel set-up failed" in caplog.text
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/")
+            assert conn.read_response().status == 200
+        assert wait_until(lambda: len(server._map) == len(server.active_channels) + 2)

@@ -302,8 +302,27 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 # The peer vanished between accept() and setup (CVE-2024-49769).
                 sock.close()
                 continue
+            except Exception:
+                # A bug (a subclass's channel or socket options) or MemoryError:
+                # this connection is lost; the listener must not be (closing it,
+                # as Waitress's error handling did, left a server that accepts nothing).
+                logger.exception("Exception while setting up a connection from %r", addr)
+                self._discard_half_made(sock)
+                continue
             self.active_channels[channel.accepted_fd] = channel
             self._check_connection_limit()
+
+    def _discard_half_made(self, sock) -> None:
+        """Close ``sock``, whose channel failed to finish setting up; if the
+        channel had joined the loop already, it leaves it first."""
+        try:
+            fd = sock.fileno()
+        except OSError:
+            fd = -1
+        half_made = self._map.get(fd)
+        if half_made is not None and getattr(half_made, "socket", None) is sock:
+            half_made.del_channel()
+        sock.close()
 
     def take_backlog(self) -> None:
         """The server is stopping: accept the connections the kernel has
