@@ -464,32 +464,41 @@ def test_connection_limit_defers_the_extra_connection_without_dropping_it(waitre
     assert "connection limit" in messages
 
 
-@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("where", ["before", "after", "after, an OSError", "swapped socket"])
 def test_a_connection_whose_setup_raises_costs_only_itself(where, caplog):
     """A bug (or MemoryError) while setting up one accepted connection, in a
     channel subclass before or after it joined the loop, loses that
     connection: the listener keeps serving, and nothing of the failed one
-    stays in the loop.  (Waitress closed the listener: a silent outage.)"""
+    stays in the loop, even when the subclass had put another socket object
+    over the descriptor (as a TLS wrapper does).  (Waitress closed the
+    listener: a silent outage.)"""
     from waitress.channel import HTTPChannel
 
     failures = []
 
     class FailsOnce(HTTPChannel):
-        def __init__(self, *args, **kw):
-            if not failures and where == "before":
-                failures.append(1)
+        def __init__(self, server, sock, *args, **kw):
+            if failures:
+                super().__init__(server, sock, *args, **kw)
+                return
+            failures.append(1)
+            if where == "before":
                 raise RuntimeError("channel set-up failed")
-            super().__init__(*args, **kw)
-            if not failures:
-                failures.append(1)
-                raise RuntimeError("channel set-up failed")
+            if where == "swapped socket":
+                sock = socket.socket(sock.family, sock.type, sock.proto, fileno=sock.detach())
+            super().__init__(server, sock, *args, **kw)
+            if where == "after, an OSError":
+                raise ConnectionResetError("the peer left during set-up")
+            raise RuntimeError("channel set-up failed")
 
     with ThreadedServer(hello.app) as server:
         server.channel_class = FailsOnce
         with RawConnection(tcp_address(server)) as conn:
             assert conn.closed_by_server(timeout=10)
         assert failures == [1]
-        assert "channel set-up failed" in caplog.text
+        assert wait_until(lambda: len(server._map) == 2)  # the listener and the trigger
+        if where != "after, an OSError":  # the peer's own doing: not logged
+            assert "channel set-up failed" in caplog.text
         with RawConnection(tcp_address(server)) as conn:
             conn.request("GET", "/")
             assert conn.read_response().status == 200

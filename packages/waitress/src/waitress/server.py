@@ -294,34 +294,37 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 return
             if self._accept_starved:
                 self._accept_starved = False
+            fd = sock.fileno()
             try:
                 self.set_socket_options(sock)
                 addr = self.fix_addr(addr)
                 channel = self.channel_class(self, sock, addr, self.adj, map=self._map)
             except OSError:
                 # The peer vanished between accept() and setup (CVE-2024-49769).
-                sock.close()
+                self._discard_half_made(sock, fd)
                 continue
             except Exception:
                 # A bug (a subclass's channel or socket options) or MemoryError:
                 # this connection is lost; the listener must not be (closing it,
                 # as Waitress's error handling did, left a server that accepts nothing).
                 logger.exception("Exception while setting up a connection from %r", addr)
-                self._discard_half_made(sock)
+                self._discard_half_made(sock, fd)
                 continue
             self.active_channels[channel.accepted_fd] = channel
             self._check_connection_limit()
 
-    def _discard_half_made(self, sock) -> None:
-        """Close ``sock``, whose channel failed to finish setting up; if the
-        channel had joined the loop already, it leaves it first."""
-        try:
-            fd = sock.fileno()
-        except OSError:
-            fd = -1
+    def _discard_half_made(self, sock, fd: int) -> None:
+        """Close ``sock`` (accepted as descriptor ``fd``), whose channel failed
+        to finish setting up.  A channel that had joined the loop leaves it,
+        and its socket is closed too: a subclass may have replaced ``sock``
+        with another object over the same descriptor (a TLS wrapper does).
+        """
         half_made = self._map.get(fd)
-        if half_made is not None and getattr(half_made, "socket", None) is sock:
+        if half_made is not None and self.active_channels.get(fd) is not half_made:
             half_made.del_channel()
+            other = getattr(half_made, "socket", None)
+            if other is not None and other is not sock:
+                other.close()
         sock.close()
 
     def take_backlog(self) -> None:
