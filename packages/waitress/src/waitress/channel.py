@@ -38,7 +38,13 @@ from waitress_wasyncore.buffers import BodySpool, OutputBuffer, TruncatedFileErr
 
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask, logged_path
-from .teardown import has_unread_input, make_close_a_reset, shut_down_sending, unsent_bytes
+from .teardown import (
+    MSG_MORE,
+    has_unread_input,
+    make_close_a_reset,
+    shut_down_sending,
+    unsent_bytes,
+)
 
 _monotonic = time.monotonic
 
@@ -515,9 +521,11 @@ class HTTPChannel(dispatcher):
         descriptor stays the loop's to close.  Never for a cut body, which
         must end with a reset, nor after the application ended the output.
         """
-        if self.closed or self.sending_shut or self.reset_on_close or self.output_ended:
-            return
-        self.sending_shut = shut_down_sending(self.socket)
+        if self._may_send_fin_locked():
+            self.sending_shut = shut_down_sending(self.socket)
+
+    def _may_send_fin_locked(self) -> bool:
+        return not (self.closed or self.sending_shut or self.reset_on_close or self.output_ended)
 
     def _task_failed(self, task) -> None:
         """A task's ``service()`` raised: log it, answer 500 if nothing was
@@ -553,18 +561,28 @@ class HTTPChannel(dispatcher):
         read = not self.reading_paused and not self.client_gone
         self.set_interest(read, self.write_wanted)
 
-    def write_soon(self, buffers) -> None:
+    def write_soon(self, buffers, last: bool = False) -> None:
         """Send ``buffers`` (a list of bytes-like) in order, from a worker.
 
         Tries the socket at once (one ``sendmsg`` for the head and the body,
         after anything still queued); what the socket does not take is queued
         for the loop.  Blocks while more than ``outbuf_high_watermark`` bytes
         are pending, so a slow client holds back the application, not memory.
+        ``last``: these end the response and the connection; if the socket
+        takes them all, the FIN goes with them, in the same segment.
         """
         lock = self.lock
         lock.acquire()  # not ``with``: see the module docstring
         try:
-            self._send_locked(buffers)  # raises ClientDisconnected once closed
+            if last and self._may_send_fin_locked():
+                # MSG_MORE holds the data for the FIN that follows at once,
+                # which then rides in the same segment (one packet, and one
+                # wake-up of the client instead of two).
+                self._send_locked(buffers, MSG_MORE)
+                if not self.outbuf.pending:
+                    self._send_fin_locked()
+            else:
+                self._send_locked(buffers)  # raises ClientDisconnected once closed
             if self.outbuf.pending > self.high_watermark:
                 self._wait_for_room_locked()
         finally:
@@ -666,7 +684,7 @@ class HTTPChannel(dispatcher):
         if self.closed:
             raise ClientDisconnected()
 
-    def _send_locked(self, buffers) -> None:
+    def _send_locked(self, buffers, flags: int = 0) -> None:
         if self.closed or self.output_ended:
             raise ClientDisconnected()
         if self.gathered is not None:  # what write_later gathered goes first
@@ -680,7 +698,7 @@ class HTTPChannel(dispatcher):
         if not buffers:
             return
         try:
-            sent = self.socket.sendmsg(buffers)
+            sent = self.socket.sendmsg(buffers, (), flags)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:

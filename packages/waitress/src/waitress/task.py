@@ -79,7 +79,7 @@ class ErrorTask(Task):
         self.close_after = True
 
     def service(self) -> None:
-        self.channel.write_soon([error_page(self.error, self.channel.server.adj.ident)])
+        self.channel.write_soon([error_page(self.error, self.channel.server.adj.ident)], True)
 
 
 def logged_path(head) -> str:
@@ -190,7 +190,7 @@ class WSGITask(Task):
                 if cls is list or cls is tuple:
                     if len(app_iter) == 1:
                         # The commonest body: head and chunk in one sendmsg.
-                        channel.write_soon(response.whole(app_iter[0]))
+                        channel.write_soon(response.whole(app_iter[0]), response.close_connection)
                     else:
                         self._send_sequence(response, app_iter)
                 elif cls is ReadOnlyFileBasedBuffer and self._send_file(response, app_iter):
@@ -236,7 +236,7 @@ class WSGITask(Task):
                     pending = []
                     size = 0
         pending += response.end()
-        write_soon(pending)
+        write_soon(pending, response.close_connection)
 
     def _send_stream(self, response, app_iter) -> None:
         """Any other iterable: pieces are gathered briefly (``write_later``).
@@ -322,7 +322,7 @@ class WSGITask(Task):
         self.cancel()  # also on the paths that end before the app's ``finally``
         error.method = self.head.method  # the answer to HEAD is the head alone
         try:
-            self.channel.write_soon([error_page(error, self.channel.server.adj.ident)])
+            self.channel.write_soon([error_page(error, self.channel.server.adj.ident)], True)
         except ClientDisconnected:
             pass
         self.close_after = True

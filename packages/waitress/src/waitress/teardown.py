@@ -33,6 +33,9 @@ import struct
 import sys
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # our sockets are non-blocking anyway
+#: The flag of a send whose data should wait for what follows at once (Linux):
+#: the FIN then shares the response's last segment.  0 where there is none.
+MSG_MORE = getattr(socket, "MSG_MORE", 0)
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 _INT_ZERO = struct.pack("i", 0)
 if sys.platform.startswith("linux"):
