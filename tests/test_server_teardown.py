@@ -5,6 +5,7 @@ kernel answer those bytes with a reset that destroys the unacknowledged
 rest of the response.
 """
 
+import contextlib
 import socket
 import threading
 import time
@@ -292,61 +293,63 @@ def test_a_client_streaming_on_after_a_413_is_cut_off(monkeypatch):
     assert sent < budget // 2, "the server read on: %d bytes" % sent
 
 
-def _hold_the_loop_while_serving(server, body: bytes):
-    """An app that, before it answers, parks the server's loop thread (in a
-    trigger thunk) until ``release`` is set: whatever the client then sees
-    came from the worker, not the loop."""
+BODIES = {
+    "one piece": lambda: [b"ok"],
+    "several pieces": lambda: [b"o", b"k"],
+    "a generator": lambda: iter([b"o", b"k"]),
+}
+
+
+@contextlib.contextmanager
+def _loop_held_while_serving(body: str = "one piece"):
+    """A connection to a server whose app, before it answers, parks the
+    loop thread (in a trigger thunk) until the block ends: what the client
+    sees meanwhile came from the worker, not the loop."""
     loop_held = threading.Event()
     release = threading.Event()
+    servers = []
 
     def hold_loop():
         loop_held.set()
         release.wait(30)
 
     def app(environ, start_response):
-        server[0].trigger.pull_trigger(hold_loop)
+        servers[0].trigger.pull_trigger(hold_loop)
         assert loop_held.wait(10)
-        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-        return [body]
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return BODIES[body]()
 
-    return app, loop_held, release
-
-
-@pytest.mark.parametrize("version, headers", [
-    ("HTTP/1.1", [("Connection", "close")]),  # the client asked
-    ("HTTP/1.0", []),  # HTTP/1.0 closes by default
-])
-def test_the_fin_follows_the_last_response_without_waiting_for_the_loop(version, headers):
-    """A client that asked to close gets the server's FIN right behind the
-    response, from the worker that sent it, even while the loop thread is
-    busy elsewhere (RFC 9112 9.6: the server begins the close).  The client
-    then closes second, so the TIME_WAIT is the server's, not the client's
-    (a front end opening a connection per request runs out of ports)."""
-    server_ref = []
-    app, loop_held, release = _hold_the_loop_while_serving(server_ref, b"ok")
     with ThreadedServer(app) as server:
-        server_ref.append(server)
+        servers.append(server)
         try:
             with RawConnection(tcp_address(server), timeout=20) as conn:
-                conn.request("GET", "/", headers=headers, version=version)
-                assert conn.read_response().body == b"ok"
-                assert conn.closed_by_server(timeout=10), "no FIN while the loop was busy"
+                yield conn
                 assert loop_held.is_set() and not release.is_set()
         finally:
             release.set()
 
 
+@pytest.mark.parametrize("body", sorted(BODIES))
+@pytest.mark.parametrize("version, headers", [
+    ("HTTP/1.1", [("Connection", "close")]),  # the client asked
+    ("HTTP/1.0", []),  # HTTP/1.0 closes by default
+])
+def test_the_fin_follows_the_last_response_without_waiting_for_the_loop(version, headers, body):
+    """A client that asked to close gets the server's FIN right behind the
+    response, from the worker that sent it, even while the loop thread is
+    busy elsewhere (RFC 9112 9.6: the server begins the close).  The client
+    then closes second, so the TIME_WAIT is the server's, not the client's
+    (a front end opening a connection per request runs out of ports)."""
+    with _loop_held_while_serving(body) as conn:
+        conn.request("GET", "/", headers=headers, version=version)
+        assert conn.read_response().body == b"ok"
+        assert conn.closed_by_server(timeout=10), "no FIN while the loop was busy"
+
+
 def test_a_kept_alive_connection_gets_no_early_fin():
     """Only a closing response is followed by a FIN: a persistent connection
     stays open for the next request, however busy the loop."""
-    server_ref = []
-    app, loop_held, release = _hold_the_loop_while_serving(server_ref, b"ok")
-    with ThreadedServer(app) as server:
-        server_ref.append(server)
-        try:
-            with RawConnection(tcp_address(server), timeout=20) as conn:
-                conn.request("GET", "/")
-                assert conn.read_response().body == b"ok"
-                assert conn.is_idle_open(wait=0.5)
-        finally:
-            release.set()
+    with _loop_held_while_serving() as conn:
+        conn.request("GET", "/")
+        assert conn.read_response().body == b"ok"
+        assert conn.is_idle_open(wait=0.5)
