@@ -159,3 +159,18 @@ def test_log_lines_name_the_decoded_path_escaped_and_never_the_query_string(capl
     # Control characters are escaped: a client cannot end the line and forge the next.
     assert "Exception while serving /x\\x0d\\x0aERROR forged\\x00" in messages
     assert not any(char in message for message in messages for char in "\r\n\x00")
+
+
+def test_a_server_stopping_at_the_connection_limit_does_not_say_it_listens_again(caplog):
+    """The drain closes the connections of a server at its limit: the
+    "listening again" line of a reopened listener would be false then."""
+    caplog.set_level(logging.INFO, logger="waitress")
+    running = ThreadedServer(hello.app, connection_limit=1)
+    with running as server, RawConnection(tcp_address(server)) as conn:
+        conn.request("GET", "/")
+        assert conn.read_response().status == 200
+        assert wait_until(lambda: server.in_connection_overflow)
+        assert "no longer accepting new connections" in caplog.text
+        assert running.stop()  # the drain closes the idle connection
+        assert conn.closed_by_server()
+    assert "listening again" not in caplog.text

@@ -389,7 +389,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         the limit closes the oldest lingering connection
         (``_check_connection_limit``)."""
         if self.in_connection_overflow:
-            logger.info(
+            self._log_listening_again(
                 "a connection at the connection limit is closing, listening again "
                 "(the next one accepted takes its place)"
             )
@@ -425,13 +425,20 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         if self._lingering:
             self._lingering.pop(channel, None)
         if self.in_connection_overflow and len(self.active_channels) < self.adj.connection_limit:
-            logger.info(
+            self._log_listening_again(
                 "total open connections dropped below the connection limit, listening again"
             )
             self._listen_again()
         owner = self._owner or self
         if owner._shutting_down:
             owner._maybe_finish()
+
+    def _log_listening_again(self, message: str) -> None:
+        """Say the listener is back, unless the server is stopping: one
+        stopping at the connection limit would announce a listening it
+        never does (the drain closes connections, then the listeners)."""
+        if self.accepting and not (self._owner or self)._shutting_down:
+            logger.info(message)
 
     def _listen_again(self) -> None:
         self.in_connection_overflow = False
