@@ -698,7 +698,10 @@ class HTTPChannel(dispatcher):
         if not buffers:
             return
         try:
-            sent = self.socket.sendmsg(buffers, (), flags)
+            if flags:
+                sent = self.socket.sendmsg(buffers, (), flags)
+            else:  # as before: a socket stand-in may take the buffers alone
+                sent = self.socket.sendmsg(buffers)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:
