@@ -7,6 +7,7 @@ Waitress 3.0.2.  The names, defaults and converters come from
 ``waitress.options.OPTIONS`` and nowhere else.
 """
 
+import getopt
 import socket
 import sys
 import warnings
@@ -149,6 +150,10 @@ def waitress_converter(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return convert
 
 
+class ArgumentError(getopt.GetoptError, ValueError):
+    """A bad command-line argument, from ``Adjustments.parse_args``."""
+
+
 class Adjustments:
     """The options of a server, from keyword arguments (strings or Python values).
 
@@ -259,12 +264,16 @@ class Adjustments:
 
         ``kw`` holds ``help`` and ``call`` (bools) and the options given as
         strings (flags as ``"true"``/``"false"``); ``args`` the application
-        specs.  Raises ``waitress_cli.UsageError`` (a ValueError) on a bad
-        argument.
+        specs.  Raises ``ArgumentError`` on a bad argument: the
+        ``getopt.GetoptError`` that Waitress raised (runners catch that),
+        and a ValueError as ``waitress_cli.UsageError`` is.
         """
-        from waitress_cli import parse
+        from waitress_cli import UsageError, parse
 
-        parsed = parse(argv, OPTIONS)
+        try:
+            parsed = parse(argv, OPTIONS)
+        except UsageError as error:
+            raise ArgumentError(str(error)) from None
         kw: Dict[str, Any] = {"help": parsed.help, "call": parsed.call}
         for name, value in parsed.kw.items():
             if isinstance(value, bool):

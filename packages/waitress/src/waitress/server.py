@@ -19,12 +19,15 @@ from waitress_http import EnvironBuilder
 from waitress_proxy import PROXY_HEADER_ENVIRON_KEYS, ProxySettings
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer
 
+from . import buffers as _buffers  # noqa: F401 (``waitress.buffers`` set, as Waitress's import did)
+from . import wasyncore as _wasyncore_compat
 from .adjustments import Adjustments
 from .channel import HTTPChannel
 from .flushes import DelayedFlushes
 from .lifecycle import LoopRunner
 from .logs import logger
 from .pool import ThreadedTaskDispatcher
+from .proxy_headers import proxy_headers_middleware  # noqa: F401 (Waitress's server imported it)
 from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS, unsent_bytes
 from .utilities import cleanup_unix_socket
 
@@ -124,7 +127,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     channel_class = HTTPChannel
     next_channel_cleanup = 0
     socketmod = socket  # test shim
-    asyncore = wasyncore  # test shim
+    asyncore = _wasyncore_compat  # ``waitress.wasyncore``, as code written for Waitress expects
     in_connection_overflow = False
     family = None
     _owner = None  # the MultiSocketServer this listener belongs to, if any
@@ -667,7 +670,7 @@ class MultiSocketServer(LoopRunner):
     ``map``, unless ``servers`` names them.
     """
 
-    asyncore = wasyncore  # test shim
+    asyncore = _wasyncore_compat  # ``waitress.wasyncore``, as code written for Waitress expects
 
     def __init__(
         self,

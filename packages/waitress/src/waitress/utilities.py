@@ -8,6 +8,8 @@ reports bad input as one of them (``error.code``, ``error.reason``,
 ``error.body``), and code that drives that parser reads them.
 """
 
+import calendar
+import email.utils
 import os
 import stat
 from typing import Any, Callable, Iterator, List, Optional, Tuple
@@ -21,6 +23,7 @@ __all__ = [
     "logger",
     "queue_logger",
     "build_http_date",
+    "parse_http_date",
     "cleanup_unix_socket",
     "find_double_newline",
     "Error",
@@ -35,6 +38,22 @@ __all__ = [
 def build_http_date(when: float) -> str:
     """``when`` (seconds since the epoch) as an HTTP date: "Sun, 06 Nov 1994 08:49:37 GMT"."""
     return http_date(when)
+
+
+def parse_http_date(value: str) -> int:
+    """An HTTP date (IMF-fixdate, RFC 850 or asctime, RFC 9110 5.6.7) as
+    whole seconds since the epoch; 0 when ``value`` is none of them, as
+    Waitress's function answered (code compares If-Modified-Since with it)."""
+    try:
+        parts = email.utils.parsedate_tz(value)
+    except (TypeError, ValueError, IndexError):
+        return 0
+    if parts is None:
+        return 0
+    try:
+        return int(calendar.timegm(parts[:9]) - (parts[9] or 0))
+    except (OverflowError, ValueError):
+        return 0
 
 
 def cleanup_unix_socket(path: str) -> None:
