@@ -328,11 +328,17 @@ class dispatcher:
         self.handle_expt()
 
     def handle_error(self) -> None:
-        """A handler raised: log the traceback (not for a plain disconnect), then close."""
-        if isinstance(sys.exc_info()[1], _DISCONNECT_EXCEPTIONS):
-            self.logger.debug("Connection lost on %r", self, exc_info=True)
-        else:
-            self.logger.error("Unexpected exception in %r", self, exc_info=True)
+        """A handler raised: log the traceback (not for a plain disconnect), then close.
+
+        The close happens even if logging fails (a handler that raises).
+        """
+        try:
+            if isinstance(sys.exc_info()[1], _DISCONNECT_EXCEPTIONS):
+                self.logger.debug("Connection lost on %r", self, exc_info=True)
+            else:
+                self.logger.error("Unexpected exception in %r", self, exc_info=True)
+        except Exception:
+            pass
         self.handle_close()
 
     def handle_expt(self) -> None:

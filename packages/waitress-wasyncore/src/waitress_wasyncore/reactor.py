@@ -143,6 +143,15 @@ def _can_attach(obj: object) -> bool:
     return isinstance(getattr(obj, "_events", None), int) and hasattr(obj, "_asks_interest")
 
 
+def _log_quietly(message: str, obj: Any) -> None:
+    """Log the exception being handled; a logging handler that raises too
+    must not take the loop thread down with it."""
+    try:
+        logger.exception(message, obj)
+    except Exception:
+        pass
+
+
 class Reactor:
     """The selector, registrations and timers of one socket map."""
 
@@ -502,11 +511,11 @@ class Reactor:
         except EXIT_EXCEPTIONS:
             raise
         except BaseException:
-            logger.exception("handle_error() of %r raised", obj)
+            _log_quietly("handle_error() of %r raised", obj)
             try:
                 obj.close()
             except Exception:
-                logger.exception("close() of %r raised", obj)
+                _log_quietly("close() of %r raised", obj)
 
     # -- lifetime ----------------------------------------------------------
 

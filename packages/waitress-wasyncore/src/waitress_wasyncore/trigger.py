@@ -6,6 +6,7 @@ before the loop wakes cost one byte and one wake-up; a thunk that raises is
 logged and the rest still run.
 """
 
+import errno
 import logging
 import socket
 import threading
@@ -15,6 +16,9 @@ from .dispatcher import dispatcher
 from .errors import EXIT_EXCEPTIONS
 
 logger = logging.getLogger("waitress")
+
+#: recv() errors that mean the trigger's socket itself is gone.
+_BROKEN = frozenset({errno.EBADF, errno.ENOTSOCK, errno.ENOTCONN})
 
 Thunk = Callable[[], object]
 
@@ -73,9 +77,14 @@ class trigger(dispatcher):
                 return
         except BlockingIOError:
             pass
-        except OSError:
-            self.handle_close()
-            return
+        except OSError as exc:
+            if exc.errno in _BROKEN:
+                logger.error("The loop's trigger failed: other threads cannot wake the loop", exc_info=True)
+                self.handle_close()
+                return
+            # Passing (out of memory or buffers): the byte stays unread, so
+            # the loop comes back; the thunks queued so far run now.  Closed,
+            # every later pull would have been dropped, silently.
         with self._lock:
             # This order is what a reentrant pull (above) needs: a thunk it
             # adds lands either in the list taken here or behind a new wake.

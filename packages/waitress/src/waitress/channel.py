@@ -277,16 +277,20 @@ class HTTPChannel(dispatcher):
             outbuf = self.outbuf
             current = self.current
             self.current = None
-        if cuts_body:
-            make_close_a_reset(self.socket)
-        for task in tasks:
-            task.cancel()
-        outbuf.close()
-        if current is not None and current.spool is not None:
-            current.spool.close()
-        fileno = self.accepted_fd
-        self.close()
-        self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
+        try:
+            if cuts_body:
+                make_close_a_reset(self.socket)
+            for task in tasks:
+                task.cancel()
+            outbuf.close()
+            if current is not None and current.spool is not None:
+                current.spool.close()
+        finally:
+            # ``closed`` is set: whatever failed above, the socket must go now,
+            # or nothing would ever close it (and its EOF would spin the loop).
+            fileno = self.accepted_fd
+            self.close()
+            self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
 
     def _cuts_delimited_body_locked(self) -> bool:
         """Would closing now cut a body delimited by the close, which the
@@ -334,7 +338,10 @@ class HTTPChannel(dispatcher):
                     pass
 
     def handle_error(self) -> None:
-        self.logger.exception("Unexpected error on connection %r", self.addr)
+        try:
+            self.logger.exception("Unexpected error on connection %r", self.addr)
+        except Exception:  # a logging handler that raises: the close must still happen
+            pass
         self.handle_close()
 
     # ---------------------------------------------------------------- parsing
@@ -436,76 +443,95 @@ class HTTPChannel(dispatcher):
         """
         lock = self.lock
         self.worker_ident = get_ident()
-        while True:
-            lock.acquire()  # not ``with``: see the module docstring
-            try:
-                if self.closed:
-                    self.busy = False
-                    return
-                if not self.tasks:
-                    self.busy = False
-                    if self.parser.buffered and self._parse_locked():
-                        continue  # a pipelined request was waiting: serve it too
-                    if self.current is not None and self.current.head.expect_continue:
-                        self._maybe_continue_locked()  # its turn has come
-                    # Done: close when asked, or let the loop read again.
-                    if self.will_close:
+        try:
+            while True:
+                lock.acquire()  # not ``with``: see the module docstring
+                try:
+                    if self.closed:
+                        self.busy = False
+                        return
+                    if not self.tasks:
+                        self.busy = False
+                        if self.parser.buffered and self._parse_locked():
+                            continue  # a pipelined request was waiting: serve it too
+                        if self.current is not None and self.current.head.expect_continue:
+                            self._maybe_continue_locked()  # its turn has come
+                        # Done: close when asked, or let the loop read again.
+                        if self.will_close:
+                            if not self.outbuf.pending:
+                                self._call_on_loop(self._close_when_sent)
+                        elif self.reading_paused:
+                            self.reading_paused = False
+                            self._call_on_loop(self._sync_interest)
+                        return
+                    if self.outbuf.pending:
+                        # The last response is still going out: this pipelined
+                        # request is served once it is (the loop restarts us,
+                        # see _flush_locked).  A client that pipelines and never
+                        # reads then holds no worker, and the idle sweep
+                        # applies to it (Waitress did not read on meanwhile).
+                        self.busy = False
+                        if not self.write_wanted:
+                            self.write_wanted = True
+                            self._call_on_loop(self._sync_interest)
+                        return
+                    task = self.tasks.popleft()
+                finally:
+                    lock.release()
+                try:
+                    task.service()
+                except ClientDisconnected:
+                    task.close_after = True
+                except BaseException:  # SystemExit from an application too: answer 500, close
+                    self._task_failed(task)
+                if task.close_after:
+                    head = getattr(task, "head", None)
+                    response = getattr(task, "response", None)
+                    with self.lock:
+                        if response is not None and response.delimited_by_close:
+                            self.close_delimited = True
+                            if response.cut_looks_complete:
+                                self.reset_on_close = True  # the application raised mid-body
+                        # The client's own request said close: it sends nothing more.
+                        # (A CONNECT is closed by our choice: its client may well.)
+                        self.close_requested = (
+                            head is not None and not head.keep_alive and head.method != "CONNECT"
+                        )
+                        self.will_close = True
+                        self.parse_stopped = True
+                        for dropped in self.tasks:
+                            dropped.cancel()
+                        self.tasks.clear()
+                        self._queue_gathered_locked()
+                        if self.outbuf.pending and not self.closed:
+                            try:
+                                self._flush_locked()  # what the task gathered still goes out
+                            except ClientDisconnected:
+                                pass
                         if not self.outbuf.pending:
-                            self._call_on_loop(self._close_when_sent)
-                    elif self.reading_paused:
-                        self.reading_paused = False
-                        self._call_on_loop(self._sync_interest)
-                    return
-                if self.outbuf.pending:
-                    # The last response is still going out: this pipelined
-                    # request is served once it is (the loop restarts us,
-                    # see _flush_locked).  A client that pipelines and never
-                    # reads then holds no worker, and the idle sweep
-                    # applies to it (Waitress did not read on meanwhile).
-                    self.busy = False
-                    if not self.write_wanted:
-                        self.write_wanted = True
-                        self._call_on_loop(self._sync_interest)
-                    return
-                task = self.tasks.popleft()
-            finally:
-                lock.release()
-            try:
-                task.service()
-            except ClientDisconnected:
-                task.close_after = True
-            except Exception:
-                self._task_failed(task)
-            if task.close_after:
-                head = getattr(task, "head", None)
-                response = getattr(task, "response", None)
-                with self.lock:
-                    if response is not None and response.delimited_by_close:
-                        self.close_delimited = True
-                        if response.cut_looks_complete:
-                            self.reset_on_close = True  # the application raised mid-body
-                    # The client's own request said close: it sends nothing more.
-                    # (A CONNECT is closed by our choice: its client may well.)
-                    self.close_requested = (
-                        head is not None and not head.keep_alive and head.method != "CONNECT"
-                    )
-                    self.will_close = True
-                    self.parse_stopped = True
-                    for dropped in self.tasks:
-                        dropped.cancel()
-                    self.tasks.clear()
-                    self._queue_gathered_locked()
-                    if self.outbuf.pending and not self.closed:
-                        try:
-                            self._flush_locked()  # what the task gathered still goes out
-                        except ClientDisconnected:
-                            pass
-                    if not self.outbuf.pending:
-                        self._send_fin_locked()
-            # Dropped only now, once close_delimited says what it did (a close
-            # meanwhile reads one or the other).  Kept, it would hold its
-            # write_later, a cycle that a closed connection waits to be collected.
-            self.response_in_progress = None
+                            self._send_fin_locked()
+                # Dropped only now, once close_delimited says what it did (a close
+                # meanwhile reads one or the other).  Kept, it would hold its
+                # write_later, a cycle that a closed connection waits to be collected.
+                self.response_in_progress = None
+        except BaseException:
+            # Our own bookkeeping failed (a MemoryError, a logging handler that
+            # raises, an application's SystemExit got past the task): left busy,
+            # the connection would never be answered, swept or closed.
+            self._give_up_from_worker()
+            raise  # the pool logs it
+
+    def _give_up_from_worker(self) -> None:
+        """The worker cannot go on with this connection: no more requests,
+        and the loop closes it (the idle sweep would skip it while busy)."""
+        try:
+            with self.lock:
+                self.busy = False
+                self.will_close = True
+                self.parse_stopped = True
+            self._call_on_loop(self.handle_close)
+        except BaseException:  # out of memory even for this: the sweep is left
+            pass
 
     def _send_fin_locked(self) -> None:
         """The last response is all with the kernel: send our FIN behind it now
@@ -530,9 +556,12 @@ class HTTPChannel(dispatcher):
     def _task_failed(self, task) -> None:
         """A task's ``service()`` raised: log it, answer 500 if nothing was
         sent yet, and close; the connection must not wait forever."""
-        head = getattr(task, "head", None)
-        self.logger.exception("Exception while serving %s", task if head is None else logged_path(head))
         task.close_after = True
+        head = getattr(task, "head", None)
+        try:
+            self.logger.exception("Exception while serving %s", task if head is None else logged_path(head))
+        except Exception:  # a logging handler that raises: the client still gets its 500
+            pass
         answer = getattr(task, "answer_failure", None)
         if answer is not None:
             try:

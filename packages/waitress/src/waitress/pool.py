@@ -149,7 +149,10 @@ class ThreadedTaskDispatcher:
             try:
                 task.service()
             except BaseException:  # a task must never take its thread down
-                self.logger.exception("Exception when servicing %r", task)
+                try:
+                    self.logger.exception("Exception when servicing %r", task)
+                except BaseException:  # nor a logging handler that raises
+                    pass
 
     def add_task(self, task) -> None:
         """Queue ``task``; warn when every thread is busy: at most once a

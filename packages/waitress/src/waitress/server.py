@@ -338,19 +338,34 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         if self.accepting:
             self._accept_waiting(max(1, self.adj.backlog))
 
-    def _pause_accepting(self, exc: OSError) -> None:
+    def _pause_accepting(self, exc: BaseException, unexpected: bool = False) -> None:
         """Out of descriptors (or memory): rest the listener for a moment.
 
         The connection stays in the backlog, readable: retrying at once spun
         the loop at full CPU and, logged, wrote the same line 100,000 times a
         second.  One line per episode; it ends with the next accept().
+        ``unexpected``: not an OSError of accept() (``handle_error``), logged
+        as an error whatever ``log_socket_errors`` says.
         """
         if not self._accept_starved:
             self._accept_starved = True
-            if self.adj.log_socket_errors:
-                logger.warning("server accept() threw an exception", exc_info=exc)
+            try:
+                if unexpected:
+                    logger.error("Unexpected exception while accepting a connection", exc_info=exc)
+                elif self.adj.log_socket_errors:
+                    logger.warning("server accept() threw an exception", exc_info=exc)
+            except Exception:  # a logging handler that raises: still keep listening
+                pass
         self.set_interest(False, False)
         wasyncore.call_later(ACCEPT_PAUSE_SECONDS, self._resume_accepting, self._map)
+
+    def handle_error(self) -> None:
+        """Something raised while this listener accepted, past the errors
+        handled where they happen: a MemoryError from accept(), a logging
+        handler that raises, a subclass's bug.  Rest the listener as for
+        EMFILE.  asyncore's answer, closing the listener, stopped the server
+        (its close is the server's) or left a process that accepts nothing."""
+        self._pause_accepting(sys.exc_info()[1], unexpected=True)
 
     def _resume_accepting(self) -> None:
         if self.accepting and not self.in_connection_overflow:

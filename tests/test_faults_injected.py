@@ -1,0 +1,162 @@
+"""Faults injected into the server's own code (a MemoryError, a logging
+handler that raises, an application's SystemExit): each costs the request
+or connection it hit, never the listener, the loop, a worker or a socket.
+Found by a fault-injection audit; each test fails on the code before it.
+"""
+
+import errno
+import logging
+import threading
+
+import pytest
+import waitress.server
+from fixtureapps import hello
+from server_support import RawConnection, ThreadedServer, get, tcp_address, wait_until
+from waitress.channel import HTTPChannel
+from waitress_wasyncore.buffers import OutputBuffer
+from waitress_wasyncore.trigger import trigger
+
+
+def _served(server) -> bool:
+    return get(tcp_address(server), "/").status == 200
+
+
+def _fail_once(monkeypatch, owner, name, error):
+    """Make ``owner.name`` raise ``error`` on its first call only."""
+    original = getattr(owner, name)
+    calls = []
+
+    def failing(*args, **kw):
+        if not calls:
+            calls.append(1)
+            raise error
+        return original(*args, **kw)
+
+    monkeypatch.setattr(owner, name, failing)
+    return calls
+
+
+def test_a_memory_error_from_accept_rests_the_listener_instead_of_stopping_the_server(monkeypatch, caplog):
+    with ThreadedServer(hello.app) as server:
+        calls = _fail_once(monkeypatch, server, "_accept", MemoryError())
+        with RawConnection(tcp_address(server)) as first:
+            first.request("GET", "/")
+            assert first.read_response().status == 200  # accepted once the listener rested
+        assert calls == [1]
+        assert "Unexpected exception while accepting a connection" in caplog.text
+        assert _served(server)
+
+
+class _RaisingHandler(logging.Handler):
+    """A handler that raises on errors (a broken custom handler, say)."""
+
+    def emit(self, record):
+        if record.levelno >= logging.ERROR:
+            raise RuntimeError("the log handler broke")
+
+
+@pytest.fixture
+def raising_log_handler():
+    log = logging.getLogger("waitress")
+    handler = _RaisingHandler()
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+
+
+def _app_raising(error):
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/fail":
+            raise error
+        return hello.app(environ, start_response)
+
+    return app
+
+
+@pytest.mark.parametrize("error", [SystemExit(3), RuntimeError("boom")], ids=["SystemExit", "RuntimeError"])
+def test_an_application_failure_gets_a_500_even_when_logging_fails(error, raising_log_handler):
+    """The 500 and the close happen whatever the log does; the worker lives on."""
+    with ThreadedServer(_app_raising(error), threads=1) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/fail")
+            assert conn.read_response().status == 500
+            assert conn.closed_by_server()
+        assert _served(server) and _served(server)  # the one worker still serves
+        assert wait_until(lambda: not server.active_channels)
+
+
+def test_a_system_exit_from_the_application_answers_500(caplog):
+    with ThreadedServer(_app_raising(SystemExit(3))) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/fail")
+            assert conn.read_response().status == 500
+            assert conn.closed_by_server()
+        assert "Exception while serving /fail" in caplog.text
+        assert wait_until(lambda: not server.active_channels)
+        assert _served(server)
+
+
+def test_a_failure_of_the_loop_s_error_handling_log_does_not_stop_the_loop(monkeypatch, raising_log_handler):
+    """A channel's handler raises and the error log raises too: the channel
+    is closed, the loop thread goes on."""
+    with ThreadedServer(hello.app) as server:
+        _fail_once(monkeypatch, HTTPChannel, "handle_read", RuntimeError("handler bug"))
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/")
+            assert conn.closed_by_server()
+        assert wait_until(lambda: not server.active_channels)
+        assert _served(server)
+
+
+def test_a_close_that_fails_halfway_still_closes_the_socket(monkeypatch):
+    """``closed`` is set first: a failure after it (a spill file that will
+    not close) must not leave the socket open and registered forever."""
+    with ThreadedServer(hello.app) as server:
+        _fail_once(monkeypatch, OutputBuffer, "close", OSError(errno.EIO, "spill file"))
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/", headers=[("Connection", "close")])
+            assert conn.read_response().status == 200
+            assert conn.closed_by_server()
+        assert wait_until(lambda: not server.active_channels)
+        assert wait_until(lambda: len(server._map) == 2)  # the listener and the trigger
+        assert _served(server)
+
+
+def test_a_passing_recv_failure_of_the_trigger_keeps_it(monkeypatch):
+    """ENOMEM reading the wake-up byte: the trigger stays, so workers can
+    still hand the loop work, and close() still stops the server."""
+    ran = threading.Event()
+    with ThreadedServer(hello.app) as server:
+        original = trigger.handle_read
+        failed = []
+
+        def recv_fails_once(self):
+            if not failed:
+                failed.append(1)
+                sock = self.socket
+                self.socket = _FailingRecv(sock)
+                try:
+                    return original(self)
+                finally:
+                    self.socket = sock
+            return original(self)
+
+        monkeypatch.setattr(trigger, "handle_read", recv_fails_once)
+        server.trigger.pull_trigger(lambda: None)
+        assert wait_until(lambda: failed)
+        server.trigger.pull_trigger(ran.set)
+        assert ran.wait(10)
+        assert _served(server)
+
+
+class _FailingRecv:
+    def __init__(self, sock):
+        self._sock = sock
+
+    def recv(self, size):
+        raise OSError(errno.ENOMEM, "Cannot allocate memory")
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
