@@ -9,7 +9,6 @@ import logging
 import threading
 
 import pytest
-import waitress.server
 from fixtureapps import hello
 from server_support import RawConnection, ThreadedServer, get, tcp_address, wait_until
 from waitress.channel import HTTPChannel
