@@ -482,7 +482,7 @@ class HTTPChannel(dispatcher):
                     task.service()
                 except ClientDisconnected:
                     task.close_after = True
-                except BaseException:  # SystemExit from an application too: answer 500, close
+                except (Exception, SystemExit):  # an application's sys.exit() too: 500, close
                     self._task_failed(task)
                 if task.close_after:
                     head = getattr(task, "head", None)
@@ -551,6 +551,7 @@ class HTTPChannel(dispatcher):
             self.sending_shut = shut_down_sending(self.socket)
 
     def _may_send_fin_locked(self) -> bool:
+        """Whether a FIN may end what was sent (see ``_send_fin_locked``)."""
         return not (self.closed or self.sending_shut or self.reset_on_close or self.output_ended)
 
     def _task_failed(self, task) -> None:

@@ -310,8 +310,8 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 # A bug (a subclass's channel or socket options) or MemoryError:
                 # this connection is lost; the listener must not be (closing it,
                 # as Waitress's error handling did, left a server that accepts nothing).
+                self._discard_half_made(sock, fd)  # first: the log may raise too
                 logger.exception("Exception while setting up a connection from %r", addr)
-                self._discard_half_made(sock, fd)
                 continue
             self.active_channels[channel.accepted_fd] = channel
             self._check_connection_limit()
