@@ -1,6 +1,7 @@
 """The listener's accept(): a plain socket is accepted without socket.accept()'s
 per-call costs, and the result is the socket socket.accept() would make."""
 
+import os
 import socket
 
 import pytest
@@ -44,3 +45,25 @@ def test_a_socket_subclass_keeps_its_own_accept():
 
     with Wrapped(socket.AF_INET, socket.SOCK_STREAM) as listener:
         assert _accept_function(listener) == listener.accept
+
+
+def test_a_socket_object_that_cannot_be_made_does_not_leak_its_descriptor():
+    """A MemoryError making the socket object after accept(): the accepted
+    descriptor is closed (a fault-injection audit found it leaked)."""
+    made = []
+
+    def fails_once(*args):
+        if not made:
+            made.append(args[-1])  # the accepted descriptor
+            raise MemoryError
+        return socket.socket(*args)
+
+    with _listener(socket.AF_INET, ("127.0.0.1", 0)) as listener:
+        accept = _accept_function(listener, fails_once)
+        with socket.create_connection(listener.getsockname()) as client:
+            with pytest.raises(MemoryError):
+                accept()
+            with pytest.raises(OSError):
+                os.fstat(made[0])  # closed
+            client.settimeout(10)
+            assert client.recv(1) == b""  # the connection is gone, not stuck open
