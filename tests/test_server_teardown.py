@@ -353,3 +353,39 @@ def test_a_kept_alive_connection_gets_no_early_fin():
         conn.request("GET", "/")
         assert conn.read_response().body == b"ok"
         assert conn.is_idle_open(wait=0.5)
+
+
+def test_a_worker_finishing_after_the_loop_closed_its_connection_leaves_the_next_one_alone():
+    """CVE-2022-31015's shape, for the worker's early FIN: the loop closes a
+    connection (its client reset) while a worker still runs its request; a
+    new connection gets the same descriptor number; when the worker then
+    ends its closing response, nothing it does (send, shutdown) may reach
+    the new connection, which must keep serving."""
+    entered, release = threading.Event(), threading.Event()
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/slow":
+            entered.set()
+            release.wait(20)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    with ThreadedServer(app) as server:
+        try:
+            first = RawConnection(tcp_address(server))
+            first.request("GET", "/slow", headers=[("Connection", "close")])
+            assert entered.wait(10)
+            (old_fd,) = server.active_channels
+            first.reset_close()
+            assert wait_until(lambda: old_fd not in server.active_channels)
+            with RawConnection(tcp_address(server)) as second:
+                second.request("GET", "/")
+                assert second.read_response().status == 200
+                assert list(server.active_channels) == [old_fd]  # the number was reused
+                release.set()  # the worker answers the closed connection now
+                assert wait_until(lambda: server.task_dispatcher.active_count == 0)
+                second.request("GET", "/again")
+                assert second.read_response().body == b"ok"
+                assert second.is_idle_open(wait=0.3)
+        finally:
+            release.set()

@@ -13,7 +13,7 @@ import socket as socket_module
 import sys
 from typing import Any, Optional, Tuple
 
-from .errors import ACCEPT_AGAIN, CONNECT_DONE, CONNECT_PENDING, DISCONNECTED
+from .errors import ACCEPT_AGAIN, CONNECT_DONE, CONNECT_PENDING, DISCONNECTED, log_quietly
 from .reactor import EVENT_READ, EVENT_WRITE, SocketMap, reactor_for
 
 # ``socket_module``: the dispatcher has an attribute named ``socket`` (asyncore's
@@ -332,13 +332,10 @@ class dispatcher:
 
         The close happens even if logging fails (a handler that raises).
         """
-        try:
-            if isinstance(sys.exc_info()[1], _DISCONNECT_EXCEPTIONS):
-                self.logger.debug("Connection lost on %r", self, exc_info=True)
-            else:
-                self.logger.error("Unexpected exception in %r", self, exc_info=True)
-        except Exception:
-            pass
+        if isinstance(sys.exc_info()[1], _DISCONNECT_EXCEPTIONS):
+            log_quietly(self.logger.debug, "Connection lost on %r", self, exc_info=True)
+        else:
+            log_quietly(self.logger.error, "Unexpected exception in %r", self, exc_info=True)
         self.handle_close()
 
     def handle_expt(self) -> None:

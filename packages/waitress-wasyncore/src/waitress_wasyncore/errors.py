@@ -5,7 +5,7 @@ that dispatcher's ``handle_error()`` and the loop carries on with the others.
 """
 
 import errno
-from typing import FrozenSet, Tuple
+from typing import Any, Callable, FrozenSet, Tuple
 
 
 class ExitNow(Exception):
@@ -34,3 +34,13 @@ CONNECT_PENDING: FrozenSet[int] = _codes("EINPROGRESS", "EALREADY", "EWOULDBLOCK
 
 #: connect_ex() results that mean the connection is up.
 CONNECT_DONE: FrozenSet[int] = frozenset({0}) | _codes("EISCONN")
+
+
+def log_quietly(log: Callable[..., Any], message: str, *args: Any, **kw: Any) -> None:
+    """``log(message, *args, **kw)``, unless the logging itself raises (a
+    handler that breaks): what called it is cleaning up after an error and
+    must still finish, or the loop thread would die of its log."""
+    try:
+        log(message, *args, **kw)
+    except Exception:
+        pass

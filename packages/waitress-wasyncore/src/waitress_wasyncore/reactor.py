@@ -24,7 +24,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from .errors import EXIT_EXCEPTIONS
+from .errors import EXIT_EXCEPTIONS, log_quietly
 from .timers import TimerQueue
 
 logger = logging.getLogger("waitress")
@@ -141,15 +141,6 @@ def _is_open(fd: int) -> bool:
 
 def _can_attach(obj: object) -> bool:
     return isinstance(getattr(obj, "_events", None), int) and hasattr(obj, "_asks_interest")
-
-
-def _log_quietly(message: str, obj: Any) -> None:
-    """Log the exception being handled; a logging handler that raises too
-    must not take the loop thread down with it."""
-    try:
-        logger.exception(message, obj)
-    except Exception:
-        pass
 
 
 class Reactor:
@@ -511,11 +502,11 @@ class Reactor:
         except EXIT_EXCEPTIONS:
             raise
         except BaseException:
-            _log_quietly("handle_error() of %r raised", obj)
+            log_quietly(logger.exception, "handle_error() of %r raised", obj)
             try:
                 obj.close()
             except Exception:
-                _log_quietly("close() of %r raised", obj)
+                log_quietly(logger.exception, "close() of %r raised", obj)
 
     # -- lifetime ----------------------------------------------------------
 

@@ -36,6 +36,7 @@ from waitress_http import (
 from waitress_wasyncore import dispatcher
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer, TruncatedFileError
 
+from .logs import log_quietly
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask, logged_path
 from .teardown import (
@@ -338,10 +339,7 @@ class HTTPChannel(dispatcher):
                     pass
 
     def handle_error(self) -> None:
-        try:
-            self.logger.exception("Unexpected error on connection %r", self.addr)
-        except Exception:  # a logging handler that raises: the close must still happen
-            pass
+        log_quietly(self.logger.exception, "Unexpected error on connection %r", self.addr)
         self.handle_close()
 
     # ---------------------------------------------------------------- parsing
@@ -559,10 +557,9 @@ class HTTPChannel(dispatcher):
         sent yet, and close; the connection must not wait forever."""
         task.close_after = True
         head = getattr(task, "head", None)
-        try:
-            self.logger.exception("Exception while serving %s", task if head is None else logged_path(head))
-        except Exception:  # a logging handler that raises: the client still gets its 500
-            pass
+        log_quietly(
+            self.logger.exception, "Exception while serving %s", task if head is None else logged_path(head)
+        )
         answer = getattr(task, "answer_failure", None)
         if answer is not None:
             try:

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import Dict, List, Optional, Set
 
-from .logs import logger, queue_logger
+from .logs import log_quietly, logger, queue_logger
 from .scheduling import prefer_batch_scheduling
 
 __all__ = ["ThreadedTaskDispatcher", "QUEUE_WARNING_INTERVAL"]
@@ -149,10 +149,7 @@ class ThreadedTaskDispatcher:
             try:
                 task.service()
             except BaseException:  # a task must never take its thread down
-                try:
-                    self.logger.exception("Exception when servicing %r", task)
-                except BaseException:  # nor a logging handler that raises
-                    pass
+                log_quietly(self.logger.exception, "Exception when servicing %r", task)
 
     def add_task(self, task) -> None:
         """Queue ``task``; warn when every thread is busy: at most once a

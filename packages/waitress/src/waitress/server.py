@@ -25,7 +25,7 @@ from .adjustments import Adjustments
 from .channel import HTTPChannel
 from .flushes import DelayedFlushes
 from .lifecycle import LoopRunner
-from .logs import logger
+from .logs import log_quietly, logger
 from .pool import ThreadedTaskDispatcher
 from .proxy_headers import proxy_headers_middleware  # noqa: F401 (Waitress's server imported it)
 from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS, unsent_bytes
@@ -323,7 +323,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         with another object over the same descriptor (a TLS wrapper does).
         """
         half_made = self._map.get(fd)
-        if half_made is not None and self.active_channels.get(fd) is not half_made:
+        if half_made is not None:
             half_made.del_channel()
             other = getattr(half_made, "socket", None)
             if other is not None and other is not sock:
@@ -349,13 +349,10 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         """
         if not self._accept_starved:
             self._accept_starved = True
-            try:
-                if unexpected:
-                    logger.error("Unexpected exception while accepting a connection", exc_info=exc)
-                elif self.adj.log_socket_errors:
-                    logger.warning("server accept() threw an exception", exc_info=exc)
-            except Exception:  # a logging handler that raises: still keep listening
-                pass
+            if unexpected:
+                log_quietly(logger.error, "Unexpected exception while accepting a connection", exc_info=exc)
+            elif self.adj.log_socket_errors:
+                log_quietly(logger.warning, "server accept() threw an exception", exc_info=exc)
         self.set_interest(False, False)
         wasyncore.call_later(ACCEPT_PAUSE_SECONDS, self._resume_accepting, self._map)
 

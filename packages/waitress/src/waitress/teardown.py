@@ -70,7 +70,6 @@ def make_close_a_reset(sock: socket.socket) -> None:
         pass
 
 
-
 def unsent_bytes(sock: socket.socket) -> int:
     """Bytes of ours still in ``sock``'s send queue, not yet acknowledged
     (Linux's SIOCOUTQ); 0 where that cannot be asked."""
@@ -80,7 +79,6 @@ def unsent_bytes(sock: socket.socket) -> int:
         return struct.unpack("i", fcntl.ioctl(sock.fileno(), _SIOCOUTQ, _INT_ZERO))[0]
     except (OSError, ValueError):  # closed, or not a TCP socket
         return 0
-
 
 
 def shut_down_sending(sock: socket.socket) -> bool:

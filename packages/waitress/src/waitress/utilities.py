@@ -42,8 +42,8 @@ def parse_http_date(value: str) -> int:
     """An HTTP date (IMF-fixdate, RFC 850 or asctime, RFC 9110 5.6.7) as
     whole seconds since the epoch; 0 when ``value`` is none of them, as
     Waitress's function answered (code compares If-Modified-Since with it)."""
-    # Imported here: the email package costs the server 20 modules and
-    # 1,200 objects that every full garbage collection would walk.
+    # Imported here: the email package would add 20 modules and 0.7 MB to
+    # every server (and a pinned A/B of hello read 0.97 with it).
     import calendar
     import email.utils
 
