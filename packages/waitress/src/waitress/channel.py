@@ -235,10 +235,16 @@ class HTTPChannel(dispatcher):
         with self.lock:
             idle = not self.busy and not self.tasks and not self.outbuf.pending
             self.will_close = True
-        if idle:
-            self.handle_close()
-        else:
+        if not idle:
             self.set_interest(False, self.write_wanted)
+        elif self.reset_on_close:
+            # A cut body, its reset still to come: the EOF can arrive after
+            # the cut and before the loop's close thunk, and a reset now would
+            # discard what the kernel still holds for this client (the
+            # response pipelined ahead).  The close path waits for delivery.
+            self._close_when_sent()
+        else:
+            self.handle_close()
 
     def _peer_lost(self, exc: BaseException) -> None:
         self.client_gone = True
