@@ -9,7 +9,7 @@ import logging
 import threading
 
 import pytest
-from fixtureapps import hello
+from fixtureapps import echo, hello
 from server_support import RawConnection, ThreadedServer, get, tcp_address, wait_until
 from waitress.channel import HTTPChannel
 from waitress_wasyncore.buffers import OutputBuffer
@@ -159,3 +159,60 @@ class _FailingRecv:
 
     def __getattr__(self, name):
         return getattr(self._sock, name)
+
+
+def _no_temporary_file(*args, **kw):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _unwritable_temporary_directory(*args, **kw):
+    raise PermissionError(errno.EACCES, "Permission denied")
+
+
+class _FullDiskFile:
+    """A temporary file on a disk that fills after the first write."""
+
+    def __init__(self):
+        self.writes = 0
+
+    def write(self, data):
+        self.writes += 1
+        if self.writes > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return len(data)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize(
+    "temporary_file",
+    [_no_temporary_file, _unwritable_temporary_directory, _FullDiskFile],
+    ids=["disk-full-at-creation", "directory-unwritable", "disk-full-while-writing"],
+)
+def test_a_body_that_cannot_be_stored_gets_a_500_and_costs_only_its_connection(
+    temporary_file, monkeypatch, caplog
+):
+    """A body past ``inbuf_overflow`` goes to a temporary file; when that
+    fails, the client hears why (500, not a silent close) and the server
+    goes on, reading bodies again once the disk has room."""
+    import waitress_wasyncore.buffers as buffers
+
+    real_temporary_file = buffers.tempfile.TemporaryFile
+    with ThreadedServer(echo.app, inbuf_overflow=1024) as server:
+        monkeypatch.setattr(buffers.tempfile, "TemporaryFile", temporary_file)
+        with RawConnection(tcp_address(server)) as conn:
+            # Sent in two reads' worth, so that a spill file, once made, is written again.
+            conn.request("POST", "/", body=b"x" * 2048, headers=[("Content-Length", "300000")])
+            conn.send(b"y" * 297952)
+            response = conn.read_response("POST")
+            assert response.status == 500
+            assert b"could not store the request body" in response.body
+            assert response.header("Connection") == "close"
+            assert conn.closed_by_server()
+        assert "Could not store the request body" in caplog.text
+        monkeypatch.setattr(buffers.tempfile, "TemporaryFile", real_temporary_file)
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("POST", "/", body=b"z" * 300000)
+            response = conn.read_response("POST")
+            assert response.status == 200 and response.json()["body"] == "z" * 300000

@@ -30,6 +30,7 @@ from waitress_http import (
     NEED_DATA,
     Body,
     HTTPError,
+    InternalServerError,
     RequestHead,
     RequestParser,
 )
@@ -377,9 +378,14 @@ class HTTPChannel(dispatcher):
                 self.head_started = None
                 self.current = self._new_task(self, event)
             elif cls is Body:
-                if current.spool is None:
-                    current.spool = BodySpool(self.inbuf_overflow)
-                current.spool.write(event.data)
+                try:
+                    spool = current.spool
+                    if spool is None:
+                        spool = current.spool = BodySpool(self.inbuf_overflow)
+                    spool.write(event.data)
+                except (OSError, MemoryError) as exc:
+                    start = self._body_not_stored_locked(exc) or start
+                    break
             elif event is NEED_DATA:
                 if current is None:
                     if self.head_started is None and parser.buffered:
@@ -416,6 +422,20 @@ class HTTPChannel(dispatcher):
             return False
         self.busy = True
         return True
+
+    def _body_not_stored_locked(self, exc: BaseException) -> bool:
+        """The request body could not be kept: the disk holding the temporary
+        file is full, the temporary directory cannot be written, memory ran
+        out.  The server's fault, not the client's: answer 500 (as nginx
+        does), close, and log why; the connection's other requests and every
+        other connection go on.  Before, the exception reached the loop,
+        which closed the connection with no answer at all."""
+        log_quietly(
+            self.logger.error, "Could not store the request body from %r: %s: %s",
+            self.addr, type(exc).__name__, exc,
+        )
+        error = InternalServerError("The server could not store the request body.", self.current.head.version)
+        return self._queue_error_locked(error)
 
     def _maybe_continue_locked(self) -> None:
         """Send ``100 Continue`` once every earlier response is out.
