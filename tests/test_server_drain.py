@@ -534,6 +534,65 @@ def test_the_reset_of_a_cut_body_waits_for_the_response_before_it(half_close, ca
     assert how == "reset"
 
 
+MID = 512 << 10  # fits in the server's send buffer below, not in the client's window
+
+
+class _EofBeforeCloseChannel(HTTPChannel):
+    """Forces one ordering of a race: the client's EOF is read after the cut
+    and before the loop runs the close the worker asked for.  The worker's
+    close request is held back until the EOF has been handled."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        self.held_back = []
+        self.eof_handled = threading.Event()
+
+    def _call_on_loop(self, fn):
+        if fn == self._close_when_sent and not self.eof_handled.is_set():
+            self.held_back.append(fn)
+            return
+        super()._call_on_loop(fn)
+
+    def _peer_eof(self):
+        super()._peer_eof()
+        self.eof_handled.set()
+        for fn in self.held_back:
+            super()._call_on_loop(fn)
+
+
+def test_an_eof_read_between_the_cut_and_its_close_does_not_reset_the_response_before_it():
+    """The deterministic form of a race the half-closed case above met now
+    and then (twice red in CI): the EOF found the cut connection idle and
+    reset it at once, discarding the complete response still in the kernel."""
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/mid":
+            start_response("200 OK", [("Content-Length", str(MID))])
+            return [b"m" * MID]
+        return _big_or_broken(environ, start_response)
+
+    with ThreadedServer(app) as server:
+        server.channel_class = _EofBeforeCloseChannel
+        client = _not_reading_client(
+            tcp_address(server),
+            b"GET /mid HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+            b"GET /fail HTTP/1.0\r\n\r\n",
+        )
+        with client:
+            channel = wait_until(lambda: next(iter(_channels(server)), None))
+            assert wait_until(lambda: channel.held_back)  # cut, idle, its close held back
+            assert channel.reset_on_close and not channel.total_outbufs_len
+            client.shutdown(socket.SHUT_WR)
+            assert channel.eof_handled.wait(10)
+            received, how = read_until_closed(client)
+    first, _, rest = received.partition(b"\r\n\r\n")
+    assert first.startswith(b"HTTP/1.0 200 ")
+    assert rest[:MID] == b"m" * MID
+    assert rest[MID:].startswith(b"HTTP/1.0 200 ")
+    assert how == "reset"
+
+
 @pytest.mark.parametrize("stopper", ["drain", "sweep"])
 def test_a_finished_body_ended_by_the_close_and_cut_in_the_queue_is_reset(monkeypatch, stopper):
     """The application produced the whole body, but the client reads slowly
