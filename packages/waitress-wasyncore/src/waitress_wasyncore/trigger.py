@@ -13,7 +13,7 @@ import threading
 from typing import Callable, List, Optional
 
 from .dispatcher import dispatcher
-from .errors import EXIT_EXCEPTIONS
+from .errors import EXIT_EXCEPTIONS, log_quietly
 
 logger = logging.getLogger("waitress")
 
@@ -79,7 +79,9 @@ class trigger(dispatcher):
             pass
         except OSError as exc:
             if exc.errno in _BROKEN:
-                logger.error("The loop's trigger failed: other threads cannot wake the loop", exc_info=True)
+                log_quietly(
+                    logger.error, "The loop's trigger failed: other threads cannot wake the loop", exc_info=True
+                )
                 self.handle_close()
                 return
             # Passing (out of memory or buffers): the byte stays unread, so
@@ -98,7 +100,9 @@ class trigger(dispatcher):
                 self._requeue(thunks[index + 1 :])
                 raise
             except BaseException:
-                logger.exception("Exception in a thunk run by the trigger: %r", thunk)
+                # Quietly: a log handler that raised here lost the thunks
+                # behind this one, and the trigger with them (handle_error).
+                log_quietly(logger.exception, "Exception in a thunk run by the trigger: %r", thunk)
 
     def _requeue(self, thunks: List[Thunk]) -> None:
         """Put back thunks that did not run because one raised ExitNow, ahead of newer ones."""
@@ -107,6 +111,13 @@ class trigger(dispatcher):
         with self._lock:
             self._thunks[:0] = thunks
         self.pull_trigger()
+
+    def handle_error(self) -> None:
+        """``handle_read`` raised past its own handling (a MemoryError from
+        ``recv``, say): keep the trigger, whose byte stays unread, so the loop
+        comes back for the thunks.  Closed, as other dispatchers are, it
+        would drop every later pull, the server's ``close()`` among them."""
+        log_quietly(logger.error, "Unexpected exception in the loop's trigger", exc_info=True)
 
     def handle_close(self) -> None:
         self.close()

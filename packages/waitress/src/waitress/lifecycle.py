@@ -28,6 +28,7 @@ from typing import Any, Callable, Dict, Iterator
 import waitress_wasyncore as wasyncore
 
 from .channel import HTTPChannel
+from .logs import log_quietly, logger
 from .pool import ThreadedTaskDispatcher
 from .scheduling import batch_scheduling
 
@@ -51,6 +52,22 @@ def interrupting(handler: Callable) -> Callable:
 
 def _interrupts(handler: Any) -> bool:
     return handler is signal.default_int_handler or getattr(handler, "interrupting", False)
+
+
+def _stop_step(step: Callable[[], object]) -> bool:
+    """Run one step of a stop (one listener's, one connection's); False if it
+    raised.  A failing step (a subclass's close, a socket's EIO) is logged
+    and the others still run: raised out of the stop, it left the server
+    accepting and ``run()`` waiting forever.  An OSError from a close is
+    the socket's own end, as it always was: not worth a log line."""
+    try:
+        step()
+    except OSError:
+        return False
+    except Exception:
+        log_quietly(logger.exception, "Exception while stopping the server, in %r", step)
+        return False
+    return True
 
 
 class LoopRunner:
@@ -180,7 +197,11 @@ class LoopRunner:
                 # this very request), and its response is the connection's last.
                 self._mark_last_response(threading.get_ident())
                 return
-            stopped.wait(SHUTDOWN_TIMEOUT + 5)
+            if not stopped.wait(SHUTDOWN_TIMEOUT + 5):
+                # The deadline's timer did not end it: the loop is stuck or
+                # the timer never ran.  Say so rather than return as if stopped.
+                log_quietly(logger.error, "The server did not stop within %s s; closing it now", SHUTDOWN_TIMEOUT + 5)
+                self._trigger().pull_trigger(self._force_close)
             return
         # Not running: close everything here and now.
         self._shutting_down = True
@@ -210,37 +231,42 @@ class LoopRunner:
             # A second signal came before the loop got to the first: it said now.
             deadline = min(deadline, self._shutdown_deadline)
         self._shutdown_deadline = deadline
+        # The deadline first: whatever a step below does, it ends the stop.
+        wasyncore.call_later(max(0.0, deadline - now), self._force_close, self._map)
         listeners = self._listeners()
         for listener in listeners:
-            listener.take_backlog()
+            _stop_step(listener.take_backlog)
         # Connections first: once a listener refuses, anyone may take the
         # stop as begun, and a response finished then must say it is the last.
         channels = [obj for obj in list(self._map.values()) if isinstance(obj, HTTPChannel)]
         for channel in channels:
-            channel.shutdown_gracefully()
+            _stop_step(channel.shutdown_gracefully)
         for listener in listeners:
-            listener.del_channel_and_close()
+            _stop_step(listener.del_channel_and_close)
         self._maybe_finish()
-        wasyncore.call_later(max(0.0, deadline - now), self._force_close, self._map)
 
     def _maybe_finish(self) -> None:
         if not any(isinstance(obj, HTTPChannel) for obj in list(self._map.values())):
             self._force_close()
 
     def _force_close(self) -> None:
-        self._close_everything()
-        self._map.clear()
+        try:
+            self._close_everything()
+        finally:
+            self._map.clear()  # the loop ends, whatever failed to close
 
     def _close_everything(self) -> None:
-        """Close every connection, listener and trigger in the map."""
+        """Close every connection, listener and trigger in the map; one that
+        fails to close loses its socket anyway, and the rest still close."""
         listeners = self._listeners()
         for obj in list(self._map.values()):
-            try:
-                if isinstance(obj, HTTPChannel):
-                    obj.handle_close()
-                elif any(obj is listener for listener in listeners):
-                    obj.del_channel_and_close()  # its close() would come back here
-                else:
-                    obj.close()
-            except OSError:
-                pass
+            if isinstance(obj, HTTPChannel):
+                step = obj.handle_close
+            elif any(obj is listener for listener in listeners):
+                step = obj.del_channel_and_close  # its close() would come back here
+            else:
+                step = obj.close
+            if not _stop_step(step):
+                sock = getattr(obj, "socket", None)
+                if sock is not None:
+                    _stop_step(sock.close)

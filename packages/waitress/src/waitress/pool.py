@@ -200,14 +200,16 @@ class ThreadedTaskDispatcher:
                 left = min(deadline - time.monotonic(), threading.TIMEOUT_MAX)
                 thread.join(max(0.0, left))
         still = [t for t in threads if t.is_alive() and t is not threading.current_thread()]
+        # The cancels first, and every log line quietly: a logging handler
+        # that raises must not skip them, nor make the server's run() raise.
+        for task in pending:
+            try:
+                task.cancel()
+            except Exception:
+                log_quietly(self.logger.exception, "Exception while canceling %r", task)
         busy = len(still) - len(self._idle)  # idle ones are about to take their stop
         if busy > 0:
-            self.logger.warning("%d thread(s) still running", busy)
+            log_quietly(self.logger.warning, "%d thread(s) still running", busy)
         if pending:
-            self.logger.warning("Canceling %d pending task(s)", len(pending))
-            for task in pending:
-                try:
-                    task.cancel()
-                except Exception:
-                    self.logger.exception("Exception while canceling %r", task)
+            log_quietly(self.logger.warning, "Canceling %d pending task(s)", len(pending))
         return not still

@@ -38,6 +38,7 @@ _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # our sockets are non-blocking a
 MSG_MORE = getattr(socket, "MSG_MORE", 0)
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 _INT_ZERO = struct.pack("i", 0)
+_TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 if sys.platform.startswith("linux"):
     import fcntl
     import termios
@@ -72,8 +73,13 @@ def make_close_a_reset(sock: socket.socket) -> None:
 
 def unsent_bytes(sock: socket.socket) -> int:
     """Bytes of ours still in ``sock``'s send queue, not yet acknowledged
-    (Linux's SIOCOUTQ); 0 where that cannot be asked."""
-    if _SIOCOUTQ is None:
+    (Linux's SIOCOUTQ); 0 where that cannot be asked.
+
+    Always 0 on a UNIX socket: there SIOCOUTQ counts what the client has
+    not *read*, and a close loses none of it (it stays readable, no reset
+    comes), so an idle client that had not read its last response made
+    every stop wait out its deadline."""
+    if _SIOCOUTQ is None or sock.family not in _TCP_FAMILIES:
         return 0
     try:
         return struct.unpack("i", fcntl.ioctl(sock.fileno(), _SIOCOUTQ, _INT_ZERO))[0]
