@@ -6,6 +6,7 @@ Found by a fault-injection audit; each test fails on the code before it.
 
 import errno
 import logging
+import socket
 import threading
 
 import pytest
@@ -216,3 +217,58 @@ def test_a_body_that_cannot_be_stored_gets_a_500_and_costs_only_its_connection(
             conn.request("POST", "/", body=b"z" * 300000)
             response = conn.read_response("POST")
             assert response.status == 200 and response.json()["body"] == "z" * 300000
+
+
+def _streamed_past_the_socket(environ, start_response):
+    """A streamed body (no length) far larger than the kernel takes from a
+    client that does not read, so that output queues, then more pieces."""
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+
+    def pieces():
+        yield b"a" * (4 << 20)
+        for _ in range(64):
+            yield b"b" * 65536
+
+    return pieces()
+
+
+@pytest.mark.parametrize("error", [OSError(errno.ENOSPC, "No space left on device"), MemoryError()],
+                         ids=["disk-full", "out-of-memory"])
+@pytest.mark.parametrize("version", ["HTTP/1.1", "HTTP/1.0"], ids=["chunked", "close-delimited"])
+def test_output_that_cannot_be_queued_ends_the_connection_in_a_way_the_client_detects(
+    error, version, monkeypatch, caplog
+):
+    """The output queue failed to take a piece (its spill file on a full
+    disk, memory): the piece was dropped, the response went on, and a
+    chunked one ended with its last chunk, a hole in the middle, looking
+    complete; the queue's byte count also kept the loop writing, at full
+    CPU, bytes that were not there.  Now nothing more goes out and the
+    connection ends in a reset."""
+    from server_support import read_until_closed
+
+    original = OutputBuffer.append
+    queued = []
+
+    def failing_append(self, data):
+        queued.append(1)
+        if len(queued) == 20:  # output is queued by now: the socket is full
+            raise error
+        return original(self, data)
+
+    with ThreadedServer(_streamed_past_the_socket, outbuf_overflow=1 << 20) as server:
+        monkeypatch.setattr(OutputBuffer, "append", failing_append)
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        client.settimeout(20)
+        with client:
+            client.connect(tcp_address(server))
+            client.sendall(f"GET / {version}\r\nHost: x\r\n\r\n".encode())
+            assert wait_until(lambda: len(queued) >= 20)
+            received, how = read_until_closed(client)
+        monkeypatch.setattr(OutputBuffer, "append", original)
+        assert how == "reset"
+        assert not received.endswith(b"\r\n0\r\n\r\n")
+        assert len(received) < (4 << 20) + 64 * 65536
+        assert "Could not queue the response" in caplog.text
+        assert wait_until(lambda: not any(isinstance(ch, HTTPChannel) for ch in list(server._map.values())))
+        assert _served(server)

@@ -589,3 +589,35 @@ def test_small_and_large_pieces_keep_their_order(overflow):
     assert spool.finish().read() == b"".join(pieces)
     assert len(spool) == sum(map(len, pieces))
     spool.close()
+
+
+def _raise(error):
+    def raising(*args, **kw):
+        raise error
+
+    return raising
+
+
+@pytest.mark.parametrize("where", ["new-spill-file", "existing-spill-file", "memory"])
+def test_an_append_that_fails_counts_nothing_of_its_data(where, monkeypatch):
+    """A failed append left its size in ``pending``: the owner's loop kept
+    asking to send bytes that were not there, at full CPU."""
+    out = OutputBuffer(overflow=1000 if where != "memory" else 1 << 20)
+    out.append(b"x" * 100)
+    if where == "new-spill-file":
+        monkeypatch.setattr(buffers.tempfile, "TemporaryFile", _raise(OSError(28, "No space left on device")))
+        data = b"y" * 2000
+    elif where == "existing-spill-file":
+        out.append(b"z" * 2000)  # spills
+        spill = out._parts[-1]
+        monkeypatch.setattr(spill, "file", type("Full", (), {"write": _raise(OSError(28, "full"))})())
+        data = b"y" * 10
+    else:
+        out.append(b"w" * (buffers.COALESCE_MAX + 1))  # kept as is: the next small piece starts a new tail
+        monkeypatch.setattr(buffers, "bytearray", _raise(MemoryError()), raising=False)
+        data = b"y" * 10
+    before = out.pending
+    with pytest.raises((OSError, MemoryError)):
+        out.append(data)
+    assert out.pending == before
+    out.close()

@@ -454,6 +454,11 @@ class OutputBuffer:
         owner of anything else (a ``bytearray``, a view of one, even a
         read-only view) may change it once this returns, so what is kept
         of it is a copy.
+
+        If it raises (the disk under the spill file is full, memory ran
+        out), ``data`` is not counted in ``pending``, but part of it may be
+        queued: the output has a hole, and the owner must end the
+        connection in a way the client cannot take for a complete response.
         """
         if type(data) is memoryview and data.c_contiguous:
             if data.format != "B" or data.ndim != 1:
@@ -465,10 +470,12 @@ class OutputBuffer:
             size = len(data)
         if not size:
             return
+        # Counted only once stored: a count of bytes that are not there
+        # would keep the loop asking to write them, at full CPU.
         parts = self._parts
-        self.pending += size
         if parts and type(parts[-1]) is _SpillPart:
             parts[-1].write(data)
+            self.pending += size
             return
         if self._in_memory + size > self.overflow:
             spill = _SpillPart()
@@ -476,26 +483,28 @@ class OutputBuffer:
                 spill.write(data)
             except BaseException:
                 spill.close()
-                self.pending -= size
                 raise
             parts.append(spill)
             self._coalescing = None
+            self.pending += size
             return
-        self._in_memory += size
         if size <= COALESCE_MAX:
             tail = self._coalescing
             if tail is not None and len(tail) + size <= COALESCE_LIMIT:
                 tail += data
             else:
-                tail = self._coalescing = bytearray(data)
+                tail = bytearray(data)
                 parts.append(tail)
-            return
-        if type(data) is not bytes and not (
-            type(data) is memoryview and type(data.obj) is bytes
-        ):
-            data = bytes(data)  # see above: its owner may change it
-        parts.append(data)
-        self._coalescing = None
+                self._coalescing = tail
+        else:
+            if type(data) is not bytes and not (
+                type(data) is memoryview and type(data.obj) is bytes
+            ):
+                data = bytes(data)  # see above: its owner may change it
+            parts.append(data)
+            self._coalescing = None
+        self._in_memory += size
+        self.pending += size
 
     def append_file(self, filebuffer: ReadOnlyFileBasedBuffer, size: int) -> bool:
         """Queue ``size`` bytes of ``filebuffer``'s file from its current position.

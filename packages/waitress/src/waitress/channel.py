@@ -338,12 +338,12 @@ class HTTPChannel(dispatcher):
             for task in self.tasks:
                 task.cancel()
             self.tasks.clear()
-            self._queue_gathered_locked()  # written before the end: it goes out
-            if self.outbuf.pending:
-                try:
+            try:
+                self._queue_gathered_locked()  # written before the end: it goes out
+                if self.outbuf.pending:
                     self._flush_locked()
-                except ClientDisconnected:
-                    pass
+            except ClientDisconnected:
+                pass
 
     def handle_error(self) -> None:
         log_quietly(self.logger.exception, "Unexpected error on connection %r", self.addr)
@@ -704,8 +704,30 @@ class HTTPChannel(dispatcher):
     def _queue_gathered_locked(self) -> None:
         """Move gathered pieces to the output queue (to be flushed by the caller)."""
         if self.gathered is not None:
-            for buf in self._take_gathered_locked():
-                self.outbuf.append(buf)
+            self._queue_locked(self._take_gathered_locked())
+
+    def _queue_locked(self, buffers) -> None:
+        """Append ``buffers`` to the output queue, or end the connection."""
+        outbuf = self.outbuf
+        try:
+            for buf in buffers:
+                outbuf.append(buf)
+        except Exception as exc:
+            self._output_failed_locked(exc)
+
+    def _output_failed_locked(self, exc: BaseException) -> None:
+        """Queuing output failed (the disk under the spill file is full,
+        memory ran out): the response now has a hole.  Nothing more goes
+        out, and the connection ends in a reset, so that no client takes
+        what it got for a whole response (a chunked one did, with its last
+        chunk written after the hole).  The sender stops, as for a client
+        gone; the log says why."""
+        log_quietly(
+            self.logger.error, "Could not queue the response to %r: %s: %s", self.addr, type(exc).__name__, exc
+        )
+        self.output_ended = True
+        self.reset_on_close = True
+        self._lost_locked()
 
     def _wait_for_room_locked(self) -> None:
         if self.outbuf.pending > self.high_watermark:
@@ -744,8 +766,7 @@ class HTTPChannel(dispatcher):
             buffers = self._take_gathered_locked() + buffers
         outbuf = self.outbuf
         if outbuf.pending:
-            for buf in buffers:
-                outbuf.append(buf)
+            self._queue_locked(buffers)
             self._flush_locked()
             return
         if not buffers:
@@ -761,15 +782,18 @@ class HTTPChannel(dispatcher):
             self._lost_locked()
         if sent:
             self.last_activity = self.last_output = _monotonic()
-        for buf in buffers:
-            if sent:
-                size = len(buf) if buf.__class__ is bytes else memoryview(buf).nbytes
-                if sent >= size:
-                    sent -= size
-                    continue
-                buf = memoryview(buf).cast("B")[sent:]  # bytes, whatever the view's format
-                sent = 0
-            outbuf.append(buf)
+        try:
+            for buf in buffers:
+                if sent:
+                    size = len(buf) if buf.__class__ is bytes else memoryview(buf).nbytes
+                    if sent >= size:
+                        sent -= size
+                        continue
+                    buf = memoryview(buf).cast("B")[sent:]  # bytes, whatever the view's format
+                    sent = 0
+                outbuf.append(buf)
+        except Exception as exc:
+            self._output_failed_locked(exc)
         if outbuf.pending and not self.write_wanted:
             self.write_wanted = True
             self._call_on_loop(self._sync_interest)
