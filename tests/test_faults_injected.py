@@ -272,3 +272,50 @@ def test_output_that_cannot_be_queued_ends_the_connection_in_a_way_the_client_de
         assert "Could not queue the response" in caplog.text
         assert wait_until(lambda: not any(isinstance(ch, HTTPChannel) for ch in list(server._map.values())))
         assert _served(server)
+
+
+def _failing_on_call(original, call, error):
+    calls = []
+
+    def failing(*args, **kw):
+        calls.append(1)
+        if len(calls) == call:
+            raise error
+        return original(*args, **kw)
+
+    return failing
+
+
+@pytest.mark.parametrize("call", [1, 2], ids=["worker", "loop"])
+@pytest.mark.parametrize("path", ["sendfile", "read"])
+def test_a_file_that_fails_to_read_is_logged_as_such_not_as_a_client_disconnect(path, call, monkeypatch, caplog):
+    """An I/O error of the file's disk halfway through a ``wsgi.file_wrapper``
+    response: the body is short of its Content-Length and the connection
+    closes, as before, but the log blamed the client ("Client disconnected")
+    or said nothing at all."""
+    import waitress_wasyncore.buffers as buffers
+    from fixtureapps import filewrapper
+    from server_support import read_until_closed
+
+    eio = OSError(errno.EIO, "Input/output error")
+    if path == "sendfile":
+        monkeypatch.setattr(buffers.os, "sendfile", _failing_on_call(buffers.os.sendfile, call, eio))
+    else:
+        monkeypatch.setattr(buffers, "_sendfile_target", lambda sock: None)
+        monkeypatch.setattr(buffers, "_pread", _failing_on_call(buffers._pread, call, eio))
+    with ThreadedServer(filewrapper.app) as server:
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        client.settimeout(20)
+        with client:
+            client.connect(tcp_address(server))
+            client.sendall(b"GET /large HTTP/1.1\r\nHost: x\r\n\r\n")
+            received, how = read_until_closed(client)
+        monkeypatch.undo()
+        head, _, body = received.partition(b"\r\n\r\n")
+        assert b"Content-Length: %d" % filewrapper.LARGE_SIZE in head
+        assert len(body) < filewrapper.LARGE_SIZE
+        assert "Reading the response's file failed" in caplog.text
+        assert "Input/output error" in caplog.text
+        assert "Client disconnected" not in caplog.text
+        assert _served(server)

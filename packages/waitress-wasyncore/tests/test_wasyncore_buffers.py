@@ -621,3 +621,27 @@ def test_an_append_that_fails_counts_nothing_of_its_data(where, monkeypatch):
         out.append(data)
     assert out.pending == before
     out.close()
+
+
+@pytest.mark.parametrize(
+    "error, file_side",
+    [(OSError(5, "Input/output error"), True), (BrokenPipeError(32, "Broken pipe"), False),
+     (ConnectionResetError(104, "reset"), False)],
+    ids=["EIO", "EPIPE", "ECONNRESET"],
+)
+def test_sendfile_errors_say_whether_the_file_or_the_peer_failed(error, file_side, tmp_path, tcp_pair, monkeypatch):
+    """The owner logs a file's I/O error as the server's failure, and a
+    peer's as a disconnect: the error's class tells them apart."""
+    from waitress_wasyncore.buffers import QueuedFileError
+
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * 1000)
+    sender, _ = tcp_pair
+    out = OutputBuffer(overflow=1 << 20)
+    with open(path, "rb") as f:
+        out.append_file(ReadOnlyFileBasedBuffer(f), 1000)
+    monkeypatch.setattr(buffers.os, "sendfile", _raise(error))
+    with pytest.raises(OSError) as raised:
+        out.send_to(sender)
+    assert isinstance(raised.value, QueuedFileError) is file_side
+    out.close()

@@ -22,6 +22,7 @@ from typing import IO, Any, Deque, List, Optional, Union
 __all__ = [
     "BodySpool",
     "OutputBuffer",
+    "QueuedFileError",
     "ReadOnlyFileBasedBuffer",
     "TruncatedFileError",
     "empty_input",
@@ -51,7 +52,28 @@ _SENDFILE_UNSUPPORTED = frozenset(
 )
 
 
-class TruncatedFileError(OSError):
+class QueuedFileError(OSError):
+    """Reading a queued file failed (an I/O error of its disk, say): the
+    file's fault, not the peer's.  The connection can only be closed, as
+    for a send error, but whoever logs it should not blame the client."""
+
+
+#: os.sendfile errors that are the socket's (the peer's), not the file's.
+_SOCKET_SIDE = frozenset(
+    getattr(errno, name)
+    for name in (
+        "EPIPE", "ECONNRESET", "ENOTCONN", "ESHUTDOWN", "ECONNABORTED", "ETIMEDOUT",
+        "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EBADF", "EAGAIN",
+    )
+    if hasattr(errno, name)
+)
+
+
+def _file_side(error: OSError) -> QueuedFileError:
+    return QueuedFileError(error.errno, f"reading a queued file failed: {error.strerror or error}")
+
+
+class TruncatedFileError(QueuedFileError):
     """A queued file ended before the number of bytes it was queued with.
 
     The peer was promised more bytes than exist, so the connection can only
@@ -304,7 +326,9 @@ def _sendfile(sock: Any, fd: int, offset: int, count: int) -> Optional[int]:
     except OSError as why:
         if why.errno in _SENDFILE_UNSUPPORTED:
             return None
-        raise
+        if why.errno in _SOCKET_SIDE:
+            raise
+        raise _file_side(why) from why
     if not sent:
         raise TruncatedFileError(errno.EIO, "file ended before the queued size")
     return sent
@@ -349,7 +373,10 @@ class _DescriptorPart(_StreamPart):
             self._use_sendfile = False
         chunk = self._leftover
         if chunk is None:
-            chunk = _read_at(self.fd, self.offset, min(self.remaining, FALLBACK_CHUNK))
+            try:
+                chunk = _read_at(self.fd, self.offset, min(self.remaining, FALLBACK_CHUNK))
+            except OSError as why:
+                raise _file_side(why) from why
             if not chunk:
                 raise TruncatedFileError(errno.EIO, "file ended before the queued size")
         try:
@@ -403,7 +430,10 @@ class _FilePart(_StreamPart):
     def send_to(self, sock: Any) -> int:
         chunk = self._leftover
         if chunk is None:
-            chunk = self.file.read(min(self.remaining, FALLBACK_CHUNK))
+            try:
+                chunk = self.file.read(min(self.remaining, FALLBACK_CHUNK))
+            except OSError as why:
+                raise _file_side(why) from why
             if not chunk:
                 raise TruncatedFileError(errno.EIO, "file shorter than announced")
         try:

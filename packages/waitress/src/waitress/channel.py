@@ -35,7 +35,7 @@ from waitress_http import (
     RequestParser,
 )
 from waitress_wasyncore import dispatcher
-from waitress_wasyncore.buffers import BodySpool, OutputBuffer, TruncatedFileError
+from waitress_wasyncore.buffers import BodySpool, OutputBuffer, QueuedFileError, TruncatedFileError
 
 from .logs import log_quietly
 from .logs import logger as waitress_logger
@@ -92,6 +92,9 @@ class HTTPChannel(dispatcher):
     #: The application broke that response off: its close is a reset, once
     #: the kernel has delivered what came before (``Response.cut_looks_complete``).
     reset_on_close = False
+    #: The response was cut by the server's own failure (its file could not
+    #: be read, its output not queued), already logged: not a client's disconnect.
+    output_failed = False
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
@@ -727,6 +730,7 @@ class HTTPChannel(dispatcher):
         )
         self.output_ended = True
         self.reset_on_close = True
+        self.output_failed = True
         self._lost_locked()
 
     def _wait_for_room_locked(self) -> None:
@@ -810,6 +814,12 @@ class HTTPChannel(dispatcher):
             self.logger.warning(
                 "a file_wrapper file ended before the Content-Length sent for it, on %r", self.addr
             )
+            self._lost_locked()
+        except QueuedFileError as exc:
+            # The disk's fault, not the client's (whose disconnect it was
+            # logged as): the response is cut short, and the log says why.
+            log_quietly(self.logger.error, "Reading the response's file failed, on %r: %s", self.addr, exc)
+            self.output_failed = True
             self._lost_locked()
         except OSError:
             self._lost_locked()

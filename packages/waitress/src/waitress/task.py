@@ -204,7 +204,9 @@ class WSGITask(Task):
             self.close_after = response.close_connection
         except ClientDisconnected:
             self.close_after = True
-            if channel.draining:
+            if channel.output_failed:
+                pass  # the server's own failure, logged where it happened
+            elif channel.draining:
                 channel.logger.info("Connection closed during shutdown while serving %s", logged_path(head))
             else:
                 channel.logger.info("Client disconnected while serving %s", logged_path(head))
