@@ -70,7 +70,7 @@ _SOCKET_SIDE = frozenset(
 
 
 def _file_side(error: OSError) -> QueuedFileError:
-    return QueuedFileError(error.errno, f"reading a queued file failed: {error.strerror or error}")
+    return QueuedFileError(error.errno, error.strerror or str(error))
 
 
 class TruncatedFileError(QueuedFileError):

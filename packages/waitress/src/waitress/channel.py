@@ -352,6 +352,12 @@ class HTTPChannel(dispatcher):
         log_quietly(self.logger.exception, "Unexpected error on connection %r", self.addr)
         self.handle_close()
 
+    def _log_own_failure(self, what: str, exc: BaseException) -> None:
+        """Log a failure of the server's own (a full disk, memory, a file's
+        I/O error) that cost this connection a request or a response: an
+        error, without a traceback, which would only show our code."""
+        log_quietly(self.logger.error, "%s, on %r: %s: %s", what, self.addr, type(exc).__name__, exc)
+
     # ---------------------------------------------------------------- parsing
 
     def _parse_locked(self) -> bool:
@@ -433,10 +439,7 @@ class HTTPChannel(dispatcher):
         does), close, and log why; the connection's other requests and every
         other connection go on.  Before, the exception reached the loop,
         which closed the connection with no answer at all."""
-        log_quietly(
-            self.logger.error, "Could not store the request body from %r: %s: %s",
-            self.addr, type(exc).__name__, exc,
-        )
+        self._log_own_failure("Could not store the request body", exc)
         error = InternalServerError("The server could not store the request body.", self.current.head.version)
         return self._queue_error_locked(error)
 
@@ -725,9 +728,7 @@ class HTTPChannel(dispatcher):
         what it got for a whole response (a chunked one did, with its last
         chunk written after the hole).  The sender stops, as for a client
         gone; the log says why."""
-        log_quietly(
-            self.logger.error, "Could not queue the response to %r: %s: %s", self.addr, type(exc).__name__, exc
-        )
+        self._log_own_failure("Could not queue the response", exc)
         self.output_ended = True
         self.reset_on_close = True
         self.output_failed = True
@@ -818,7 +819,7 @@ class HTTPChannel(dispatcher):
         except QueuedFileError as exc:
             # The disk's fault, not the client's (whose disconnect it was
             # logged as): the response is cut short, and the log says why.
-            log_quietly(self.logger.error, "Reading the response's file failed, on %r: %s", self.addr, exc)
+            self._log_own_failure("Reading the response's file failed", exc)
             self.output_failed = True
             self._lost_locked()
         except OSError:
