@@ -6,10 +6,13 @@ close.  Ended with a plain close, a body the application broke off was
 relayed to the client as complete, chunked and all.  Our server resets
 such a connection: nginx then aborts the client's response, and the client
 knows.  With ``proxy_http_version 1.1`` the body is chunked and the missing
-last chunk tells nginx the same.
+last chunk tells nginx the same.  Over a UNIX socket, which has no such
+reset, the server closes with a byte of the request unread, which Linux
+turns into one (``waitress.holdback``).
 """
 
 import http.client
+import os
 import shutil
 import tempfile
 
@@ -25,19 +28,27 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def nginx_port():
-    scratch = tempfile.mkdtemp(prefix="wpcut")
-    try:
-        with BackgroundServer(error.app, listen="127.0.0.1:0") as server:
-            upstream = "http://127.0.0.1:%d" % server.port
-            locations = """
-        location /default/ {{ proxy_pass {up}/; }}
-        location /http11/ {{
+_LOCATIONS = """
+        location /{prefix}default/ {{ proxy_pass {up}/; }}
+        location /{prefix}http11/ {{
             proxy_pass {up}/;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-        }}""".format(up=upstream)
+        }}"""
+
+
+@pytest.fixture(scope="module")
+def nginx_port():
+    """nginx relaying to the server over TCP (``/default/``, ``/http11/``)
+    and over a UNIX socket (``/unix-default/``, ``/unix-http11/``), the
+    usual set-up on one machine."""
+    scratch = tempfile.mkdtemp(prefix="wpcut")
+    unix_path = os.path.join(scratch, "upstream.sock")
+    try:
+        with BackgroundServer(error.app, listen="127.0.0.1:0") as server, \
+                BackgroundServer(error.app, unix_socket=unix_path):
+            locations = _LOCATIONS.format(prefix="", up="http://127.0.0.1:%d" % server.port)
+            locations += _LOCATIONS.format(prefix="unix-", up="http://unix:%s:" % unix_path)
             with Nginx(NGINX, scratch, locations) as nginx:
                 yield nginx.port
     finally:
@@ -58,7 +69,7 @@ def fetch(port, path):
         connection.close()
 
 
-@pytest.mark.parametrize("upstream_version", ["default", "http11"])
+@pytest.mark.parametrize("upstream_version", ["default", "http11", "unix-default", "unix-http11"])
 def test_a_body_the_application_broke_off_reaches_the_client_as_incomplete(
     nginx_port, upstream_version
 ):
@@ -67,6 +78,6 @@ def test_a_body_the_application_broke_off_reaches_the_client_as_incomplete(
     assert isinstance(body, http.client.IncompleteRead), body
 
 
-@pytest.mark.parametrize("upstream_version", ["default", "http11"])
+@pytest.mark.parametrize("upstream_version", ["default", "http11", "unix-default", "unix-http11"])
 def test_a_whole_streamed_body_reaches_the_client_whole(nginx_port, upstream_version):
     assert fetch(nginx_port, "/%s/whole_stream" % upstream_version) == (200, error.FIRST_CHUNK)

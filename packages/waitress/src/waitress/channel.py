@@ -24,6 +24,7 @@ import time
 import warnings
 from _thread import get_ident
 from collections import deque
+from socket import MSG_PEEK
 
 from waitress_http import (
     CONTINUE_RESPONSE,
@@ -37,6 +38,7 @@ from waitress_http import (
 from waitress_wasyncore import dispatcher
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer, QueuedFileError, TruncatedFileError
 
+from . import holdback
 from .logs import log_quietly
 from .logs import logger as waitress_logger
 from .task import ClientDisconnected, ErrorTask, WSGITask, logged_path
@@ -139,6 +141,8 @@ class HTTPChannel(dispatcher):
         self.gathered_size = 0
         self.closed = False
         self.client_gone = False
+        self._peeking = holdback.peeks(sock)  # a UNIX socket: see ``holdback``
+        self.holding_back = False  # a parsed byte left unread in the kernel
         self.head_started = None  # when the first byte of an unfinished head came
         self.last_activity = self.last_output = _monotonic()
         self.lookahead = adj.channel_request_lookahead
@@ -168,7 +172,7 @@ class HTTPChannel(dispatcher):
         size = self.recv_bytes
         for _ in range(MAX_READS_PER_EVENT):
             try:
-                data = self.socket.recv(size)
+                data = self.socket.recv(size, MSG_PEEK) if self._peeking else self.socket.recv(size)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
@@ -179,6 +183,8 @@ class HTTPChannel(dispatcher):
                 return
             self.last_activity = _monotonic()
             if self.parse_stopped:
+                if self._peeking:
+                    holdback.consume(self.socket, len(data))
                 self.input_dropped = True  # the client goes on sending
                 self.discarded += len(data)
                 if self.discarded > MAX_DISCARDED:
@@ -197,6 +203,10 @@ class HTTPChannel(dispatcher):
                     start = self._parse_locked()
                 finally:
                     lock.release()
+            if self._peeking and self._settle_peek(len(data)):
+                if start:
+                    self.add_task(self)
+                return  # a byte held back: nothing more is read
             if start:
                 self.add_task(self)
                 return
@@ -209,6 +219,30 @@ class HTTPChannel(dispatcher):
             size = expected if expected < MAX_BODY_READ else MAX_BODY_READ
             if size < self.recv_bytes:
                 size = self.recv_bytes
+
+    def _settle_peek(self, peeked: int) -> bool:
+        """Consume the ``peeked`` bytes just parsed (a UNIX socket, see
+        ``holdback``), all but the last if they completed a request that
+        ends the connection; True if that byte is held back."""
+        sock = self.socket
+        with self.lock:
+            hold = holdback.ends_the_connection_here(self)
+            if not hold and self.tasks and getattr(self.tasks[-1], "head", None) is not None:
+                # An HTTP/1.1 connection: its bodies of unknown length are
+                # chunked, so plain reads serve it from now on.
+                self._peeking = self.tasks[-1].head.version == "1.0"
+            if hold:
+                self.holding_back = True
+        holdback.consume(sock, peeked - 1 if hold else peeked)
+        if hold:
+            self._sync_interest()
+        return hold
+
+    def _release_held_byte(self) -> None:
+        """The response ended normally: take the held byte, so that the close
+        is a plain one (loop thread)."""
+        self.holding_back = False
+        holdback.consume(self.socket, 1)
 
     def _stop_discarding(self) -> None:
         """Enough input thrown away: close now if the response is out (the
@@ -617,7 +651,7 @@ class HTTPChannel(dispatcher):
     def _sync_interest(self) -> None:
         if self.closed:
             return
-        read = not self.reading_paused and not self.client_gone
+        read = not self.reading_paused and not self.client_gone and not self.holding_back
         self.set_interest(read, self.write_wanted)
 
     def write_soon(self, buffers, last: bool = False) -> None:
@@ -898,6 +932,8 @@ class HTTPChannel(dispatcher):
         with self.lock:
             if self.closed or self.lingering or self.busy or self.tasks:
                 return  # closed already, or a request came in meanwhile (draining)
+            if self.holding_back and not self.reset_on_close:
+                self._release_held_byte()  # a whole response: the close must be plain
             # A client that asked to close sends nothing more (RFC 9112 9.6
             # forbids it): closing at once is safe unless it did anyway.
             promised = (
@@ -959,7 +995,7 @@ class HTTPChannel(dispatcher):
                     not self.busy
                     and not self.tasks
                     # a head read in part, or bytes still in the socket
-                    and (self.parser.buffered or has_unread_input(self.socket))
+                    and (self.parser.buffered or (not self.holding_back and has_unread_input(self.socket)))
                 )
             )
             if not receiving:

@@ -76,9 +76,10 @@ def unsent_bytes(sock: socket.socket) -> int:
     (Linux's SIOCOUTQ); 0 where that cannot be asked.
 
     Always 0 on a UNIX socket: there SIOCOUTQ counts what the client has
-    not *read*, and a close loses none of it (it stays readable, no reset
-    comes), so an idle client that had not read its last response made
-    every stop wait out its deadline."""
+    not *read*, and a close loses none of it (it stays readable, and the
+    client's reset comes only after it, when our side closes with input
+    unread; see ``holdback``), so an idle client that had not read its last
+    response made every stop wait out its deadline."""
     if _SIOCOUTQ is None or sock.family not in _TCP_FAMILIES:
         return 0
     try:

@@ -1,0 +1,63 @@
+"""Making a cut body detectable on a UNIX socket: the held-back byte.
+
+A response body delimited by the close (an HTTP/1.0 request, a streamed
+body of unknown length) that the application breaks off must not end the
+way a whole one does.  Over TCP the server resets the connection
+(``teardown.make_close_a_reset``).  A UNIX socket has no SO_LINGER reset,
+but Linux resets it in another case: closing a socket whose receive queue
+still holds unread bytes gives the peer ECONNRESET.  nginx, relaying to a
+UNIX socket with its default upstream HTTP/1.0, then logs "Connection reset
+by peer while reading upstream" and aborts its client's response; after a
+plain close it relays the cut body as whole.
+
+So on a UNIX socket the channel reads with ``MSG_PEEK`` and consumes what
+it parsed, except, when the read completed an HTTP/1.0 request that ends
+the connection, its last byte: that byte stays in the kernel while the
+response is made.  A response that ends normally consumes it before the
+close (``release``); a cut one closes with it unread.  While a byte is
+held the socket stays readable, so the channel does not watch it for
+reading (the client of such a request sends nothing more anyway).
+
+A connection whose first request is HTTP/1.1 stops peeking: its responses
+of unknown length are chunked, and a missing last chunk says enough.
+"""
+
+import socket
+import sys
+from typing import Any
+
+#: Whether UNIX sockets here reset the peer when closed with unread input.
+SUPPORTED = sys.platform.startswith("linux") and hasattr(socket, "AF_UNIX")
+
+_SCRATCH = memoryview(bytearray(256 * 1024))  # what is consumed lands here, unread
+
+
+def peeks(sock: Any) -> bool:
+    """Whether a channel on ``sock`` reads with ``MSG_PEEK`` (see module docstring)."""
+    return SUPPORTED and getattr(sock, "family", None) == socket.AF_UNIX
+
+
+def consume(sock: Any, count: int) -> None:
+    """Remove ``count`` bytes, already peeked and parsed, from ``sock``'s receive queue."""
+    while count > 0:
+        try:
+            taken = sock.recv_into(_SCRATCH, min(count, len(_SCRATCH)))
+        except OSError:  # gone: the close follows, nothing to hold any more
+            return
+        if not taken:
+            return
+        count -= taken
+
+
+def ends_the_connection_here(channel: Any) -> bool:
+    """Did the read just parsed complete an HTTP/1.0 request that ends the
+    connection, with nothing after it?  Then its response may be delimited
+    by the close, and its last byte is worth holding back."""
+    if channel.current is not None or channel.parser.buffered:
+        return False
+    try:
+        last = channel.tasks[-1]
+    except IndexError:  # none queued, or a worker took it already: hold nothing
+        return False
+    head = getattr(last, "head", None)  # an error response has none
+    return head is not None and head.version == "1.0" and not head.keep_alive
