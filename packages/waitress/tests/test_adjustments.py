@@ -2,6 +2,8 @@
 
 import socket
 import warnings
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from waitress import adjustments as adjustments_module
@@ -107,6 +109,38 @@ def test_python_values_are_accepted_as_waitress_accepts_them():
     assert adj.threads == 2 and adj.ipv6 is False
     assert adj.trusted_proxy_headers == {"forwarded"}
     assert addresses(adj) == [(INET, ("127.0.0.1", 0))]
+
+
+class _NumpyLikeInteger:
+    """An integer type of another library (numpy's int64 has ``__index__``)."""
+
+    def __index__(self):
+        return 6
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(_NumpyLikeInteger(), 6), (Decimal("7"), 7), (Fraction(8, 1), 8), (True, 1)],
+    ids=["index", "Decimal", "Fraction", "bool"],
+)
+def test_whole_numbers_of_other_types_are_accepted_as_waitress_accepts_them(value, expected):
+    """Waitress took ``int()`` of any value: a config library's numpy
+    integer or Decimal was refused here."""
+    assert make(threads=value).threads == expected
+
+
+@pytest.mark.parametrize("value", [Decimal("7.5"), Fraction(1, 2)], ids=["Decimal", "Fraction"])
+def test_fractions_are_refused_not_cut(value):
+    with pytest.raises(ValueError):
+        make(threads=value)
+
+
+@pytest.mark.parametrize("value", [0, -1, "0"])
+def test_send_bytes_is_ignored_whatever_integer_it_is_as_in_waitress(value):
+    """An old configuration's ``send_bytes=0`` must not stop the server
+    over an option that does nothing (the DeprecationWarning says so)."""
+    with pytest.warns(DeprecationWarning):
+        Adjustments(send_bytes=value)
 
 
 def test_unix_socket_perms_as_int_raises_type_error_as_in_waitress():

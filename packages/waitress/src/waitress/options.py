@@ -2,11 +2,12 @@
 
 ``Adjustments``, PasteDeploy (``serve_paste``) and the command line all read
 ``OPTIONS``; adding an option here is the whole job of adding an option.
-The names, defaults and order are Waitress 3.0.2's; none may be removed.
+The names and defaults are Waitress 3.0.2's (the order is the help text's, by group); none may be removed.
 Converters take the strings PasteDeploy and the command line pass, and also
 the Python values ``serve(**kw)`` callers pass where Waitress took them.
 """
 
+import operator
 import socket
 from typing import Any, Callable, List, NamedTuple, Optional, Set
 
@@ -159,6 +160,8 @@ class IntRange:
             number = int(value)
         elif isinstance(value, float) and value.is_integer():
             number = int(value)
+        elif not isinstance(value, (bytes, bytearray)):
+            number = _other_integer(value)
         if number is None or number < self.minimum:
             raise ValueError(f"expected {self.expects}")
         if self.maximum is not None and number > self.maximum:
@@ -167,6 +170,21 @@ class IntRange:
 
     def __repr__(self) -> str:
         return f"IntRange({self.minimum!r}, {self.maximum!r})"
+
+
+def _other_integer(value: Any) -> Optional[int]:
+    """A whole number of another type (numpy's integers, ``Decimal("7")``),
+    as Waitress's ``int()`` takes it; None for anything else, a fraction
+    included (``int()`` would cut it silently)."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        pass
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError, ArithmeticError):
+        return None
+    return number if number == value else None
 
 
 as_port = IntRange(0, 65535)
@@ -367,7 +385,7 @@ OPTIONS = (
     ),
     Option(
         "send_bytes",
-        as_positive,
+        IntRange(-(2**63), expects="an integer"),  # ignored: any integer Waitress took is taken (with the warning)
         1,
         "Deprecated and ignored: response bytes are sent as they are produced.",
         TUNING,
