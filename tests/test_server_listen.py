@@ -251,6 +251,35 @@ def test_stale_unix_socket_file_is_replaced(tmp_path):
 
 
 @needs_unix
+@pytest.mark.parametrize("in_the_way", ["file", "directory"])
+def test_a_file_in_the_way_of_the_unix_socket_is_named_and_kept(tmp_path, in_the_way):
+    """bind() said only "Address already in use"; nothing that is not a
+    socket is ever removed."""
+    from waitress import create_server
+
+    path = tmp_path / "app.sock"
+    if in_the_way == "file":
+        path.write_text("keep me")
+    else:
+        path.mkdir()
+    with pytest.raises(OSError) as refused:
+        create_server(hello.app, unix_socket=str(path))
+    assert refused.value.errno == errno.EADDRINUSE
+    assert "is in the way" in str(refused.value) and str(path) in str(refused.value)
+    assert path.exists()
+
+
+@needs_unix
+def test_a_unix_socket_path_too_long_for_an_address_says_the_limit(tmp_path):
+    from waitress import create_server
+
+    path = str(tmp_path / ("x" * 120))
+    with pytest.raises(OSError) as refused:
+        create_server(hello.app, unix_socket=path)
+    assert "bytes at most" in str(refused.value) and path in str(refused.value)
+
+
+@needs_unix
 def test_a_live_unix_socket_is_not_taken_over(tmp_path):
     """Unlinking the socket of a running server would silently cut it off
     from every new client; a second server must refuse the path instead."""

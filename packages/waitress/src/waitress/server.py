@@ -552,6 +552,29 @@ def _accept_function(listener, new_socket=socket.socket):
     return accept
 
 
+#: The bytes of a path a UNIX socket address holds (``sun_path`` less its NUL).
+_UNIX_PATH_MAX = 107 if sys.platform.startswith("linux") else 103
+
+
+def _check_unix_socket_path(path: str) -> None:
+    """Say plainly what is wrong with ``path`` before ``bind()`` says it
+    vaguely: "Address already in use" for a regular file or a directory in
+    the way, "AF_UNIX path too long" without the limit."""
+    if len(os.fsencode(path)) > _UNIX_PATH_MAX:
+        raise OSError(
+            errno.ENAMETOOLONG,
+            f"a UNIX socket path may have {_UNIX_PATH_MAX} bytes at most, this one has {len(os.fsencode(path))}",
+            path,
+        )
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return
+    if not stat.S_ISSOCK(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "a file that is not a socket"
+        raise OSError(errno.EADDRINUSE, f"Address already in use: {what} is in the way", path)
+
+
 def _refuse_live_unix_socket(path: str) -> None:
     """Raise EADDRINUSE if a server is accepting on the socket file ``path``.
 
@@ -631,6 +654,7 @@ if hasattr(socket, "AF_UNIX"):
 
         def bind_server_socket(self) -> None:
             path = self.adj.unix_socket
+            _check_unix_socket_path(path)
             _refuse_live_unix_socket(path)  # another server's: never take it over
             cleanup_unix_socket(path)  # a stale socket from an earlier run
             self.bind(path)
