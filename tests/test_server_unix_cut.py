@@ -9,10 +9,13 @@ unread, and the client's read fails with ECONNRESET.
 
 import socket
 import sys
+import threading
+import time
 
 import pytest
 from fixtureapps import echo, error
-from server_support import ThreadedServer, read_until_closed
+from server_support import ThreadedServer, read_until_closed, wait_until
+from waitress.channel import HTTPChannel
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's UNIX socket reset")
 
@@ -82,3 +85,96 @@ def test_keep_alive_connections_are_served_as_before(unix_server):
         received, how = read_until_closed(client)
     assert received.startswith(b"HTTP/1.1 200 OK")
     assert not received.endswith(b"0\r\n\r\n")  # chunked, its last chunk missing
+
+
+# --- what a review of the held-back byte found ----------------------------------
+
+
+class _CloseRequestHeldBack(HTTPChannel):
+    """Holds back the worker's request to close, so that the drain finds the
+    connection idle with its response whole and the byte still held."""
+
+    def _call_on_loop(self, fn):
+        if fn == self._close_when_sent:
+            self.close_held_back = True
+            return
+        super()._call_on_loop(fn)
+
+
+def test_the_drain_closing_a_whole_response_plainly_releases_the_byte(tmp_path):
+    """The drain (or any close but the loop's own after the response) closed
+    with the byte unread, resetting a response that was complete."""
+    path = str(tmp_path / "drain.sock")
+    context = ThreadedServer(error.app, unix_socket=path)
+    server = context.__enter__()
+    try:
+        server.channel_class = _CloseRequestHeldBack
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.settimeout(10)
+        with client:
+            client.connect(path)
+            client.sendall(b"GET /whole_stream HTTP/1.0\r\n\r\n")
+            assert wait_until(lambda: any(getattr(ch, "close_held_back", False)
+                                          for ch in list(server._map.values())))
+            assert context.stop()
+            received, how = read_until_closed(client)
+        assert received.endswith(error.FIRST_CHUNK)
+        assert how == "fin"
+    finally:
+        context.__exit__(None, None, None)
+
+
+def test_an_application_sees_the_client_leave_while_the_byte_is_held(tmp_path):
+    """The loop does not watch a socket whose byte is held back: the
+    disconnect check asks the socket itself."""
+    path = str(tmp_path / "gone.sock")
+    seen = threading.Event()
+    release = threading.Event()
+
+    def long_poll(environ, start_response):
+        gone = environ["waitress.client_disconnected"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not release.is_set():
+            if gone():
+                seen.set()
+                break
+            time.sleep(0.02)
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+    with ThreadedServer(long_poll, unix_socket=path):
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.connect(path)
+        client.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        time.sleep(0.2)  # not a timing assertion: only lets the request start
+        client.close()
+        try:
+            assert seen.wait(10), "the application never saw the client leave"
+        finally:
+            release.set()
+
+
+def test_bytes_sent_after_the_request_while_the_byte_is_held_do_not_reset_a_whole_response(tmp_path):
+    """A client that sends a stray CRLF after its HTTP/1.0 request: those
+    bytes were never read, and the close, taken as promised, reset them
+    away with the response."""
+    path = str(tmp_path / "stray.sock")
+    go = threading.Event()
+
+    def waits(environ, start_response):
+        go.wait(10)
+        return error.app(environ, start_response)
+
+    with ThreadedServer(waits, unix_socket=path) as server:
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.settimeout(10)
+        with client:
+            client.connect(path)
+            client.sendall(b"GET /whole_stream HTTP/1.0\r\n\r\n")
+            assert wait_until(lambda: any(getattr(ch, "holding_back", False)
+                                          for ch in list(server._map.values())))
+            client.sendall(b"\r\n")
+            go.set()
+            received, how = read_until_closed(client)
+    assert received.endswith(error.FIRST_CHUNK)
+    assert how == "fin"

@@ -313,6 +313,10 @@ class HTTPChannel(dispatcher):
                 (self.response_in_progress is not None or self.close_delimited)
                 and self._cuts_delimited_body_locked()
             )
+            if self.holding_back and not cuts_body:
+                # Nothing was cut (the drain, the sweep, a close before the
+                # loop's own): the close must be plain.
+                self._release_held_byte()
             self.closed = True
             self._take_gathered_locked()  # dropped: nothing more is sent
             if self._drained is not None:
@@ -920,7 +924,12 @@ class HTTPChannel(dispatcher):
         self._wait_for_client_locked(0)
 
     def client_disconnected(self) -> bool:
-        """``environ['waitress.client_disconnected']``: has the peer gone?"""
+        """``environ['waitress.client_disconnected']``: has the peer gone?
+
+        While a byte is held back the loop does not watch the socket (see
+        ``holdback``), so the socket itself is asked."""
+        if self.holding_back and not (self.client_gone or self.closed):
+            return holdback.peer_hung_up(self.socket)
         return self.client_gone or self.closed
 
     # ---------------------------------------------------------------- maintenance
@@ -934,6 +943,10 @@ class HTTPChannel(dispatcher):
                 return  # closed already, or a request came in meanwhile (draining)
             if self.holding_back and not self.reset_on_close:
                 self._release_held_byte()  # a whole response: the close must be plain
+                if has_unread_input(self.socket):
+                    # Sent while the byte was held, so never read: the close
+                    # must linger, as after any input the client should not send.
+                    self.input_dropped = True
             # A client that asked to close sends nothing more (RFC 9112 9.6
             # forbids it): closing at once is safe unless it did anyway.
             promised = (

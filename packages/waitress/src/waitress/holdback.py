@@ -22,6 +22,7 @@ A connection whose first request is HTTP/1.1 stops peeking: its responses
 of unknown length are chunked, and a missing last chunk says enough.
 """
 
+import select
 import socket
 import sys
 from typing import Any
@@ -29,6 +30,7 @@ from typing import Any
 #: Whether UNIX sockets here reset the peer when closed with unread input.
 SUPPORTED = sys.platform.startswith("linux") and hasattr(socket, "AF_UNIX")
 
+_HANG_UP = getattr(select, "POLLRDHUP", 0x2000) | select.POLLHUP | select.POLLERR if SUPPORTED else 0
 _SCRATCH = memoryview(bytearray(256 * 1024))  # what is consumed lands here, unread
 
 
@@ -49,11 +51,23 @@ def consume(sock: Any, count: int) -> None:
         count -= taken
 
 
+def peer_hung_up(sock: Any) -> bool:
+    """Whether the client closed (or shut down its sending side), asked of
+    the socket: a channel holding a byte back does not watch it."""
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), _HANG_UP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # closed under us: gone
+        return True
+
+
 def ends_the_connection_here(channel: Any) -> bool:
     """Did the read just parsed complete an HTTP/1.0 request that ends the
-    connection, with nothing after it?  Then its response may be delimited
-    by the close, and its last byte is worth holding back."""
-    if channel.current is not None or channel.parser.buffered:
+    connection?  Then its response may be delimited by the close, and the
+    read's last byte is worth holding back (whatever came after that
+    request is never served: any byte will do)."""
+    if channel.current is not None:
         return False
     try:
         last = channel.tasks[-1]
