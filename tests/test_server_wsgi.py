@@ -215,7 +215,7 @@ def test_large_response_with_content_length_arrives_whole(lengths_target):
 # --- application errors ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/before_start_response", "/after_start_response"])
+@pytest.mark.parametrize("path", ["/before_start_response", "/after_start_response", "/not_bytes_later"])
 def test_error_before_output_gives_a_500_in_the_error_format(error_server, caplog, path):
     caplog.set_level(logging.ERROR, logger="waitress")
     with RawConnection(tcp_address(error_server)) as conn:

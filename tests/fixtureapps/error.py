@@ -12,6 +12,8 @@ The path picks the failure:
   ``exc_info`` before anything was sent: the new status wins.
 * ``/exc_info_after``: yields a chunk, then calls start_response with
   ``exc_info``, which re-raises (PEP 3333): the connection is closed.
+* ``/not_bytes_later``: a list body whose second item is a str: nothing
+  of the response has gone out when the server finds it, so a 500.
 """
 
 import sys
@@ -76,6 +78,11 @@ def _exc_info_after(environ, start_response):
     return body()
 
 
+def _not_bytes_later(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    return [b"a", "b"]
+
+
 ROUTES = {
     "/before_start_response": _before_start_response,
     "/after_start_response": _after_start_response,
@@ -83,6 +90,7 @@ ROUTES = {
     "/whole_stream": _whole_stream,
     "/exc_info_before": _exc_info_before,
     "/exc_info_after": _exc_info_after,
+    "/not_bytes_later": _not_bytes_later,
 }
 
 

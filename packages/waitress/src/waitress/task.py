@@ -82,6 +82,9 @@ class ErrorTask(Task):
         self.channel.write_soon([error_page(self.error, self.channel.server.adj.ident)], True)
 
 
+_BYTES_LIKE = (bytes, bytearray, memoryview)
+
+
 def logged_path(head) -> str:
     """The request's path as its log lines name it, as Waitress's do:
     percent-decoded, without the query string, which may carry tokens
@@ -224,6 +227,12 @@ class WSGITask(Task):
 
     def _send_sequence(self, response, body) -> None:
         """A list or tuple body of several chunks: all in memory, so gather it into few sends."""
+        for chunk in body:
+            if not isinstance(chunk, _BYTES_LIKE):
+                # Refused now, before the head is built into the first send:
+                # found later, it left a response begun and nothing sent,
+                # and the client got no answer instead of the 500.
+                response.body(chunk)  # raises its TypeError
         response.prepare(body)
         pending = []
         size = 0
