@@ -5,6 +5,7 @@ code before the fix (where ``run()`` never returned and, for most, the
 listener kept accepting after ``close()`` had given up).
 """
 
+import contextlib
 import errno
 import logging
 import socket
@@ -17,6 +18,7 @@ from fixtureapps import hello
 from server_support import (
     RawConnection,
     ThreadedServer,
+    read_until_closed,
     refuses_connections,
     tcp_address,
     wait_until,
@@ -93,21 +95,33 @@ def test_a_failing_step_of_the_stop_does_not_stop_the_others(
         context.__exit__(None, None, None)
 
 
-def test_a_request_past_the_deadline_whose_close_fails_still_ends_the_stop(monkeypatch):
-    """The forced close at the deadline: one connection's close raising
-    stopped the others' and left the map full, and the loop ran on."""
-    release = threading.Event()
+@contextlib.contextmanager
+def _two_requests(server):
+    """Two connections, each with a GET sent and its answer not read."""
+    with RawConnection(tcp_address(server)) as first, RawConnection(tcp_address(server)) as second:
+        first.request("GET", "/")
+        second.request("GET", "/")
+        yield
+
+
+def _waiting_for(release):
+    """``hello``, once ``release`` is set (10 s at most): a request in flight."""
 
     def slow(environ, start_response):
         release.wait(10)
         return hello.app(environ, start_response)
 
-    context = ThreadedServer(slow, threads=2)
+    return slow
+
+
+def test_a_request_past_the_deadline_whose_close_fails_still_ends_the_stop(monkeypatch):
+    """The forced close at the deadline: one connection's close raising
+    stopped the others' and left the map full, and the loop ran on."""
+    release = threading.Event()
+    context = ThreadedServer(_waiting_for(release), threads=2)
     server = context.__enter__()
     try:
-        with RawConnection(tcp_address(server)) as busy, RawConnection(tcp_address(server)) as idle:
-            busy.request("GET", "/")
-            idle.request("GET", "/")
+        with _two_requests(server):
             assert wait_until(lambda: sum(1 for ch in list(server._map.values())
                                           if isinstance(ch, HTTPChannel) and ch.busy) == 2)
             _raising_after(HTTPChannel, "handle_close", RuntimeError("injected"), monkeypatch)
@@ -152,19 +166,12 @@ def test_a_raising_log_handler_does_not_make_run_raise_nor_skip_the_cancels(monk
     release = threading.Event()
     cancelled = []
     monkeypatch.setattr(waitress.task.WSGITask, "cancel", lambda self: cancelled.append(self), raising=False)
-
-    def slow(environ, start_response):
-        release.wait(10)
-        return hello.app(environ, start_response)
-
     log = logging.getLogger("waitress")
     handler = _RaisingHandler()
-    context = ThreadedServer(slow, threads=1)
+    context = ThreadedServer(_waiting_for(release), threads=1)
     server = context.__enter__()
     try:
-        with RawConnection(tcp_address(server)) as first, RawConnection(tcp_address(server)) as second:
-            first.request("GET", "/")
-            second.request("GET", "/")
+        with _two_requests(server):
             assert wait_until(lambda: server.task_dispatcher.queue_depth == 1)
             log.addHandler(handler)
             assert context.stop(), "run() did not return"
@@ -195,12 +202,7 @@ def test_an_unread_response_on_a_unix_socket_does_not_hold_the_stop(tmp_path, ca
                                                if isinstance(ch, HTTPChannel) and not ch.busy), None))
             assert context.stop()
             assert not channel.lingering, "closed in stages, as if the response were still in flight"
-            received = b""
-            while True:
-                data = client.recv(65536)
-                if not data:
-                    break
-                received += data
+            received, _ = read_until_closed(client)
         assert received.startswith(b"HTTP/1.1 200 OK")
     finally:
         context.__exit__(None, None, None)

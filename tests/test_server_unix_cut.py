@@ -20,13 +20,21 @@ from waitress.channel import HTTPChannel
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's UNIX socket reset")
 
 
-def _exchange(path, request: bytes):
+def _connected(path) -> socket.socket:
     client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     client.settimeout(10)
-    with client:
-        client.connect(path)
+    client.connect(path)
+    return client
+
+
+def _exchange(path, request: bytes):
+    with _connected(path) as client:
         client.sendall(request)
         return read_until_closed(client)
+
+
+def _a_channel_with(server, attribute) -> bool:
+    return any(getattr(ch, attribute, False) for ch in list(server._map.values()))
 
 
 @pytest.fixture
@@ -42,20 +50,14 @@ def unix_server(tmp_path):
         yield path, server
 
 
-def test_a_cut_http10_body_ends_in_a_reset(unix_server):
-    path, _ = unix_server
-    received, how = _exchange(path, b"GET /after_headers_sent HTTP/1.0\r\n\r\n")
+@pytest.mark.parametrize("path, ending", [("/after_headers_sent", "reset"), ("/whole_stream", "fin")],
+                         ids=["cut", "whole"])
+def test_a_cut_http10_body_ends_in_a_reset_a_whole_one_in_a_plain_close(unix_server, path, ending):
+    socket_path, _ = unix_server
+    received, how = _exchange(socket_path, b"GET %s HTTP/1.0\r\n\r\n" % path.encode())
     assert received.startswith(b"HTTP/1.0 200 OK")
     assert received.endswith(error.FIRST_CHUNK)
-    assert how == "reset"
-
-
-def test_a_whole_http10_body_ends_in_a_plain_close(unix_server):
-    path, _ = unix_server
-    received, how = _exchange(path, b"GET /whole_stream HTTP/1.0\r\n\r\n")
-    assert received.startswith(b"HTTP/1.0 200 OK")
-    assert received.endswith(error.FIRST_CHUNK)
-    assert how == "fin"
+    assert how == ending
 
 
 def test_a_body_sent_with_the_request_is_read_whole_and_the_close_is_plain(unix_server):
@@ -71,10 +73,7 @@ def test_a_body_sent_with_the_request_is_read_whole_and_the_close_is_plain(unix_
 def test_keep_alive_connections_are_served_as_before(unix_server):
     path, server = unix_server
     request = b"GET /whole_stream HTTP/1.1\r\nHost: x\r\n\r\n"
-    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    client.settimeout(10)
-    with client:
-        client.connect(path)
+    with _connected(path) as client:
         for _ in range(3):
             client.sendall(request)
             data = b""
@@ -109,13 +108,9 @@ def test_the_drain_closing_a_whole_response_plainly_releases_the_byte(tmp_path):
     server = context.__enter__()
     try:
         server.channel_class = _CloseRequestHeldBack
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        client.settimeout(10)
-        with client:
-            client.connect(path)
+        with _connected(path) as client:
             client.sendall(b"GET /whole_stream HTTP/1.0\r\n\r\n")
-            assert wait_until(lambda: any(getattr(ch, "close_held_back", False)
-                                          for ch in list(server._map.values())))
+            assert wait_until(lambda: _a_channel_with(server, "close_held_back"))
             assert context.stop()
             received, how = read_until_closed(client)
         assert received.endswith(error.FIRST_CHUNK)
@@ -143,8 +138,7 @@ def test_an_application_sees_the_client_leave_while_the_byte_is_held(tmp_path):
         return [b""]
 
     with ThreadedServer(long_poll, unix_socket=path):
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        client.connect(path)
+        client = _connected(path)
         client.sendall(b"GET / HTTP/1.0\r\n\r\n")
         time.sleep(0.2)  # not a timing assertion: only lets the request start
         client.close()
@@ -166,13 +160,9 @@ def test_bytes_sent_after_the_request_while_the_byte_is_held_do_not_reset_a_whol
         return error.app(environ, start_response)
 
     with ThreadedServer(waits, unix_socket=path) as server:
-        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        client.settimeout(10)
-        with client:
-            client.connect(path)
+        with _connected(path) as client:
             client.sendall(b"GET /whole_stream HTTP/1.0\r\n\r\n")
-            assert wait_until(lambda: any(getattr(ch, "holding_back", False)
-                                          for ch in list(server._map.values())))
+            assert wait_until(lambda: _a_channel_with(server, "holding_back"))
             client.sendall(b"\r\n")
             go.set()
             received, how = read_until_closed(client)
