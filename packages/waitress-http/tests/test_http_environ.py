@@ -400,3 +400,15 @@ def test_a_long_target_of_escapes_is_decoded_without_splitting_it_whole() -> Non
         tracemalloc.stop()
     assert decoded == "/" + "A" * 87_000
     assert peak < 4 * len(data)
+
+
+def test_the_per_head_cache_is_bounded_by_bytes_as_the_head_cache_is():
+    """Parts cached by ever-different 4 KiB heads pinned memory per listener."""
+    from waitress_http.head import HEAD_CACHE_BYTES, HEAD_CACHE_MAX_SIZE, parse_head
+
+    builder = EnvironBuilder("example.invalid", "8080")
+    for number in range(256):
+        block = b"GET /%d HTTP/1.1\r\nHost: example.com\r\nX-Pad: " % number
+        block += b"p" * (HEAD_CACHE_MAX_SIZE - len(block) - 2) + b"\r\n"
+        builder.build(parse_head(block), "192.0.2.7", 51234, io.BytesIO(b""), None)
+        assert sum(map(len, builder._parts)) <= HEAD_CACHE_BYTES

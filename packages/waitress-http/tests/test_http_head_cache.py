@@ -4,7 +4,7 @@ nothing a client sends can share state between requests or grow memory."""
 import pytest
 from waitress_http import head as head_module
 from waitress_http.errors import BadRequest
-from waitress_http.head import HEAD_CACHE_LIMIT, HEAD_CACHE_MAX_SIZE, parse_head
+from waitress_http.head import HEAD_CACHE_BYTES, HEAD_CACHE_LIMIT, HEAD_CACHE_MAX_SIZE, parse_head
 
 BLOCK = b"POST /a?b=c HTTP/1.1\r\nHost: example.com\r\nContent-Length: 5\r\nX-A: 1\r\n"
 
@@ -25,8 +25,10 @@ def fields(head):
 @pytest.fixture(autouse=True)
 def empty_cache():
     head_module._parsed_heads.clear()
+    head_module._cached_bytes = 0
     yield
     head_module._parsed_heads.clear()
+    head_module._cached_bytes = 0
 
 
 def test_a_head_seen_again_parses_the_same_into_new_objects():
@@ -56,6 +58,21 @@ def test_the_cache_stays_bounded_under_ever_new_heads():
     for number in range(HEAD_CACHE_LIMIT * 3):
         parse_head(b"GET /%d HTTP/1.1\r\nHost: example.com\r\n" % number)
         assert len(head_module._parsed_heads) <= HEAD_CACHE_LIMIT
+
+
+def test_large_heads_are_bounded_by_their_bytes_not_only_by_their_number():
+    """256 different heads of 4 KiB each, parsed, pinned some 17 MB for the
+    life of the process; the byte budget bounds what a client can pin."""
+    filler = b"X-F%03d: v\r\n"
+    for number in range(HEAD_CACHE_LIMIT):
+        block = b"GET /%d HTTP/1.1\r\nHost: example.com\r\n" % number
+        field = 0
+        while len(block) + 12 <= HEAD_CACHE_MAX_SIZE:
+            block += filler % field
+            field += 1
+        parse_head(block)
+        assert sum(map(len, head_module._parsed_heads)) <= HEAD_CACHE_BYTES
+    assert len(head_module._parsed_heads) < HEAD_CACHE_LIMIT
 
 
 def test_a_long_head_is_parsed_but_not_kept():

@@ -278,3 +278,23 @@ def test_the_queue_warning_shows_a_bursts_height_in_few_lines(pool, caplog):
     depths = [int(r.getMessage().rsplit(" ", 1)[1]) for r in caplog.records]
     assert depths == [1, 2, 4, 8, 16, 32]
 
+
+
+def test_an_idle_worker_keeps_no_reference_to_its_last_task(pool):
+    """Its last connection (and whatever the application hung on it) lived
+    until the thread's next request: one per idle thread."""
+    import gc
+    import weakref
+
+    pool.set_thread_count(1)
+    task = RecordingTask()
+    served = weakref.ref(task)
+    pool.add_task(task)
+    assert task.done.wait(10)
+    del task
+    for _ in range(500):  # until the thread is back waiting for work
+        gc.collect()
+        if served() is None:
+            break
+        threading.Event().wait(0.01)
+    assert served() is None

@@ -43,10 +43,16 @@ MAX_HEADER_FIELDS = 1000
 
 #: Heads up to this size are remembered...
 HEAD_CACHE_MAX_SIZE = 4096
-#: ...this many of them; the cache starts afresh when full.
+#: ...this many of them, and this many bytes of them in all; the cache
+#: starts afresh when either is reached.  The byte budget bounds what a
+#: client sending ever-different large heads can pin: 256 heads of 4 KiB,
+#: parsed, held some 17 MB for the life of the process.  Browsers' heads
+#: run to 1-2 KiB, a proxy's to a few hundred bytes.
 HEAD_CACHE_LIMIT = 256
+HEAD_CACHE_BYTES = 128 * 1024
 # head bytes -> the RequestHead fields, headers as a tuple (never handed out)
 _parsed_heads: Dict[bytes, tuple] = {}
+_cached_bytes = 0  # the length of the keys of _parsed_heads, summed
 
 
 def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
@@ -66,8 +72,11 @@ def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
         )
     head = _parse_head(key)
     head.key = key
-    if len(_parsed_heads) >= HEAD_CACHE_LIMIT:
+    global _cached_bytes
+    if len(_parsed_heads) >= HEAD_CACHE_LIMIT or _cached_bytes + len(key) > HEAD_CACHE_BYTES:
         _parsed_heads.clear()
+        _cached_bytes = 0
+    _cached_bytes += len(key)
     _parsed_heads[key] = (
         head.method,
         head.target,

@@ -150,6 +150,9 @@ class ThreadedTaskDispatcher:
                 task.service()
             except BaseException:  # a task must never take its thread down
                 log_quietly(self.logger.exception, "Exception when servicing %r", task)
+            # Not kept while idle: the last connection (and whatever its
+            # application hung on it) would live until the next request.
+            task = None
 
     def add_task(self, task) -> None:
         """Queue ``task``; warn when every thread is busy: at most once a
