@@ -144,8 +144,11 @@ def test_send_bytes_is_ignored_whatever_integer_it_is_as_in_waitress(value):
 
 
 def test_unix_socket_perms_as_int_raises_type_error_as_in_waitress():
-    with pytest.raises(TypeError):
+    """A TypeError as in Waitress, but naming the option (int() said only
+    "can't convert non-string with explicit base")."""
+    with pytest.raises(TypeError) as raised:
         make(unix_socket="/tmp/x.sock", unix_socket_perms=0o600)
+    assert "unix_socket_perms must be an octal permission mode such as '600'" in str(raised.value)
 
 
 def test_unix_socket():
