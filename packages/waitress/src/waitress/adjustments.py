@@ -72,18 +72,14 @@ def convert_option(name: str, value: Any) -> Any:
     option = OPTIONS_BY_NAME[name]
     try:
         return option.convert(value)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
+        # A TypeError stays one, as Waitress raises it (unix_socket_perms=600
+        # as an int), but it too names the option and the rule.
+        error = TypeError if isinstance(exc, TypeError) else ValueError
         expects = getattr(option.convert, "expects", None)
         if expects:
-            raise ValueError(f"{name} must be {expects}, not {value!r}") from None
-        raise ValueError(f"{name}: invalid value {value!r} ({exc})") from None
-    except TypeError as exc:
-        # Still a TypeError, as Waitress raises (unix_socket_perms=600 as an
-        # int), but one that names the option and the rule, not int()'s words.
-        expects = getattr(option.convert, "expects", None)
-        if expects:
-            raise TypeError(f"{name} must be {expects}, not {value!r} ({exc})") from None
-        raise TypeError(f"{name}: invalid value {value!r} ({exc})") from None
+            raise error(f"{name} must be {expects}, not {value!r}") from None
+        raise error(f"{name}: invalid value {value!r} ({exc})") from None
 
 
 def split_listen_entry(entry: str, default_port: str) -> Tuple[Optional[str], str]:
