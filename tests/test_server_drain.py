@@ -152,6 +152,21 @@ def test_responses_begun_during_the_drain_say_connection_close(recorder):
         assert recorder.notes("entered") == ["/in-flight"]
 
 
+def test_the_drain_serves_connections_waiting_past_the_connection_limit():
+    """At its limit the server leaves new connections in the backlog; a stop
+    then reset them (nginx: "upstream prematurely closed"), though the
+    drain promises to serve what the kernel had completed."""
+    with ThreadedServer(echo.app, connection_limit=1) as server:
+        address = tcp_address(server)
+        with RawConnection(address) as first, RawConnection(address) as waiting:
+            first.request("GET", "/first")
+            assert first.read_response().status == 200  # at the limit now
+            waiting.request("GET", "/waiting")  # completed by the kernel, not accepted
+            assert wait_until(lambda: server.in_connection_overflow)
+            with closing_in_background(server.close, address):
+                _assert_served_last(waiting, "/waiting")
+
+
 @pytest.mark.parametrize(
     "first, rest, path, body",
     [

@@ -278,11 +278,12 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         # Accept what is waiting, bounded so one listener cannot starve the loop.
         self._accept_waiting(ACCEPTS_PER_EVENT)
 
-    def _accept_waiting(self, limit: int) -> None:
+    def _accept_waiting(self, limit: int, past_the_limit: bool = False) -> None:
         """Accept up to ``limit`` waiting connections (fewer: the backlog
-        is empty, the connection limit reached, or accepting paused)."""
+        is empty, the connection limit reached unless ``past_the_limit``, or
+        accepting paused)."""
         for _ in range(limit):
-            if self.in_connection_overflow:
+            if self.in_connection_overflow and not past_the_limit:
                 return
             try:
                 sock, addr = (self._accept or self.socket.accept)()
@@ -314,7 +315,8 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 logger.exception("Exception while setting up a connection from %r", addr)
                 continue
             self.active_channels[channel.accepted_fd] = channel
-            self._check_connection_limit()
+            if not past_the_limit:
+                self._check_connection_limit()
 
     def _discard_half_made(self, sock, fd: int) -> None:
         """Close ``sock`` (accepted as descriptor ``fd``), whose channel failed
@@ -333,10 +335,12 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     def take_backlog(self) -> None:
         """The server is stopping: accept the connections the kernel has
         already completed, so that the drain serves the requests they sent
-        rather than the listener's close resetting them (within
-        ``connection_limit``, and ``backlog`` connections at most)."""
+        rather than the listener's close resetting them (``backlog``
+        connections at most).  Past ``connection_limit`` too: a server at
+        its limit is when they wait (nginx's one connection per request at a
+        restart), and the drain's deadline bounds what they cost."""
         if self.accepting:
-            self._accept_waiting(max(1, self.adj.backlog))
+            self._accept_waiting(max(1, self.adj.backlog), past_the_limit=True)
 
     def _pause_accepting(self, exc: BaseException, unexpected: bool = False) -> None:
         """Out of descriptors (or memory): rest the listener for a moment.
