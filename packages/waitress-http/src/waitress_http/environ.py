@@ -13,7 +13,7 @@ from typing import IO, Any, Dict, Iterable, Optional, Tuple
 from urllib.parse import unquote_to_bytes
 
 from .events import RequestHead
-from .head import HEAD_CACHE_BYTES
+from .head import HeadCache
 
 __all__ = ["EnvironBuilder", "normalize_url_prefix"]
 
@@ -158,7 +158,7 @@ class EnvironBuilder:
     """
 
     __slots__ = (
-        "_template", "_prefix", "_prefix_slash", "_targets", "_keys", "_dropped", "_parts", "_parts_bytes"
+        "_template", "_prefix", "_prefix_slash", "_targets", "_keys", "_dropped", "_parts"
     )
 
     def __init__(
@@ -182,8 +182,7 @@ class EnvironBuilder:
         self._prefix_slash = prefix + "/"
         self._targets: Dict[str, Tuple[str, str]] = {}
         #: head key (see RequestHead.key) -> the environ entries it gives
-        self._parts: Dict[bytes, Dict[str, str]] = {}
-        self._parts_bytes = 0  # the length of the heads keying _parts, summed
+        self._parts = HeadCache()  # head key -> entries, bounded as the head cache is
         template: Dict[str, Any] = {
             "SCRIPT_NAME": prefix,
             "SERVER_NAME": str(server_name),
@@ -242,12 +241,7 @@ class EnvironBuilder:
         if part is None:
             part = self._request_part(head)
             if key is not None:
-                parts = self._parts
-                if len(parts) >= _TARGET_CACHE_LIMIT or self._parts_bytes + len(key) > HEAD_CACHE_BYTES:
-                    parts.clear()  # bounded as the head cache is, in entries and bytes
-                    self._parts_bytes = 0
-                self._parts_bytes += len(key)
-                parts[key] = part
+                self._parts.put(key, part)
         environ.update(part)
         environ["REMOTE_ADDR"] = remote_addr
         environ["REMOTE_HOST"] = remote_addr

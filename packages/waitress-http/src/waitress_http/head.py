@@ -14,7 +14,7 @@ regular expressions and the framing checks.  Only valid heads are kept,
 only short ones, and only so many (a client inventing heads cannot grow it).
 """
 
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from .errors import BadRequest, HTTPVersionNotSupported, RequestHeaderFieldsTooLarge
 from .events import RequestHead
@@ -50,9 +50,33 @@ HEAD_CACHE_MAX_SIZE = 4096
 #: run to 1-2 KiB, a proxy's to a few hundred bytes.
 HEAD_CACHE_LIMIT = 256
 HEAD_CACHE_BYTES = 128 * 1024
+
+
+class HeadCache(dict):
+    """A dict keyed by head bytes that starts afresh when a new entry would
+    pass ``HEAD_CACHE_LIMIT`` entries or ``HEAD_CACHE_BYTES`` bytes of keys:
+    what is cached per head (here, and per listener in ``EnvironBuilder``)
+    stays bounded whatever heads clients send.  Lookups are plain ``get``."""
+
+    __slots__ = ("key_bytes",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key_bytes = 0
+
+    def put(self, key: bytes, value: Any) -> None:
+        if len(self) >= HEAD_CACHE_LIMIT or self.key_bytes + len(key) > HEAD_CACHE_BYTES:
+            self.clear()
+        self.key_bytes += len(key)
+        self[key] = value
+
+    def clear(self) -> None:
+        super().clear()
+        self.key_bytes = 0
+
+
 # head bytes -> the RequestHead fields, headers as a tuple (never handed out)
-_parsed_heads: Dict[bytes, tuple] = {}
-_cached_bytes = 0  # the length of the keys of _parsed_heads, summed
+_parsed_heads = HeadCache()
 
 
 def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
@@ -72,20 +96,18 @@ def parse_head(block: Union[bytes, bytearray]) -> RequestHead:
         )
     head = _parse_head(key)
     head.key = key
-    global _cached_bytes
-    if len(_parsed_heads) >= HEAD_CACHE_LIMIT or _cached_bytes + len(key) > HEAD_CACHE_BYTES:
-        _parsed_heads.clear()
-        _cached_bytes = 0
-    _cached_bytes += len(key)
-    _parsed_heads[key] = (
-        head.method,
-        head.target,
-        head.version,
-        tuple(head.headers),
-        head.content_length,
-        head.chunked,
-        head.expect_continue,
-        head.keep_alive,
+    _parsed_heads.put(
+        key,
+        (
+            head.method,
+            head.target,
+            head.version,
+            tuple(head.headers),
+            head.content_length,
+            head.chunked,
+            head.expect_continue,
+            head.keep_alive,
+        ),
     )
     return head
 

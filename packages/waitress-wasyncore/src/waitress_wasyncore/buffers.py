@@ -19,6 +19,8 @@ import socket
 import tempfile
 from typing import IO, Any, Deque, List, Optional, Union
 
+from .errors import DISCONNECTED, _codes
+
 __all__ = [
     "BodySpool",
     "OutputBuffer",
@@ -59,14 +61,7 @@ class QueuedFileError(OSError):
 
 
 #: os.sendfile errors that are the socket's (the peer's), not the file's.
-_SOCKET_SIDE = frozenset(
-    getattr(errno, name)
-    for name in (
-        "EPIPE", "ECONNRESET", "ENOTCONN", "ESHUTDOWN", "ECONNABORTED", "ETIMEDOUT",
-        "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EBADF", "EAGAIN",
-    )
-    if hasattr(errno, name)
-)
+_SOCKET_SIDE = DISCONNECTED | _codes("ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENETDOWN", "EAGAIN")
 
 
 def _file_side(error: OSError) -> QueuedFileError:

@@ -141,7 +141,7 @@ class HTTPChannel(dispatcher):
         self.gathered_size = 0
         self.closed = False
         self.client_gone = False
-        self._peeking = holdback.peeks(sock)  # a UNIX socket: see ``holdback``
+        self._peeking = holdback.peeks(getattr(server, "family", None))  # UNIX: see ``holdback``
         self.holding_back = False  # a parsed byte left unread in the kernel
         self.head_started = None  # when the first byte of an unfinished head came
         self.last_activity = self.last_output = _monotonic()
@@ -224,16 +224,15 @@ class HTTPChannel(dispatcher):
         """Consume the ``peeked`` bytes just parsed (a UNIX socket, see
         ``holdback``), all but the last if they completed a request that
         ends the connection; True if that byte is held back."""
-        sock = self.socket
         with self.lock:
-            hold = holdback.ends_the_connection_here(self)
-            if not hold and self.tasks and getattr(self.tasks[-1], "head", None) is not None:
+            head = holdback.last_request_head(self)
+            hold = head is not None and holdback.ends_the_connection(head)
+            if head is not None and head.version != "1.0":
                 # An HTTP/1.1 connection: its bodies of unknown length are
                 # chunked, so plain reads serve it from now on.
-                self._peeking = self.tasks[-1].head.version == "1.0"
-            if hold:
-                self.holding_back = True
-        holdback.consume(sock, peeked - 1 if hold else peeked)
+                self._peeking = False
+            self.holding_back = hold
+        holdback.consume(self.socket, peeked - 1 if hold else peeked)
         if hold:
             self._sync_interest()
         return hold

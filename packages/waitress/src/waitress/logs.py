@@ -6,15 +6,9 @@ task-queue depth warning, so that it can be silenced on its own.
 
 import logging
 
+# ``log(message, ...)`` unless the logging itself raises: the event loop's
+# helper, which the server's error paths use the same way.
+from waitress_wasyncore.errors import log_quietly  # noqa: F401
+
 logger = logging.getLogger("waitress")
 queue_logger = logging.getLogger("waitress.queue")
-
-
-def log_quietly(log, message: str, *args, **kw) -> None:
-    """``log(message, *args, **kw)``, unless the logging itself raises (a
-    handler that breaks): the caller is handling an error, and what it does
-    next (answer 500, close, keep listening, keep the worker) matters more."""
-    try:
-        log(message, *args, **kw)
-    except Exception:
-        pass

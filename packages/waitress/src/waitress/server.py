@@ -560,15 +560,23 @@ def _accept_function(listener, new_socket=socket.socket):
 _UNIX_PATH_MAX = 107 if sys.platform.startswith("linux") else 103
 
 
-def _check_unix_socket_path(path: str) -> None:
-    """Say plainly what is wrong with ``path`` before ``bind()`` says it
-    vaguely: "Address already in use" for a regular file or a directory in
-    the way, "AF_UNIX path too long" without the limit."""
-    if len(os.fsencode(path)) > _UNIX_PATH_MAX:
+def _refuse_unix_socket_path(path: str) -> None:
+    """Raise if the server may not bind ``path``, saying plainly why where
+    ``bind()`` would say it vaguely ("AF_UNIX path too long" without the
+    limit, "Address already in use" for a file or directory in the way):
+
+    - too long for a socket address;
+    - something that is not a socket is there (never removed);
+    - a server is accepting on the socket file there.  A socket file left
+      by a stopped server refuses connections and may be removed; any other
+      answer may come from a running server (one that accepts, or one too
+      busy to), which unlinking the file would silently cut off from every
+      new client.
+    """
+    size = len(os.fsencode(path))
+    if size > _UNIX_PATH_MAX:
         raise OSError(
-            errno.ENAMETOOLONG,
-            f"a UNIX socket path may have {_UNIX_PATH_MAX} bytes at most, this one has {len(os.fsencode(path))}",
-            path,
+            errno.ENAMETOOLONG, f"a UNIX socket path may have {_UNIX_PATH_MAX} bytes at most, this one has {size}", path
         )
     try:
         mode = os.stat(path).st_mode
@@ -577,21 +585,6 @@ def _check_unix_socket_path(path: str) -> None:
     if not stat.S_ISSOCK(mode):
         what = "a directory" if stat.S_ISDIR(mode) else "a file that is not a socket"
         raise OSError(errno.EADDRINUSE, f"Address already in use: {what} is in the way", path)
-
-
-def _refuse_live_unix_socket(path: str) -> None:
-    """Raise EADDRINUSE if a server is accepting on the socket file ``path``.
-
-    A socket file left by a stopped server refuses connections and may be
-    removed; any other answer may come from a running server (one that
-    accepts, or one too busy to), which unlinking the file would silently
-    cut off from every new client.
-    """
-    try:
-        if not stat.S_ISSOCK(os.stat(path).st_mode):
-            return
-    except OSError:
-        return
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(1.0)
@@ -658,8 +651,7 @@ if hasattr(socket, "AF_UNIX"):
 
         def bind_server_socket(self) -> None:
             path = self.adj.unix_socket
-            _check_unix_socket_path(path)
-            _refuse_live_unix_socket(path)  # another server's: never take it over
+            _refuse_unix_socket_path(path)  # another server's: never take it over
             cleanup_unix_socket(path)  # a stale socket from an earlier run
             self.bind(path)
             made = os.stat(path)
