@@ -219,6 +219,41 @@ def test_a_body_that_cannot_be_stored_gets_a_500_and_costs_only_its_connection(
             assert response.status == 200 and response.json()["body"] == "z" * 300000
 
 
+@pytest.mark.parametrize("pipelined", [False, True], ids=["first-request", "behind-a-served-one"])
+def test_memory_running_out_inside_the_parser_gets_a_500_not_a_silent_close(pipelined, monkeypatch, caplog):
+    """A MemoryError while parsing a head reached the loop, which logged
+    "Unexpected error" and closed the connection with no answer (and,
+    behind a pipelined request, cut nothing but left the client guessing).
+    Now it is the server's failure: a 500 after the earlier responses, a
+    log line naming the cause, and the next connection is served."""
+    import waitress_http.parser as http_parser
+
+    real_parse_head = http_parser.parse_head
+
+    def parse_head(head):
+        if b"/exhausted" in head:
+            raise MemoryError()
+        return real_parse_head(head)
+
+    with ThreadedServer(hello.app) as server:
+        monkeypatch.setattr(http_parser, "parse_head", parse_head)
+        with RawConnection(tcp_address(server)) as conn:
+            first = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" if pipelined else b""
+            conn.send(first + b"GET /exhausted HTTP/1.1\r\nHost: x\r\n\r\n")
+            if pipelined:
+                assert conn.read_response().status == 200
+            response = conn.read_response()
+            assert response.status == 500
+            assert b"could not read the request" in response.body
+            assert response.header("Connection") == "close"
+            assert conn.closed_by_server()
+        assert "Could not parse the request, on" in caplog.text
+        assert "MemoryError" in caplog.text
+        assert "Unexpected error" not in caplog.text
+        monkeypatch.setattr(http_parser, "parse_head", real_parse_head)
+        assert _served(server)
+
+
 def _streamed_past_the_socket(environ, start_response):
     """A streamed body (no length) far larger than the kernel takes from a
     client that does not read, so that output queues, then more pieces."""

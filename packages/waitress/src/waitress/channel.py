@@ -419,6 +419,11 @@ class HTTPChannel(dispatcher):
             except HTTPError as error:
                 start = self._queue_error_locked(error) or start
                 break
+            except MemoryError as exc:
+                start = self._own_failure_locked(
+                    "Could not parse the request", "The server could not read the request.", exc
+                ) or start
+                break
             cls = event.__class__
             if cls is RequestHead:
                 self.head_started = None
@@ -430,7 +435,9 @@ class HTTPChannel(dispatcher):
                         spool = current.spool = BodySpool(self.inbuf_overflow)
                     spool.write(event.data)
                 except (OSError, MemoryError) as exc:
-                    start = self._body_not_stored_locked(exc) or start
+                    start = self._own_failure_locked(
+                        "Could not store the request body", "The server could not store the request body.", exc
+                    ) or start
                     break
             elif event is NEED_DATA:
                 if current is None:
@@ -469,16 +476,17 @@ class HTTPChannel(dispatcher):
         self.busy = True
         return True
 
-    def _body_not_stored_locked(self, exc: BaseException) -> bool:
-        """The request body could not be kept: the disk holding the temporary
-        file is full, the temporary directory cannot be written, memory ran
-        out.  The server's fault, not the client's: answer 500 (as nginx
-        does), close, and log why; the connection's other requests and every
-        other connection go on.  Before, the exception reached the loop,
-        which closed the connection with no answer at all."""
-        self._log_own_failure("Could not store the request body", exc)
-        error = InternalServerError("The server could not store the request body.", self.current.head.version)
-        return self._queue_error_locked(error)
+    def _own_failure_locked(self, what: str, detail: str, exc: BaseException) -> bool:
+        """A request the server itself failed to take in: the disk holding
+        a body's temporary file is full, the temporary directory cannot be
+        written, memory ran out while storing the body or inside the parser.
+        The server's fault, not the client's: answer 500 (as nginx does),
+        close, and log why (``what``); the connection's other requests and
+        every other connection go on.  Before, the exception reached the
+        loop, which closed the connection with no answer at all."""
+        self._log_own_failure(what, exc)
+        version = self.current.head.version if self.current is not None else None
+        return self._queue_error_locked(InternalServerError(detail, version))
 
     def _maybe_continue_locked(self) -> None:
         """Send ``100 Continue`` once every earlier response is out.
