@@ -470,6 +470,31 @@ def test_the_drain_stages_the_close_of_a_response_still_in_the_kernel():
         assert (len(body), how) == (BIG, "fin")
 
 
+def test_the_drain_closes_an_idle_pool_connection_once_its_last_response_is_delivered(monkeypatch):
+    """A client's pool keeps its connection open, and silent, after its last
+    response.  A stop right after that response (a test fixture's teardown
+    after its last request) found it not yet acknowledged, the client's ACK
+    being delayed, and staged the close; the linger then ended only after
+    2 s of the client's silence, and ``close()`` waited for it.  It ends once
+    the client has the response and our FIN.  (Here the drain is made to see
+    the response unacknowledged, and neither silence nor the deadline could
+    end the linger before the test gives up.)"""
+    import waitress.channel
+    import waitress.server
+
+    monkeypatch.setattr(waitress.channel, "unsent_bytes", lambda sock: 1)
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 40.0)
+    with ThreadedServer(echo.app) as server:
+        target = tcp_address(server)
+        with RawConnection(target, timeout=30) as conn:
+            conn.request("GET", "/last")
+            assert conn.read_response().status == 200
+            with closing_in_background(server.close, target, timeout=20):
+                assert conn.closed_by_server(timeout=20)
+            assert conn.buffer == b""
+
+
 def test_connections_waiting_in_the_backlog_are_drained_not_reset():
     """The kernel completed them and their requests arrived, but the loop had
     not accepted them yet when the stop began (it was busy): closing the

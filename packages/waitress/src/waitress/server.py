@@ -28,7 +28,7 @@ from .lifecycle import LoopRunner
 from .logs import log_quietly, logger
 from .pool import ThreadedTaskDispatcher
 from .proxy_headers import proxy_headers_middleware  # noqa: F401 (Waitress's server imported it)
-from .teardown import LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS, unsent_bytes
+from .teardown import DELIVERY_POLL_SECONDS, LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS, unsent_bytes
 from .utilities import cleanup_unix_socket
 
 #: Connections accepted per readiness event of a listener (one listener
@@ -416,26 +416,40 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         if self._lingering is None:
             self._lingering = {}
         self._lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
-        if self._linger_timer is None:
-            self._linger_timer = wasyncore.call_every(
-                LINGER_IDLE_SECONDS / 4, self._end_lingering, self._map
-            )
+        self._schedule_linger_checks()
 
     def _end_lingering(self) -> None:
         now = time.monotonic()
         for channel, deadline in list(self._lingering.items()):
-            if channel.reset_on_close:
-                # It waits to reset a cut body until the client has what
-                # came before: reading it, the client sends nothing.
-                over = not unsent_bytes(channel.socket)
-            else:
-                over = now - channel.last_activity > LINGER_IDLE_SECONDS
-            if over or deadline <= now:
+            delivered = channel.awaits_delivery() and not unsent_bytes(channel.socket)
+            # Waiting to reset a cut body, the client sends nothing: its
+            # silence means nothing.
+            silent = not channel.reset_on_close and now - channel.last_activity > LINGER_IDLE_SECONDS
+            if delivered or silent or deadline <= now:
                 del self._lingering[channel]  # first: a failing handle_close must not repeat
                 channel.handle_close()
-        if not self._lingering and self._linger_timer is not None:
-            self._linger_timer.cancel()
+        self._schedule_linger_checks()
+
+    def _schedule_linger_checks(self) -> None:
+        """Check the lingering connections every LINGER_IDLE_SECONDS / 4, or
+        every DELIVERY_POLL_SECONDS while one waits only for the client's
+        acknowledgement (``awaits_delivery``): that is usually a delayed ACK
+        of some 40 ms, and the reset of a cut body or a stop should not wait
+        much longer."""
+        if not self._lingering:
+            period = None
+        elif any(channel.awaits_delivery() for channel in self._lingering):
+            period = DELIVERY_POLL_SECONDS
+        else:
+            period = LINGER_IDLE_SECONDS / 4
+        timer = self._linger_timer
+        if timer is not None:
+            if timer.interval == period:
+                return
+            timer.cancel()
             self._linger_timer = None
+        if period is not None:
+            self._linger_timer = wasyncore.call_every(period, self._end_lingering, self._map)
 
     def channel_closed(self, channel, fileno) -> None:
         """A connection closed (its descriptor was ``fileno``): maybe accept again."""

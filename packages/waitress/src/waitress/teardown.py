@@ -52,6 +52,9 @@ else:  # pragma: no cover
 LINGER_IDLE_SECONDS = 2.0
 #: ...and after this many in all, even if it keeps sending (nginx: 30).
 LINGER_MAX_SECONDS = 10.0
+#: How often a connection that waits only for the client's acknowledgement
+#: of what was sent (``HTTPChannel.awaits_delivery``) is checked.
+DELIVERY_POLL_SECONDS = 0.02
 
 
 def has_unread_input(sock: socket.socket) -> bool:
