@@ -1,5 +1,5 @@
-"""A client that sends its request head one byte every 100 ms (slowloris) is
-cut off after channel_timeout, and the application never sees it.
+"""A client that sends its request head one byte every 100 ms (slowloris), or
+its body, is cut off after channel_timeout, and the application never sees it.
 
 channel_timeout=2 and cleanup_interval=1; the bound below (12 s) only keeps a
 broken server from hanging the test.
@@ -16,9 +16,11 @@ from server_support import SubprocessServer, connect, get
 GIVE_UP_AFTER = 12.0
 
 
-def _dribble_until_closed(target, head: bytes):
-    """Send ``head`` a byte at a time; return (closed, bytes received, seconds)."""
-    sock = connect(target, timeout=2)
+def _dribble_until_closed(target, head: bytes, sock=None):
+    """Send ``head`` a byte at a time (on ``sock``, else a new connection to
+    ``target``); return (closed, bytes received, seconds)."""
+    if sock is None:
+        sock = connect(target, timeout=2)
     received = b""
     started = time.monotonic()
     try:
@@ -75,3 +77,50 @@ def test_idle_connection_without_any_bytes_is_closed(tmp_path):
             sock.close()
         assert os.path.exists("/proc/%d" % proc.pid)
         assert get(proc.address, "/").status == 200
+
+
+def test_a_body_dribbled_below_the_minimum_rate_is_cut_off(tmp_path):
+    """A complete head, then the body a byte every 100 ms: each byte made the
+    connection active again, so it held its slot for as long as the client
+    liked (an audit's 40 such clients kept ``connection_limit=20`` full and
+    an honest client out).  A body must arrive at 500 bytes a second on
+    average, after channel_timeout of grace."""
+    record = str(tmp_path / "notes.jsonl")
+    with SubprocessServer(
+        "fixtureapps.hello:app",
+        channel_timeout=2,
+        cleanup_interval=1,
+        env={RECORD_PATH_VARIABLE: record},
+    ) as proc:
+        body = b"b" * 100000
+        head = b"POST /dribble HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+        sock = connect(proc.address, timeout=2)
+        with sock:
+            sock.sendall(head)
+            closed, received, seconds = _dribble_until_closed(proc.address, body, sock)
+        assert closed, "a client dribbling its body was still connected after %.0f s" % seconds
+        assert not received.startswith(b"HTTP/1.1 200"), received[:200]
+        assert get(proc.address, "/healthy").status == 200
+    assert [value for kind, value in read_record_file(record) if kind == "hit"] == ["/healthy"]
+
+
+def test_a_body_sent_slowly_but_above_the_minimum_rate_is_served(tmp_path):
+    """The rule is a rate, not a deadline: 2,000 bytes every 200 ms (10 KB/s)
+    for longer than channel_timeout is a slow upload, not an attack."""
+    with SubprocessServer("fixtureapps.echo:app", channel_timeout=2, cleanup_interval=1) as proc:
+        pieces = [b"%04d" % index * 500 for index in range(20)]  # 4 s at one piece per 200 ms
+        sock = connect(proc.address, timeout=20)
+        with sock:
+            sock.sendall(b"POST /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n")
+            sock.sendall(b"Content-Length: %d\r\n\r\n" % sum(map(len, pieces)))
+            for piece in pieces:
+                sock.sendall(piece)
+                time.sleep(0.2)
+            response = b""
+            while True:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                response += data
+        assert response.startswith(b"HTTP/1.1 200"), response[:200]
+        assert b"".join(pieces) in response

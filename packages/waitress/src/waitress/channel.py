@@ -61,6 +61,11 @@ MAX_GATHERED = 128
 MAX_BODY_READ = 256 * 1024
 #: ...and how many reads one readiness event may do for it.
 MAX_READS_PER_EVENT = 4
+#: A request body must arrive at this many bytes a second on average (as
+#: Apache's mod_reqtimeout asks by default), after ``channel_timeout`` of
+#: grace: a client sending one byte a second held its connection, and so a
+#: slot of ``connection_limit``, for as long as it liked.
+MIN_BODY_RATE = 500
 #: Input read and thrown away once parsing stopped (the rest of a body
 #: answered 413, bytes sent while the close lingers) at most; past it the
 #: connection stops reading and closes as soon as its response is out.
@@ -185,7 +190,15 @@ class HTTPChannel(dispatcher):
             if not data:
                 self._peer_eof()
                 return
-            self.last_activity = _monotonic()
+            if self.current is None:
+                self.last_activity = _monotonic()
+            else:
+                # A body arriving earns the connection time by its size, not
+                # by each read: below MIN_BODY_RATE the idle sweep ends it,
+                # as it ends a head arriving too slowly (``idle_for``).
+                now = _monotonic()
+                earned = self.last_activity + len(data) / MIN_BODY_RATE
+                self.last_activity = earned if earned < now else now
             if self.parse_stopped:
                 if self._peeking:
                     holdback.consume(self.socket, len(data))
@@ -1058,7 +1071,9 @@ class HTTPChannel(dispatcher):
 
         Idle means no request in progress and nothing moved for ``timeout``
         seconds, or an unfinished request head older than ``timeout`` (a
-        client dribbling its headers a byte at a time is not kept forever).
+        client dribbling its headers a byte at a time is not kept forever),
+        or a body arriving so slowly that the time its bytes earned
+        (``MIN_BODY_RATE``, see ``handle_read``) is ``timeout`` behind.
         """
         if self.busy:
             return False
