@@ -416,29 +416,35 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         if self._lingering is None:
             self._lingering = {}
         self._lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
-        self._schedule_linger_checks()
+        timer = self._linger_timer
+        polling = timer is not None and timer.interval == DELIVERY_POLL_SECONDS
+        self._schedule_linger_checks(polling or channel.awaits_delivery())
 
     def _end_lingering(self) -> None:
         now = time.monotonic()
+        awaiting = False
         for channel, deadline in list(self._lingering.items()):
-            delivered = channel.awaits_delivery() and not unsent_bytes(channel.socket)
+            waits = channel.awaits_delivery()
+            delivered = waits and not unsent_bytes(channel.socket)
             # Waiting to reset a cut body, the client sends nothing: its
             # silence means nothing.
             silent = not channel.reset_on_close and now - channel.last_activity > LINGER_IDLE_SECONDS
             if delivered or silent or deadline <= now:
                 del self._lingering[channel]  # first: a failing handle_close must not repeat
                 channel.handle_close()
-        self._schedule_linger_checks()
+            else:
+                awaiting = awaiting or waits
+        self._schedule_linger_checks(awaiting)
 
-    def _schedule_linger_checks(self) -> None:
+    def _schedule_linger_checks(self, awaiting: bool) -> None:
         """Check the lingering connections every LINGER_IDLE_SECONDS / 4, or
         every DELIVERY_POLL_SECONDS while one waits only for the client's
-        acknowledgement (``awaits_delivery``): that is usually a delayed ACK
-        of some 40 ms, and the reset of a cut body or a stop should not wait
-        much longer."""
+        acknowledgement (``awaiting``, see ``HTTPChannel.awaits_delivery``):
+        that is usually a delayed ACK of some 40 ms, which the reset of a
+        cut body or a stop should not outwait by much."""
         if not self._lingering:
             period = None
-        elif any(channel.awaits_delivery() for channel in self._lingering):
+        elif awaiting:
             period = DELIVERY_POLL_SECONDS
         else:
             period = LINGER_IDLE_SECONDS / 4
