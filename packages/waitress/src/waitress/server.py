@@ -400,7 +400,8 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         client closes (see ``teardown``); close it anyway once the client is
         silent for LINGER_IDLE_SECONDS, or after LINGER_MAX_SECONDS.  One
         that will reset a cut body waits instead until the kernel has
-        delivered what it holds (LINGER_MAX_SECONDS at most).
+        delivered what it holds (LINGER_MAX_SECONDS at most), and one the
+        drain found idle until then or until its silence, whichever is first.
 
         Lingering is a courtesy to a client already answered; it never holds
         a slot of ``connection_limit`` that a new client needs: a server at
