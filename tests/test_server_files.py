@@ -262,6 +262,27 @@ def test_a_file_without_a_descriptor_arrives_whole():
     assert hashlib.sha256(response.body).hexdigest() == expected_digest()
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_subclass_of_the_file_wrapper_is_sent_as_the_wrapper_is(method):
+    """Waitress recognises a subclass of its file wrapper (``isinstance``)
+    and sends the file with its length; here a subclass was iterated as an
+    unknown stream: chunked, and a HEAD answer without Content-Length."""
+
+    def app(environ, start_response):
+        class Wrapper(environ["wsgi.file_wrapper"]):
+            pass
+
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return Wrapper(open(filewrapper.data_path(), "rb"))
+
+    with ThreadedServer(app) as server, RawConnection(tcp_address(server)) as conn:
+        conn.request(method, "/")
+        response = conn.read_response(method)
+    assert response.header("Content-Length") == str(len(filewrapper.DATA))
+    assert response.header("Transfer-Encoding") is None
+    assert response.body == (filewrapper.DATA if method == "GET" else b"")
+
+
 @pytest.mark.parametrize("length", [0, 7, 102400])
 def test_the_applications_content_length_bounds_the_file(length):
     """PEP 3333: a file_wrapper is sent until its end or Content-Length bytes."""

@@ -163,6 +163,28 @@ def test_what_write_sent_reaches_the_client_while_the_application_waits():
     assert received.index(FIRST) < received.index(SECOND)
 
 
+def test_a_first_write_of_no_bytes_sends_the_head_while_the_application_waits():
+    """PEP 3333: the head goes out upon the first ``write()``, even of no
+    bytes, which long-polling applications use to answer at once and send
+    the body later; it waited for the first bytes of the body."""
+    head_seen = threading.Event()
+
+    def pushes_its_head(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"")
+        head_seen.wait(10)
+        return [SECOND]
+
+    with ThreadedServer(pushes_its_head) as server:
+        with socket.create_connection(tcp_address(server), timeout=10) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            received = _read_until(client, b"\r\n\r\n")
+            assert received.startswith(b"HTTP/1.1 200 OK\r\n")
+            head_seen.set()
+            received = _read_until(client, b"0\r\n\r\n", received)
+    assert SECOND in received.partition(b"\r\n\r\n")[2]
+
+
 def test_a_stream_that_pauses_still_waits_for_a_client_that_reads_nothing():
     """The pauses let the loop's timed flushes queue every piece; the worker
     must still stop at ``outbuf_high_watermark``, and ``channel_timeout``

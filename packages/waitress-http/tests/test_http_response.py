@@ -91,6 +91,28 @@ class TestStartResponse:
         assert head.startswith(b"HTTP/1.1 200 OK\r\n") and b"Content-Length: 5" in head
         assert body == b"hello"
 
+    @pytest.mark.parametrize("headers", [[], [("Content-Length", "5")]], ids=["unknown-length", "content-length"])
+    def test_a_first_write_of_no_bytes_sends_the_head(self, headers):
+        """PEP 3333: the head goes out upon the first write(), even of no
+        bytes (an application pushing its headers before a long wait); it
+        waited for the first non-empty write or the end."""
+        sent = []
+        response, _ = make(send_later=sent.append)
+        write = response.start_response("200 OK", headers)
+        write(b"")
+        assert len(sent) == 1
+        status_line, fields = parse_head(b"".join(sent[0]))
+        assert status_line == "HTTP/1.1 200 OK"
+        assert ("Content-Length", "5") in fields if headers else ("Transfer-Encoding", "chunked") in fields
+        write(b"")  # the head is out: nothing more to send
+        assert len(sent) == 1
+        # From now on an error cannot replace the response: exc_info is re-raised.
+        try:
+            raise ValueError("late")
+        except ValueError:
+            with pytest.raises(ValueError, match="late"):
+                response.start_response("500 Internal Server Error", [], sys.exc_info())
+
     def test_write_before_start_response_is_an_error(self):
         sent = []
         response, _ = make(send_later=sent.append)

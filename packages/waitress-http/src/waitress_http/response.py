@@ -395,6 +395,12 @@ class Response:
             if mode == _CHUNKED or mode == _UNTIL_CLOSE or (mode == _LENGTH and self._remaining > 0):
                 raise RuntimeError("write() called after the response ended")
         buffers = self.body(data)
+        if not buffers and not self._head_sent and not self._finished:
+            # PEP 3333: the first write() sends the head, even of no bytes
+            # (an application pushing its headers before a long wait); from
+            # then on, an exc_info given to start_response is re-raised.
+            self._head_sent = True
+            buffers = [self.head_bytes()]
         if buffers:
             self._send_later(buffers)
 
