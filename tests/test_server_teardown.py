@@ -161,6 +161,49 @@ def test_lingering_connections_give_their_slots_to_new_clients(monkeypatch):
             assert list(server._lingering) == [newer]
 
 
+def test_a_lingering_connection_gives_its_slot_only_once_its_client_has_its_output(monkeypatch):
+    """At the limit, the oldest lingering connection was closed at once for
+    a new client, its last response still in the kernel: the client, which
+    had sent more, then had the rest of the response reset away (a chaos
+    audit: a 1 MB response cut at 128 KB).  The new client now waits until
+    the lingering client has everything, and then takes its slot."""
+    from fixtureapps import lengths
+    from server_support import read_until_closed
+
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)  # only eviction ends it
+    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    size = 3 << 20  # more than the kernel holds for a client not reading
+    with ThreadedServer(lengths.app, connection_limit=1) as server:
+        target = tcp_address(server)
+        first = socket.socket()
+        first.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        first.settimeout(20)
+        with first:
+            first.connect(target)
+            # Bytes after a request that ends the connection: the close must linger.
+            first.sendall(b"GET /large?size=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nmore" % size)
+            received = b""
+
+            def all_in_the_kernel():  # read a little until the server lingers
+                nonlocal received
+                received += first.recv(4096)
+                return bool(server._lingering)
+
+            assert wait_until(all_in_the_kernel, timeout=20, interval=0.002)
+            (lingering,) = server._lingering
+            with RawConnection(target, timeout=20) as second:
+                second.request("GET", "/status?code=200", headers=[("Connection", "close")])
+                # (Closed at once before: give the server the time to do it.)
+                assert not wait_until(lambda: lingering.closed, timeout=1)
+                first.sendall(b"still more")  # would reset a closed connection
+                rest, how = read_until_closed(first)  # closed for the second, once delivered
+                assert second.read_response().status == 200
+        head, _, body = (received + rest).partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert (len(body), how) == (size, "fin")
+        assert body == lengths.large_body(size)
+
+
 def test_at_the_limit_a_connection_that_starts_lingering_frees_its_slot(monkeypatch):
     """While new clients wait at ``connection_limit``, a connection the
     server closes after its response gives its slot to one of them."""

@@ -106,6 +106,10 @@ class HTTPChannel(dispatcher):
     #: soon as the client has the last response and our FIN (unless it sends
     #: more), not after its silence (see ``awaits_delivery``).
     closes_once_delivered = False
+    #: Lingering at the connection limit: once the client has its output,
+    #: the listener takes a new connection, which this one makes room for
+    #: (``server._offer_slot``).
+    offers_slot = False
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)

@@ -403,30 +403,46 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         delivered what it holds (LINGER_MAX_SECONDS at most), and one the
         drain found idle until then or until its silence, whichever is first.
 
-        Lingering is a courtesy to a client already answered; it never holds
-        a slot of ``connection_limit`` that a new client needs: a server at
-        the limit takes new connections again, and each one accepted past
-        the limit closes the oldest lingering connection
-        (``_check_connection_limit``)."""
-        if self.in_connection_overflow:
-            self._log_listening_again(
-                "a connection at the connection limit is closing, listening again "
-                "(the next one accepted takes its place)"
-            )
-            self._listen_again()
+        Lingering is a courtesy to a client already answered; it holds a
+        slot of ``connection_limit`` that a new client needs only until the
+        client has all its output (a close before that would throw the rest
+        away if the client sends more): a server at the limit then takes new
+        connections again, and each one accepted past the limit closes the
+        oldest such lingering connection (``_check_connection_limit``)."""
         if self._lingering is None:
             self._lingering = {}
         self._lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
+        if self.in_connection_overflow:
+            self._offer_slot(channel)
         timer = self._linger_timer
         polling = timer is not None and timer.interval == DELIVERY_POLL_SECONDS
-        self._schedule_linger_checks(polling or channel.awaits_delivery())
+        self._schedule_linger_checks(polling or channel.awaits_delivery() or channel.offers_slot)
+
+    def _offer_slot(self, channel) -> None:
+        """At the limit: listen again for a new connection to take the slot
+        of lingering ``channel``, now if its client has all its output, else
+        once it has (``_end_lingering`` checks)."""
+        if unsent_bytes(channel.socket):
+            channel.offers_slot = True
+            return
+        channel.offers_slot = False
+        self._log_listening_again(
+            "a connection at the connection limit is closing, listening again "
+            "(the next one accepted takes its place)"
+        )
+        self._listen_again()
 
     def _end_lingering(self) -> None:
         now = time.monotonic()
         awaiting = False
         for channel, deadline in list(self._lingering.items()):
-            waits = channel.awaits_delivery()
-            delivered = waits and not unsent_bytes(channel.socket)
+            if channel.offers_slot:
+                if self.in_connection_overflow:
+                    self._offer_slot(channel)
+                else:  # the listener is back for another reason
+                    channel.offers_slot = False
+            waits = channel.awaits_delivery() or channel.offers_slot
+            delivered = channel.awaits_delivery() and not unsent_bytes(channel.socket)
             # Waiting to reset a cut body, the client sends nothing: its
             # silence means nothing.
             silent = not channel.reset_on_close and now - channel.last_activity > LINGER_IDLE_SECONDS
@@ -489,11 +505,12 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         """A connection was accepted: past the limit, make room; at it, stop accepting.
 
         A lingering connection holds its slot only until a new one needs it
-        (see ``linger``): at the limit the server keeps accepting while any
-        connection lingers, and closes the oldest one for each connection it
-        accepts.  Otherwise, at the limit, the listener is not watched until
-        a connection closes.  The connections never outnumber the limit once
-        this returns.
+        and its client has all its output (see ``linger``): at the limit the
+        server keeps accepting while such a connection lingers, and closes
+        the oldest one for each connection it accepts.  Otherwise, at the
+        limit, the listener is not watched until a connection closes or a
+        lingering one has delivered its output.  The connections never
+        outnumber the limit once this returns.
         """
         limit = self.adj.connection_limit
         if len(self.active_channels) < limit:
@@ -503,18 +520,31 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
             if count < limit:
                 return
             if self._lingering:
-                if count == limit:
-                    return
-                oldest = next(iter(self._lingering))
-                del self._lingering[oldest]
-                oldest.handle_close()
-                continue
+                delivered = self._delivered_lingerer()
+                if delivered is not None:
+                    if count == limit:
+                        return  # the next one accepted takes its slot
+                    del self._lingering[delivered]
+                    delivered.handle_close()
+                    continue
             self.in_connection_overflow = True
             logger.warning(
                 "total open connections reached the connection limit, "
                 "no longer accepting new connections"
             )
             self.set_interest(False, False)
+            if self._lingering:  # the first to be delivered offers its slot
+                for channel in self._lingering:
+                    channel.offers_slot = True
+                self._schedule_linger_checks(True)
+
+    def _delivered_lingerer(self):
+        """The oldest lingering connection whose client has all its output
+        (a close loses nothing then), or None."""
+        for channel in self._lingering:
+            if not unsent_bytes(channel.socket):
+                return channel
+        return None
 
     def print_listen(self, format_str) -> None:
         # Through log_info, as in Waitress: code that overrides it gets the banner.
