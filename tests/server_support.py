@@ -29,6 +29,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
+import pytest
+
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 RUNSERVER = os.path.join(TESTS_DIR, "fixtureapps", "runserver.py")
 
@@ -36,6 +38,13 @@ Target = Union[Tuple[str, int], str]
 """Where to connect: ``(host, port)`` for TCP, a path for a UNIX socket."""
 
 DEFAULT_TIMEOUT = 10.0
+
+
+#: A close waits for delivery by the kernel's count of unsent bytes
+#: (SIOCOUTQ), which is Linux's: elsewhere it does not wait (differences.md).
+needs_unsent_count = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="SIOCOUTQ (the kernel's unsent count) is Linux's"
+)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:

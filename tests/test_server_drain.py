@@ -18,6 +18,7 @@ from server_support import (
     RawConnection,
     ThreadedServer,
     closing_in_background,
+    needs_unsent_count,
     read_until_closed,
     request_held_in_flight,
     tcp_address,
@@ -444,6 +445,7 @@ def _not_reading_client(target, request: bytes) -> socket.socket:
     return client
 
 
+@needs_unsent_count
 def test_the_drain_stages_the_close_of_a_response_still_in_the_kernel():
     """The server has handed the whole response to the kernel; the client
     is still reading it when the drain closes the idle connection, and then
@@ -547,6 +549,7 @@ def test_a_signal_while_run_waits_for_the_workers_ends_the_wait(recorder, monkey
 # --- what the review of those fixes found -----------------------------------------
 
 
+@needs_unsent_count
 @pytest.mark.parametrize("half_close", [False, True], ids=["open", "half-closed"])
 def test_the_reset_of_a_cut_body_waits_for_the_response_before_it(half_close, caplog):
     """A reset discards what the kernel still holds: the complete response
@@ -601,6 +604,7 @@ class _EofBeforeCloseChannel(HTTPChannel):
             super()._call_on_loop(fn)
 
 
+@needs_unsent_count
 def test_an_eof_read_between_the_cut_and_its_close_does_not_reset_the_response_before_it():
     """The deterministic form of a race the half-closed case above met now
     and then (twice red in CI): the EOF found the cut connection idle and

@@ -279,6 +279,24 @@ def test_a_unix_socket_path_too_long_for_an_address_says_the_limit(tmp_path):
     assert "bytes at most" in str(refused.value) and path in str(refused.value)
 
 
+def test_unix_socket_where_there_are_none_is_refused_not_replaced_by_a_public_port(monkeypatch, tmp_path):
+    """Without AF_UNIX (Windows), ``unix_socket`` was ignored and the server
+    listened on ``listen``, 0.0.0.0:8080 by default: a public port for a
+    server meant to be reachable only locally."""
+    import waitress.server
+    from waitress import create_server
+
+    def no_tcp_listener(*args, **kw):
+        raise AssertionError("a TCP listener was made for unix_socket")
+
+    monkeypatch.setattr(waitress.server, "TcpWSGIServer", no_tcp_listener)
+    monkeypatch.delattr(socket, "AF_UNIX", raising=False)
+    path = str(tmp_path / "app.sock")
+    with pytest.raises(ValueError, match="UNIX sockets are not available") as refused:
+        create_server(hello.app, unix_socket=path)
+    assert path in str(refused.value)
+
+
 @needs_unix
 def test_a_live_unix_socket_is_not_taken_over(tmp_path):
     """Unlinking the socket of a running server would silently cut it off

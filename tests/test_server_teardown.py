@@ -13,7 +13,14 @@ import time
 import pytest
 import waitress.server
 from fixtureapps import echo, streaming
-from server_support import RawConnection, ThreadedServer, reset_close, tcp_address, wait_until
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    needs_unsent_count,
+    reset_close,
+    tcp_address,
+    wait_until,
+)
 from waitress.channel import HTTPChannel
 
 
@@ -161,6 +168,7 @@ def test_lingering_connections_give_their_slots_to_new_clients(monkeypatch):
             assert list(server._lingering) == [newer]
 
 
+@needs_unsent_count
 def test_a_lingering_connection_gives_its_slot_only_once_its_client_has_its_output(monkeypatch):
     """At the limit, the oldest lingering connection was closed at once for
     a new client, its last response still in the kernel: the client, which

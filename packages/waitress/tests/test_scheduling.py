@@ -93,3 +93,35 @@ def test_the_loop_thread_serves_as_sched_batch_and_gets_its_policy_back():
         thread.join(15)
     assert not thread.is_alive()
     assert seen["after"] == os.SCHED_OTHER
+
+
+def test_a_platform_with_the_policy_constants_but_not_the_functions_serves():
+    """``SCHED_BATCH`` was the only test: where the constant exists but
+    ``sched_setscheduler`` does not, every worker died of an AttributeError
+    and ``run()`` raised (a portability audit, by emulation)."""
+    import subprocess
+
+    script = "\n".join([
+        "import os, socket, threading",
+        "for name in ('sched_setscheduler', 'sched_getscheduler', 'sched_param'):",
+        "    if hasattr(os, name): delattr(os, name)",
+        "os.SCHED_BATCH, os.SCHED_OTHER = 3, 0",
+        "from waitress import create_server",
+        "def app(environ, start_response):",
+        "    start_response('200 OK', [('Content-Length', '2')])",
+        "    return [b'ok']",
+        "server = create_server(app, listen='127.0.0.1:0', threads=2)",
+        "threading.Thread(target=server.run, daemon=True).start()",
+        "with socket.create_connection(('127.0.0.1', int(server.effective_port)), timeout=10) as c:",
+        "    c.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')",
+        "    data = b''",
+        "    while True:",
+        "        piece = c.recv(4096)",
+        "        if not piece: break",
+        "        data += piece",
+        "server.close()",
+        "print(data.split(b'\\r\\n')[0].decode())",
+    ])
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "HTTP/1.0 200 OK"

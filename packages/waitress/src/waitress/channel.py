@@ -57,6 +57,9 @@ _monotonic = time.monotonic
 #: after the first of it, whichever comes first.
 COALESCE_LIMIT = 256 * 1024
 MAX_GATHERED = 128
+#: Where ``sendmsg`` is missing (Windows), buffers are joined up to this
+#: many bytes for one ``send`` (a head and a small body go out together).
+JOINED_SEND_LIMIT = 64 * 1024
 #: The largest read while a request body is arriving (``recv_bytes`` otherwise)...
 MAX_BODY_READ = 256 * 1024
 #: ...and how many reads one readiness event may do for it.
@@ -851,6 +854,8 @@ class HTTPChannel(dispatcher):
             sent = 0
         except OSError:
             self._lost_locked()
+        except AttributeError:  # Windows: no sendmsg
+            sent = self._send_joined_locked(buffers)
         if sent:
             self.last_activity = self.last_output = _monotonic()
         try:
@@ -868,6 +873,25 @@ class HTTPChannel(dispatcher):
         if outbuf.pending and not self.write_wanted:
             self.write_wanted = True
             self._call_on_loop(self._sync_interest)
+
+    def _send_joined_locked(self, buffers) -> int:
+        """One ``send`` for a socket without ``sendmsg`` (Windows): of the
+        buffers joined, as far as JOINED_SEND_LIMIT bytes take them (the
+        first whole in any case); the caller queues the rest, as after any
+        partial send."""
+        taken, size = 0, 0
+        for buf in buffers:
+            taken += 1
+            size += len(buf) if buf.__class__ is bytes else memoryview(buf).nbytes
+            if size >= JOINED_SEND_LIMIT:
+                break
+        data = buffers[0] if taken == 1 else b"".join(buffers[:taken])
+        try:
+            return self.socket.send(data)
+        except (BlockingIOError, InterruptedError):
+            return 0
+        except OSError:
+            self._lost_locked()
 
     def _send_queued_locked(self) -> int:
         """Send what is queued as far as the socket takes it; return the bytes left."""

@@ -22,7 +22,10 @@ import contextlib
 import os
 from typing import Iterator
 
-_BATCH = getattr(os, "SCHED_BATCH", None)
+# The policy and the functions to set it, or none of them: a platform may
+# define the constants without the functions.
+_HAS_SCHEDULER = all(hasattr(os, name) for name in ("sched_setscheduler", "sched_getscheduler", "sched_param"))
+_BATCH = getattr(os, "SCHED_BATCH", None) if _HAS_SCHEDULER else None
 _OTHER = getattr(os, "SCHED_OTHER", None)
 
 

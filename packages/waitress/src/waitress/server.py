@@ -71,9 +71,13 @@ def create_server(
         dispatcher = ThreadedTaskDispatcher()
         dispatcher.set_thread_count(adj.threads)
 
+    if adj.unix_socket and not hasattr(socket, "AF_UNIX"):
+        # Waitress listened on ``listen`` (0.0.0.0:8080 by default) instead:
+        # a public port for a server asked to be reachable only locally.
+        raise ValueError(f"unix_socket={adj.unix_socket!r}: UNIX sockets are not available on this platform")
     servers = []
     try:
-        if adj.unix_socket and hasattr(socket, "AF_UNIX"):
+        if adj.unix_socket:
             sockinfo = (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
             servers.append(
                 UnixWSGIServer(
