@@ -11,16 +11,13 @@ import socket
 import time
 
 from fixtureapps.recorder import RECORD_PATH_VARIABLE, read_record_file
-from server_support import SubprocessServer, connect, get
+from server_support import SubprocessServer, connect, get, read_until_closed
 
 GIVE_UP_AFTER = 12.0
 
 
-def _dribble_until_closed(target, head: bytes, sock=None):
-    """Send ``head`` a byte at a time (on ``sock``, else a new connection to
-    ``target``); return (closed, bytes received, seconds)."""
-    if sock is None:
-        sock = connect(target, timeout=2)
+def _dribble_until_closed(sock, head: bytes):
+    """Send ``head`` on ``sock`` a byte at a time; return (closed, bytes received, seconds)."""
     received = b""
     started = time.monotonic()
     try:
@@ -45,7 +42,9 @@ def _dribble_until_closed(target, head: bytes, sock=None):
         sock.close()
 
 
-def test_dribbling_request_head_is_cut_off(tmp_path):
+def _assert_dribbling_is_cut_off(tmp_path, at_once: bytes, dribbled: bytes) -> None:
+    """Send ``at_once``, then ``dribbled`` a byte every 100 ms: the server
+    closes the connection without calling the application, and goes on."""
     record = str(tmp_path / "notes.jsonl")
     with SubprocessServer(
         "fixtureapps.hello:app",
@@ -53,13 +52,19 @@ def test_dribbling_request_head_is_cut_off(tmp_path):
         cleanup_interval=1,
         env={RECORD_PATH_VARIABLE: record},
     ) as proc:
-        # A head that never ends: one long header value, a byte at a time.
-        head = b"GET /dribble HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100000
-        closed, received, seconds = _dribble_until_closed(proc.address, head)
+        sock = connect(proc.address, timeout=2)
+        with sock:
+            sock.sendall(at_once)
+            closed, received, seconds = _dribble_until_closed(sock, dribbled)
         assert closed, "a dribbling client was still connected after %.0f s" % seconds
         assert not received.startswith(b"HTTP/1.1 200"), received[:200]
         assert get(proc.address, "/healthy").status == 200
     assert [value for kind, value in read_record_file(record) if kind == "hit"] == ["/healthy"]
+
+
+def test_dribbling_request_head_is_cut_off(tmp_path):
+    # A head that never ends: one long header value, a byte at a time.
+    _assert_dribbling_is_cut_off(tmp_path, b"GET /dribble HTTP/1.1\r\nHost: x\r\n", b"X-Slow: " + b"a" * 100000)
 
 
 def test_idle_connection_without_any_bytes_is_closed(tmp_path):
@@ -85,23 +90,9 @@ def test_a_body_dribbled_below_the_minimum_rate_is_cut_off(tmp_path):
     liked (an audit's 40 such clients kept ``connection_limit=20`` full and
     an honest client out).  A body must arrive at 500 bytes a second on
     average, after channel_timeout of grace."""
-    record = str(tmp_path / "notes.jsonl")
-    with SubprocessServer(
-        "fixtureapps.hello:app",
-        channel_timeout=2,
-        cleanup_interval=1,
-        env={RECORD_PATH_VARIABLE: record},
-    ) as proc:
-        body = b"b" * 100000
-        head = b"POST /dribble HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
-        sock = connect(proc.address, timeout=2)
-        with sock:
-            sock.sendall(head)
-            closed, received, seconds = _dribble_until_closed(proc.address, body, sock)
-        assert closed, "a client dribbling its body was still connected after %.0f s" % seconds
-        assert not received.startswith(b"HTTP/1.1 200"), received[:200]
-        assert get(proc.address, "/healthy").status == 200
-    assert [value for kind, value in read_record_file(record) if kind == "hit"] == ["/healthy"]
+    body = b"b" * 100000
+    head = b"POST /dribble HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body)
+    _assert_dribbling_is_cut_off(tmp_path, head, body)
 
 
 def test_a_body_sent_slowly_but_above_the_minimum_rate_is_served(tmp_path):
@@ -116,11 +107,6 @@ def test_a_body_sent_slowly_but_above_the_minimum_rate_is_served(tmp_path):
             for piece in pieces:
                 sock.sendall(piece)
                 time.sleep(0.2)
-            response = b""
-            while True:
-                data = sock.recv(65536)
-                if not data:
-                    break
-                response += data
+            response, _ = read_until_closed(sock)
         assert response.startswith(b"HTTP/1.1 200"), response[:200]
         assert b"".join(pieces) in response
