@@ -60,6 +60,38 @@ def test_a_cut_http10_body_ends_in_a_reset_a_whole_one_in_a_plain_close(unix_ser
     assert how == ending
 
 
+@pytest.mark.parametrize("path, ending", [("/after_headers_sent", "reset"), ("/whole_stream", "fin")],
+                         ids=["cut", "whole"])
+def test_a_keep_alive_http10_request_answered_until_the_close_is_covered_too(unix_server, path, ending):
+    """An HTTP/1.0 request asking for keep-alive whose response has no
+    length ends with the close as well: its byte was not held back, so a
+    cut body ended in a plain EOF and looked whole (a chaos audit).  Whole
+    responses with a length keep the connection, the byte released for
+    each, and the connection's last request is covered as the first."""
+    socket_path, _ = unix_server
+    keep_alive = b"GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    with _connected(socket_path) as client:
+        for _ in range(3):
+            client.sendall(keep_alive)
+            data = b""
+            while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _content_length(data):
+                data += client.recv(65536)
+            assert data.startswith(b"HTTP/1.0 200 OK")
+        client.sendall(b"GET %s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" % path.encode())
+        received, how = read_until_closed(client)
+    assert received.startswith(b"HTTP/1.0 200 OK")
+    assert received.endswith(error.FIRST_CHUNK)
+    assert how == ending
+
+
+def _content_length(data: bytes) -> int:
+    for line in data.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.lower() == b"content-length":
+            return int(value)
+    return 1 << 30
+
+
 def test_a_body_sent_with_the_request_is_read_whole_and_the_close_is_plain(unix_server):
     path, _ = unix_server
     body = b"b" * 300000

@@ -250,7 +250,9 @@ class HTTPChannel(dispatcher):
         ends the connection; True if that byte is held back."""
         with self.lock:
             head = holdback.last_request_head(self)
-            hold = head is not None and holdback.ends_the_connection(head)
+            # Only while its response is to come: a worker that already
+            # served it would never release the byte (see ``service``).
+            hold = head is not None and holdback.may_end_with_the_close(head) and (self.busy or bool(self.tasks))
             if head is not None and head.version != "1.0":
                 # An HTTP/1.1 connection: its bodies of unknown length are
                 # chunked, so plain reads serve it from now on.
@@ -263,7 +265,8 @@ class HTTPChannel(dispatcher):
 
     def _release_held_byte(self) -> None:
         """The response ended normally: take the held byte, so that the close
-        is a plain one (loop thread)."""
+        is a plain one (loop thread), or so that the connection goes on (the
+        worker, lock held, while the loop does not read the socket)."""
         self.holding_back = False
         holdback.consume(self.socket, 1)
 
@@ -559,8 +562,10 @@ class HTTPChannel(dispatcher):
                         if self.will_close:
                             if not self.outbuf.pending:
                                 self._call_on_loop(self._close_when_sent)
-                        elif self.reading_paused:
+                        elif self.reading_paused or self.holding_back:
                             self.reading_paused = False
+                            if self.holding_back:  # a whole response, the connection kept
+                                self._release_held_byte()
                             self._call_on_loop(self._sync_interest)
                         return
                     if self.outbuf.pending:

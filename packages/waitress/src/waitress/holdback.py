@@ -11,12 +11,12 @@ by peer while reading upstream" and aborts its client's response; after a
 plain close it relays the cut body as whole.
 
 So on a UNIX socket the channel reads with ``MSG_PEEK`` and consumes what
-it parsed, except, when the read completed an HTTP/1.0 request that ends
-the connection, its last byte: that byte stays in the kernel while the
-response is made.  A response that ends normally consumes it before the
-close (``release``); a cut one closes with it unread.  While a byte is
-held the socket stays readable, so the channel does not watch it for
-reading (the client of such a request sends nothing more anyway).
+it parsed, except, when the read completed an HTTP/1.0 request, its last
+byte: that byte stays in the kernel while the response is made.  A
+response that ends normally consumes it, before the close or before the
+connection goes on (keep-alive); a cut one closes with it unread.  While a
+byte is held the socket stays readable, so the channel does not watch it
+for reading (a client of HTTP/1.0 waits for the response anyway).
 
 A connection whose first request is HTTP/1.1 stops peeking: its responses
 of unknown length are chunked, and a missing last chunk says enough.
@@ -77,8 +77,9 @@ def last_request_head(channel: Any) -> Any:
     return getattr(last, "head", None)
 
 
-def ends_the_connection(head: Any) -> bool:
-    """An HTTP/1.0 request without keep-alive: its response may be
-    delimited by the close, so the read's last byte is worth holding back
-    (whatever came after that request is never served: any byte will do)."""
-    return head.version == "1.0" and not head.keep_alive
+def may_end_with_the_close(head: Any) -> bool:
+    """An HTTP/1.0 request: its response may be delimited by the close
+    (without keep-alive, or an application's body of unknown length), so
+    the read's last byte is worth holding back.  With keep-alive, the
+    worker releases it once the connection goes on (``release``)."""
+    return head.version == "1.0"
