@@ -71,12 +71,7 @@ def test_a_keep_alive_http10_request_answered_until_the_close_is_covered_too(uni
     socket_path, _ = unix_server
     keep_alive = b"GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
     with _connected(socket_path) as client:
-        for _ in range(3):
-            client.sendall(keep_alive)
-            data = b""
-            while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < _content_length(data):
-                data += client.recv(65536)
-            assert data.startswith(b"HTTP/1.0 200 OK")
+        _served_three_times(client, keep_alive, b"HTTP/1.0 200 OK", _has_its_length)
         client.sendall(b"GET %s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" % path.encode())
         received, how = read_until_closed(client)
     assert received.startswith(b"HTTP/1.0 200 OK")
@@ -84,12 +79,24 @@ def test_a_keep_alive_http10_request_answered_until_the_close_is_covered_too(uni
     assert how == ending
 
 
-def _content_length(data: bytes) -> int:
-    for line in data.partition(b"\r\n\r\n")[0].split(b"\r\n"):
+def _has_its_length(data: bytes) -> bool:
+    """Whether ``data`` holds a whole response framed by its Content-Length."""
+    head, found, body = data.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
         name, _, value = line.partition(b":")
         if name.lower() == b"content-length":
-            return int(value)
-    return 1 << 30
+            return bool(found) and len(body) >= int(value)
+    return False
+
+
+def _served_three_times(client, request: bytes, status_line: bytes, complete) -> None:
+    """Three keep-alive exchanges of ``request``, each read until ``complete(data)``."""
+    for _ in range(3):
+        client.sendall(request)
+        data = b""
+        while not complete(data):
+            data += client.recv(65536)
+        assert data.startswith(status_line)
 
 
 def test_a_body_sent_with_the_request_is_read_whole_and_the_close_is_plain(unix_server):
@@ -106,12 +113,7 @@ def test_keep_alive_connections_are_served_as_before(unix_server):
     path, server = unix_server
     request = b"GET /whole_stream HTTP/1.1\r\nHost: x\r\n\r\n"
     with _connected(path) as client:
-        for _ in range(3):
-            client.sendall(request)
-            data = b""
-            while not data.endswith(b"0\r\n\r\n"):
-                data += client.recv(65536)
-            assert data.startswith(b"HTTP/1.1 200 OK")
+        _served_three_times(client, request, b"HTTP/1.1 200 OK", lambda data: data.endswith(b"0\r\n\r\n"))
         client.sendall(b"GET /after_headers_sent HTTP/1.1\r\nHost: x\r\n\r\n")
         received, how = read_until_closed(client)
     assert received.startswith(b"HTTP/1.1 200 OK")
