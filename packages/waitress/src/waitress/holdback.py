@@ -81,5 +81,5 @@ def may_end_with_the_close(head: Any) -> bool:
     """An HTTP/1.0 request: its response may be delimited by the close
     (without keep-alive, or an application's body of unknown length), so
     the read's last byte is worth holding back.  With keep-alive, the
-    worker releases it once the connection goes on (``release``)."""
+    worker releases it once the connection goes on (``HTTPChannel.service``)."""
     return head.version == "1.0"
