@@ -497,6 +497,26 @@ def test_the_drain_closes_an_idle_pool_connection_once_its_last_response_is_deli
             assert conn.buffer == b""
 
 
+def test_the_drain_closes_a_silent_client_once_its_last_response_is_delivered(monkeypatch):
+    """The response the drain lets finish says ``Connection: close``, and the
+    server's close after it lingered until 2 s of the client's silence: a
+    client that does not close on its own (a pool that closes only on its
+    next use) made ``close()`` wait for that.  It ends once the client has
+    the response and the FIN.  (Neither silence nor the deadline could end
+    the linger here before the test gives up.)"""
+    import waitress.server
+
+    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 40.0)
+    with request_held_in_flight() as (_, server, conn, opened):
+        with closing_in_background(server.close, tcp_address(server), timeout=20):
+            opened.set()
+            response = conn.read_response()
+            assert (response.status, response.body) == (200, b"released")
+            assert response.connection_tokens() == ["close"]
+            assert conn.closed_by_server(timeout=20)  # and the client stays silent
+
+
 def test_connections_waiting_in_the_backlog_are_drained_not_reset():
     """The kernel completed them and their requests arrived, but the loop had
     not accepted them yet when the stop began (it was busy): closing the

@@ -105,14 +105,6 @@ class HTTPChannel(dispatcher):
     #: The response was cut by the server's own failure (its file could not
     #: be read, its output not queued), already logged: not a client's disconnect.
     output_failed = False
-    #: The drain closes this idle connection in stages: the linger ends as
-    #: soon as the client has the last response and our FIN (unless it sends
-    #: more), not after its silence (see ``awaits_delivery``).
-    closes_once_delivered = False
-    #: Lingering at the connection limit: once the client has its output,
-    #: the listener takes a new connection, which this one makes room for
-    #: (``server._offer_slot``).
-    offers_slot = False
 
     def __init_subclass__(cls, **kw) -> None:
         super().__init_subclass__(**kw)
@@ -1076,9 +1068,7 @@ class HTTPChannel(dispatcher):
                 # The last response is still in the kernel (often only its
                 # acknowledgement, which the client delays): a request the
                 # client sends now would reset it away.  Staged, as any close
-                # after a response, but a client's pool keeps its connection
-                # open and silent, and a stop must not wait out its silence.
-                self.closes_once_delivered = True
+                # after a response (ending once delivered: ``awaits_delivery``).
                 self._close_when_sent()
             else:
                 self.handle_close()
@@ -1086,9 +1076,11 @@ class HTTPChannel(dispatcher):
     def awaits_delivery(self) -> bool:
         """Does this lingering connection wait only until the client's kernel
         has acknowledged all we sent (``server.linger``)?  Yes to reset a cut
-        body once what came before it is delivered, and for the drain's idle
-        connection, unless the client sent more (then it lingers as any)."""
-        return self.reset_on_close or (self.closes_once_delivered and not self.input_dropped)
+        body once what came before it is delivered, and during the drain,
+        unless the client sent more (then it lingers as any): a client's pool
+        keeps its connection open and silent, and a stop must not wait out
+        that silence."""
+        return self.reset_on_close or (self.draining and not self.input_dropped)
 
     def _mark_response_last(self) -> None:
         """The response being made, if its head is still to come, says

@@ -417,36 +417,30 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
             self._lingering = {}
         self._lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
         if self.in_connection_overflow:
-            self._offer_slot(channel)
+            self._listen_for_a_delivered_lingerer()
         timer = self._linger_timer
         polling = timer is not None and timer.interval == DELIVERY_POLL_SECONDS
-        self._schedule_linger_checks(polling or channel.awaits_delivery() or channel.offers_slot)
+        self._schedule_linger_checks(polling or channel.awaits_delivery() or self.in_connection_overflow)
 
-    def _offer_slot(self, channel) -> None:
-        """At the limit: listen again for a new connection to take the slot
-        of lingering ``channel``, now if its client has all its output, else
-        once it has (``_end_lingering`` checks)."""
-        if unsent_bytes(channel.socket):
-            channel.offers_slot = True
-            return
-        channel.offers_slot = False
-        self._log_listening_again(
-            "a connection at the connection limit is closing, listening again "
-            "(the next one accepted takes its place)"
-        )
-        self._listen_again()
+    def _listen_for_a_delivered_lingerer(self) -> None:
+        """At the limit: listen again once a lingering connection's client
+        has all its output, so that a new connection takes its slot
+        (``_check_connection_limit``); until then the checks poll."""
+        if self._delivered_lingerer() is not None:
+            self._log_listening_again(
+                "a connection at the connection limit is closing, listening again "
+                "(the next one accepted takes its place)"
+            )
+            self._listen_again()
 
     def _end_lingering(self) -> None:
         now = time.monotonic()
         awaiting = False
+        if self.in_connection_overflow:
+            self._listen_for_a_delivered_lingerer()
         for channel, deadline in list(self._lingering.items()):
-            if channel.offers_slot:
-                if self.in_connection_overflow:
-                    self._offer_slot(channel)
-                else:  # the listener is back for another reason
-                    channel.offers_slot = False
-            waits = channel.awaits_delivery() or channel.offers_slot
-            delivered = channel.awaits_delivery() and not unsent_bytes(channel.socket)
+            waits = channel.awaits_delivery()
+            delivered = waits and not unsent_bytes(channel.socket)
             # Waiting to reset a cut body, the client sends nothing: its
             # silence means nothing.
             silent = not channel.reset_on_close and now - channel.last_activity > LINGER_IDLE_SECONDS
@@ -455,7 +449,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 channel.handle_close()
             else:
                 awaiting = awaiting or waits
-        self._schedule_linger_checks(awaiting)
+        self._schedule_linger_checks(awaiting or self.in_connection_overflow)
 
     def _schedule_linger_checks(self, awaiting: bool) -> None:
         """Check the lingering connections every LINGER_IDLE_SECONDS / 4, or
@@ -537,9 +531,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 "no longer accepting new connections"
             )
             self.set_interest(False, False)
-            if self._lingering:  # the first to be delivered offers its slot
-                for channel in self._lingering:
-                    channel.offers_slot = True
+            if self._lingering:  # polled until one has delivered its output
                 self._schedule_linger_checks(True)
 
     def _delivered_lingerer(self):

@@ -196,11 +196,9 @@ class WSGITask(Task):
                         channel.write_soon(response.whole(app_iter[0]), response.close_connection)
                     else:
                         self._send_sequence(response, app_iter)
-                elif (
-                    # A subclass of the wrapper too, as with Waitress: its
-                    # length is the file's, whatever it does when iterated.
-                    cls is ReadOnlyFileBasedBuffer or isinstance(app_iter, ReadOnlyFileBasedBuffer)
-                ) and self._send_file(response, app_iter):
+                # A subclass of the wrapper too, as with Waitress: its length
+                # is the file's, whatever it does when iterated.
+                elif isinstance(app_iter, ReadOnlyFileBasedBuffer) and self._send_file(response, app_iter):
                     pass
                 else:
                     self._send_stream(response, app_iter)
