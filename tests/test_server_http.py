@@ -375,6 +375,20 @@ def test_no_content_statuses_have_no_body_and_keep_the_connection(lengths_target
 # --- response framing ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_a_content_length_the_application_repeats_is_sent_once(lengths_target, method):
+    """RFC 9110 5.3: a field that is no list is not repeated.  Waitress sent
+    both lines, which a strict front end refuses (newer nginx answers such
+    an upstream with 502)."""
+    with RawConnection(lengths_target) as conn:
+        conn.request(method, "/twice")
+        response = conn.read_response(method)
+        assert response.status == 200
+        assert response.header_values("Content-Length") == ["5"]
+        follow = assert_still_open(conn, "/twice")
+        assert follow.body == b"twice"
+
+
 def test_http11_response_without_length_is_chunked_and_keeps_the_connection(streaming_target):
     with RawConnection(streaming_target) as conn:
         conn.request("GET", "/?n=5&size=1000")

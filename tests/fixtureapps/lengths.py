@@ -6,6 +6,7 @@
 * ``/status?code=204`` (or 304, 200): that status; the app still tries to
   send a body, which a 204/304 response must not carry.
 * ``/head``: Content-Length 11 and a body, for HEAD requests.
+* ``/twice``: Content-Length given twice, with the same value.
 """
 
 from fixtureapps.query import int_param
@@ -41,6 +42,11 @@ def app(environ, start_response):
             STATUS_LINES[code], [("Content-Type", "text/plain"), ("Content-Length", "18")]
         )
         return [b"should not appear\n"]
+    if path == "/twice":
+        start_response(
+            "200 OK", [("Content-Length", "5"), ("Content-Type", "text/plain"), ("content-length", "5")]
+        )
+        return [b"twice"]
     body = b"head body\r\n"
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
     return [body]

@@ -314,6 +314,27 @@ class TestStartResponse:
         with pytest.raises(ValueError, match="different"):
             response.start_response("200 OK", [("Content-Length", "1"), ("content-length", "2")])
 
+    @pytest.mark.parametrize("second", ["Content-Length", "content-length"])
+    def test_a_repeated_equal_content_length_is_sent_once(self, second):
+        # RFC 9110 5.3: a field that is no list is not repeated (nginx
+        # answers 502 to an upstream's two Content-Length lines).
+        response, _ = make()
+        response.start_response(
+            "200 OK", [("Content-Length", "2"), ("X-A", "1"), (second, "2"), ("X-B", "2")]
+        )
+        status_line, headers, body = run(response, [b"ok"])
+        assert [h for h in headers if h[0].lower() == "content-length"] == [("Content-Length", "2")]
+        assert names(headers)[:3] == ["content-length", "x-a", "x-b"]
+        assert body == b"ok"
+        assert not response.close_connection
+
+    def test_a_repeated_content_length_is_dropped_once_for_a_head_request(self):
+        response, _ = make(method="HEAD")
+        response.start_response("200 OK", [("Content-Length", "2"), ("Content-Length", "2")])
+        status_line, headers, body = run(response, [b"ok"])
+        assert [v for n, v in headers if n.lower() == "content-length"] == ["2"]
+        assert body == b""
+
     def test_second_call_without_exc_info(self):
         response, _ = make()
         response.start_response("200 OK", [])

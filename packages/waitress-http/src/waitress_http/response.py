@@ -203,8 +203,27 @@ def _check_headers(headers: Sequence[Any]) -> _CheckedHeaders:
                 checked.has_date = True
             else:
                 checked.has_server = True
+    if checked.length_headers > 1:
+        # The same length twice: sent once.  RFC 9110 5.3 forbids repeating
+        # a field that is no list, and nginx (from 1.23) answers 502 to an
+        # upstream response that does.
+        headers = checked.headers = _without_repeated_length(headers)
+        checked.length_headers = 1
     checked.text = "".join([name + ": " + value + "\r\n" for name, value in headers])
     return checked
+
+
+def _without_repeated_length(headers: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:
+    """``headers`` with only the first of its (equal) Content-Length fields."""
+    kept = []
+    seen = False
+    for name, value in headers:
+        if name.lower() == "content-length":
+            if seen:
+                continue
+            seen = True
+        kept.append((name, value))
+    return kept
 
 
 # (whole second, ident, with Date, label) -> the Date and Server/Via lines
