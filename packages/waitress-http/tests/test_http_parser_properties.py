@@ -1,12 +1,14 @@
 """Property tests: generated requests round-trip through the parser whatever
 the split, and no input at all makes it raise anything but its own HTTPError."""
 
+import ipaddress
 from typing import Any, Dict, List, Optional, Tuple
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from waitress_http.errors import HTTPError
 from waitress_http.events import NEED_DATA, Body, EndOfMessage, RequestHead
+from waitress_http.grammar import HOST_VALUE
 from waitress_http.parser import RequestParser
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -208,3 +210,31 @@ def mutated_requests(draw: Any) -> bytes:
 def test_mutated_requests_same_outcome_whole_or_split(raw: bytes, cuts: List[int]) -> None:
     # The outcome must not depend on how the bytes arrived.
     assert parse(split(raw, cuts)) == parse([raw])
+
+
+# Host (RFC 9112 3.2): an IP-literal is an IPv6 address, as the standard
+# library reads one, and nothing else of the same characters.
+
+IPV6_CHARS = "0123456789abcdefABCDEF:."
+
+
+def ip_literal_is_valid(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+@SETTINGS
+@given(st.integers(0, 2**128 - 1), st.sampled_from(["compressed", "exploded"]), st.booleans())
+def test_every_ipv6_address_is_a_host(number: int, form: str, with_port: bool) -> None:
+    address = getattr(ipaddress.IPv6Address(number), form)
+    host = "[%s]%s" % (address, ":8080" if with_port else "")
+    assert HOST_VALUE.fullmatch(host) is not None, host
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(IPV6_CHARS, min_size=1, max_size=24))
+def test_a_bracketed_host_is_valid_only_as_an_ipv6_address(text: str) -> None:
+    assert (HOST_VALUE.fullmatch("[%s]" % text) is not None) == ip_literal_is_valid(text), text

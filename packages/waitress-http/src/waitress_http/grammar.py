@@ -49,9 +49,37 @@ FIELD_BYTES = bytes(range(0x21, 0x7F)) + bytes(range(0x80, 0x100)) + b" \t"
 #: A byte that may not appear in a field value: controls but HTAB, and DEL.
 CONTROL_CHAR: Pattern[str] = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 
-#: reg-name and IP-literal characters (RFC 3986 3.2.2), "%" standing for pct-encoded.
-_REG_NAME = "[A-Za-z0-9\\-._~!$&'()*+,;=%]"
-_IP_LITERAL = "\\[[A-Za-z0-9\\-._~!$&'()*+,;=:%]+\\]"
+# uri-host (RFC 3986 3.2.2): an IP-literal in brackets, or a reg-name (which
+# also spells an IPv4 address).
+_UNRESERVED_OR_SUB_DELIM = "A-Za-z0-9\\-._~!$&'()*+,;="
+_PCT_ENCODED = "%[0-9A-Fa-f]{2}"
+#: One character of a reg-name; repeat it as ``(?:...)*`` or ``+``.
+_REG_NAME = "(?:[" + _UNRESERVED_OR_SUB_DELIM + "]|" + _PCT_ENCODED + ")"
+_H16 = "[0-9A-Fa-f]{1,4}"
+_DEC_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = _DEC_OCTET + "(?:\\." + _DEC_OCTET + "){3}"
+_LS32 = "(?:" + _H16 + ":" + _H16 + "|" + _IPV4 + ")"
+
+
+def _ipv6_form(before: int, after: int) -> str:
+    """IPv6address with at most ``before`` h16 groups ahead of "::" and
+    exactly ``after`` groups then ls32 behind it (RFC 3986 3.2.2)."""
+    head = "(?:(?:" + _H16 + ":){0,%d}%s)?" % (before - 1, _H16) if before else ""
+    tail = "(?:" + _H16 + ":){%d}" % after if after else ""
+    return head + "::" + tail
+
+
+_IPV6 = "(?:" + "|".join(
+    ["(?:" + _H16 + ":){6}" + _LS32]
+    + [_ipv6_form(before, 5 - before) + _LS32 for before in range(6)]
+    + [_ipv6_form(6, 0) + _H16, _ipv6_form(7, 0)]
+) + ")"
+# A zone after the address (RFC 6874: "%25" then the zone's name), as a
+# client of a link-local address may send it; IPvFuture (RFC 3986, whose
+# ABNF strings, "v" among them, are case-insensitive).
+_ZONE = "(?:%25(?:[A-Za-z0-9\\-._~]|" + _PCT_ENCODED + ")+)?"
+_IP_FUTURE = "[vV][0-9A-Fa-f]+\\.[" + _UNRESERVED_OR_SUB_DELIM + ":]+"
+_IP_LITERAL = "\\[(?:" + _IPV6 + _ZONE + "|" + _IP_FUTURE + ")\\]"
 
 #: Host = uri-host [ ":" port ]; the empty value is allowed (RFC 9110 7.2).
 HOST_VALUE: Pattern[str] = re.compile(

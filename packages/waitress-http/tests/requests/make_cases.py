@@ -468,6 +468,20 @@ valid(
     chunked_post(b"00000000000000003\r\nabc\r\n" + b"0" * 20 + b"\r\n\r\n"),
     [req("POST", headers=TE_CHUNKED, body=b"abc", chunked=True)],
 )
+valid(
+    57,
+    "host_ip_literal_and_percent_forms",
+    head("GET / HTTP/1.1", "Host: [::ffff:1.2.3.4]")
+    + head("GET / HTTP/1.1", "Host: [fe80::1%25eth0]:8080")
+    + head("GET / HTTP/1.1", "Host: [v1.x]")
+    + head("GET / HTTP/1.1", "Host: a%41b.example"),
+    [
+        req(headers=[("Host", "[::ffff:1.2.3.4]")]),
+        req(headers=[("Host", "[fe80::1%25eth0]:8080")]),
+        req(headers=[("Host", "[v1.x]")]),
+        req(headers=[("Host", "a%41b.example")]),
+    ],
+)
 
 # --------------------------------------------------------------------------- invalid
 
@@ -812,6 +826,11 @@ invalid(210, "host_with_at", head("GET / HTTP/1.1", "Host: user@a"), detail="Inv
 invalid(211, "host_with_slash", head("GET / HTTP/1.1", "Host: a/b"), detail="Invalid Host")
 invalid(212, "host_bad_port", head("GET / HTTP/1.1", "Host: a:b"), detail="Invalid Host")
 invalid(213, "host_obs_text", head("GET / HTTP/1.1", "Host: caf\xe9"), detail="Invalid Host")
+invalid(215, "host_bad_percent", head("GET / HTTP/1.1", "Host: a%zz"), detail="Invalid Host")
+invalid(216, "host_lone_percent", head("GET / HTTP/1.1", "Host: %"), detail="Invalid Host")
+invalid(217, "host_bracket_not_ipv6", head("GET / HTTP/1.1", "Host: [zz]"), detail="Invalid Host")
+invalid(218, "host_bracketed_ipv4", head("GET / HTTP/1.1", "Host: [1.2.3.4]:80"), detail="Invalid Host")
+invalid(219, "connect_bracket_not_ipv6", head("CONNECT [zz]:443 HTTP/1.1", "Host: [::1]:443"), detail="CONNECT")
 invalid(214, "two_content_types", head("POST / HTTP/1.1", "Host: a", "Content-Type: a/b", "content-type: c/d", "Content-Length: 0"), detail="More than one Content-Type")
 
 # Limits, exactly at the boundary.
