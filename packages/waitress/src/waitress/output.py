@@ -34,7 +34,13 @@ JOINED_SEND_LIMIT = 64 * 1024
 
 
 class ChannelOutput:
-    """Sending a connection's responses (a base of ``HTTPChannel``)."""
+    """Sending a connection's responses (a base of ``HTTPChannel``).
+
+    It uses the channel's state as ``HTTPChannel.__init__`` sets it up
+    (``lock``, ``outbuf``, ``gathered``, the flags) and calls back into the
+    channel for what is not output: ``_call_on_loop``, ``_sync_interest``,
+    ``_close_when_sent``, ``handle_close`` and ``_log_own_failure``.
+    """
 
     def _send_fin_locked(self) -> None:
         """The last response is all with the kernel: send our FIN behind it now
