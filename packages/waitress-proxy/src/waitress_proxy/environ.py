@@ -98,39 +98,36 @@ def _remove_and_log(
 
 
 def _trusted_hops(value: str, count: int) -> List[str]:
-    """The last ``count`` non-empty comma-separated hops of ``value``, stripped.
+    """The last ``count`` comma-separated hops of ``value``, stripped.
 
-    ``rsplit`` with a limit looks at the right end only, so a header of
-    thousands of hops costs one scan; the slower full split runs only when
-    one of the trusted hops is an empty list element.
+    An empty list element counts as a hop (one that named nothing): each
+    trusted proxy appends one element, so skipping an empty one that a
+    trusted proxy wrote would move the window of trusted hops left, onto an
+    element the client wrote.  Waitress counts them too.  ``rsplit`` with a
+    limit looks at the right end only: a header of thousands of hops costs
+    one scan.
     """
-    if "," not in value:
-        hop = value.strip(" \t")
-        return [hop] if hop else []
-    hops = [hop.strip(" \t") for hop in value.rsplit(",", count)[-count:]]
-    if "" in hops:
-        hops = [hop for hop in (h.strip(" \t") for h in value.split(",")) if hop]
-        hops = hops[-count:]
-    return hops
+    return [hop.strip(" \t") for hop in value.rsplit(",", count)[-count:]]
 
 
 def _select(environ: dict, key: str, count: int, rewrites: dict) -> Optional[str]:
-    """Return the hop a trusted list header names (N-th from the right).
+    """Return the hop a trusted list header names (N-th from the right), or
+    None if that hop is empty.
 
     Records in ``rewrites`` what the header becomes: only its trusted hops,
-    or None (removed) when it held no hop at all.
+    or None (removed) when they are all empty.
     """
     value = environ.get(key)
     if value is None:
         return None
     hops = _trusted_hops(value, count)
-    if not hops:
+    if not any(hops):
         rewrites[key] = None
         return None
     rewritten = ", ".join(hops)
     if rewritten != value:
         rewrites[key] = rewritten
-    return hops[0]
+    return hops[0] or None
 
 
 def _single(environ: dict, key: str, rewrites: dict) -> Optional[str]:
@@ -224,6 +221,7 @@ def _apply_forwarded(
         elements = parse_forwarded(value)
     except ValueError as exc:
         raise MalformedProxyHeader("Forwarded", str(exc), value) from None
+    # Empty elements are hops too (see ``_trusted_hops``).
     trusted = elements[-settings.trusted_proxy_count :]
     found = {}
     unknown = {}  # a dict, not a list: ordered, and membership is O(1)
@@ -262,7 +260,7 @@ def _apply_forwarded(
         )
     if unknown:
         _log_unknown_tokens(list(unknown), logger or _DEFAULT_LOGGER)
-    if trusted:
+    if any(element.pairs for element in trusted):
         environ[_FORWARDED] = ", ".join(element.text for element in trusted)
     else:
         del environ[_FORWARDED]

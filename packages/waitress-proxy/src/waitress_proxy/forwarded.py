@@ -16,9 +16,11 @@ Grammar (RFC 7239 section 4, list rules of RFC 9110 section 5.6.1)::
 Unquoted values may also hold ``:``, ``[`` and ``]`` (an IPv6 literal, a
 host with a port), which RFC 7239 would have quoted and proxies send anyway.
 
-Empty list elements are skipped, as RFC 9110 asks of recipients.  Optional
-whitespace is accepted around ``,`` (the list rule) and around ``;`` (which
-deployed proxies emit); none is accepted around ``=``.
+Empty list elements are accepted, as RFC 9110 asks of recipients, and kept
+as elements without pairs: a trusted proxy's empty element is still its hop
+(see ``environ._trusted_hops``).  Optional whitespace is accepted around
+``,`` (the list rule) and around ``;`` (which deployed proxies emit); none
+is accepted around ``=``.
 """
 
 import functools
@@ -55,13 +57,16 @@ class ForwardedElement(NamedTuple):
     pairs: Tuple[Tuple[str, str], ...]
 
 
+_EMPTY_ELEMENT = ForwardedElement("", ())
+
 # A proxy sends the same value for every request of a client; short values
 # are remembered (long ones would pin too much memory in the cache).
 _CACHED_LENGTH = 512
 
 
 def parse_forwarded(value: str) -> Tuple[ForwardedElement, ...]:
-    """Return the non-empty elements of a Forwarded value, left to right.
+    """Return the elements of a Forwarded value, left to right (an empty list
+    element as one with no pairs and empty text).
 
     Raises ValueError naming the offset of the first character that breaks
     the grammar (an unbalanced quote, a pair without ``=``, a stray byte).
@@ -96,6 +101,8 @@ def _parse(value: str) -> Tuple[ForwardedElement, ...]:
             elements.append(ForwardedElement(text, tuple(pairs)))
             pairs = []
             has_content = False
+        else:
+            elements.append(_EMPTY_ELEMENT)
         if not separator:
             return tuple(elements)
         position = element_start = match.end()
