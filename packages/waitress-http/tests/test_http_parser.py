@@ -418,13 +418,25 @@ class TestFailure:
         with pytest.raises(BadRequest):
             parser.next_event()
 
-    def test_lf_only_client_is_refused_without_waiting(self) -> None:
+    @pytest.mark.parametrize(
+        "start", [b"GET / HTTP/1.1\nHost: x\n", b"GET / HTTP/1.1\r\nHost: x\n\r\n", b"GET /\rx"]
+    )
+    def test_lf_only_client_is_refused_without_waiting(self, start) -> None:
+        # No CRLFCRLF will ever end these heads: waiting for one would hold
+        # the connection until the timeout.
         parser = RequestParser()
-        parser.feed(b"GET / HTTP/1.1\nHost: x\n")
-        assert parser.next_event() is NEED_DATA
-        parser.feed(b"\n")
-        with pytest.raises(BadRequest):
+        parser.feed(start)
+        with pytest.raises(BadRequest, match="Bare CR or LF"):
             parser.next_event()
+
+    def test_a_cr_at_the_end_of_a_read_waits_for_its_lf(self) -> None:
+        parser = RequestParser()
+        parser.feed(b"GET / HTTP/1.1\r")
+        assert parser.next_event() is NEED_DATA
+        parser.feed(b"\nHost: x\r")
+        assert parser.next_event() is NEED_DATA
+        parser.feed(b"\n\r\n")
+        assert isinstance(parser.next_event(), RequestHead)
 
     def test_errors_carry_a_detail(self) -> None:
         parser = RequestParser()

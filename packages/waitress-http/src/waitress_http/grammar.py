@@ -42,6 +42,11 @@ FIELD_LINE: Pattern[str] = re.compile(
     "\r\n([" + TCHAR + "]+):[ \t]*([^\r]*[^\r \t]|)"
 )
 
+#: A CR followed by anything but LF, or an LF not preceded by CR: a line
+#: that did not end in CRLF (RFC 9112 2.2).  A CR at the end of the bytes
+#: so far is not matched: its LF may be in the next read.
+BARE_CR_OR_LF: Pattern[bytes] = re.compile(b"\r(?=[^\n])|(?<!\r)\n")
+
 #: What a head may hold but CR and LF: VCHAR, obs-text, SP and HTAB.
 #: ``head.translate(None, FIELD_BYTES)`` leaves the CRs, LFs and controls.
 FIELD_BYTES = bytes(range(0x21, 0x7F)) + bytes(range(0x80, 0x100)) + b" \t"

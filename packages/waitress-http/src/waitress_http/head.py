@@ -167,13 +167,19 @@ def _reject_unclean_head(text: str) -> None:
     if text.count("\r") != crlfs or text.count("\n") != crlfs:
         # A bare CR or LF comes first, whatever else is wrong: it is what a
         # parser fed piece by piece may see before the rest of the head.
-        match = REQUEST_LINE.match(text)
-        version = _VERSIONS[match.group(3)] if match else None
-        line = text[:line_end]
-        where = "request line" if "\r" in line or "\n" in line else "header line"
-        raise BadRequest(f"Bare CR or LF found in {where}", version)
+        raise bare_line_end_error(text)
     _, _, version = parse_request_line(text, line_end)
     reject_field_lines(text[line_end + 2 :], version)
+
+
+def bare_line_end_error(text: str) -> BadRequest:
+    """The error for a head, whole or its start, that holds a bare CR or LF."""
+    match = REQUEST_LINE.match(text)
+    version = _VERSIONS[match.group(3)] if match else None
+    line_end = text.find("\r\n")
+    line = text if line_end == -1 else text[:line_end]
+    where = "request line" if "\r" in line or "\n" in line else "header line"
+    return BadRequest(f"Bare CR or LF found in {where}", version)
 
 
 def parse_request_line(text: str, end: int) -> Tuple[str, str, str]:

@@ -21,8 +21,8 @@ from .errors import (
     limit_detail,
 )
 from .events import END_OF_MESSAGE, NEED_DATA, Body, EndOfMessage, RequestHead, _NeedData
-from .grammar import TCHAR_BYTES, TOKEN
-from .head import parse_head
+from .grammar import BARE_CR_OR_LF, TCHAR_BYTES, TOKEN
+from .head import bare_line_end_error, parse_head
 
 Event = Union[RequestHead, Body, EndOfMessage, _NeedData]
 
@@ -221,10 +221,11 @@ class RequestParser:
             if what == "header":
                 raise _head_too_large(buf, start, limit)
             raise RequestHeaderFieldsTooLarge(limit_detail("Trailer fields", limit), version)
-        # A section that can no longer end well: an LF-only client would
-        # otherwise wait for a CRLFCRLF that never comes.
-        searched = start + self._scanned
-        if buf.find(b"\n\n", searched) != -1 or buf.find(b"\r\r", searched) != -1:
+        # A section that can no longer end well: a client ending its lines
+        # with LF alone would otherwise wait for a CRLFCRLF that never comes.
+        if BARE_CR_OR_LF.search(buf, start + self._scanned) is not None:
+            if what == "header":
+                raise bare_line_end_error(bytes(buf[start:]).decode("latin-1"))
             raise BadRequest(f"Bare CR or LF found in {what} line", version)
         self._scanned = max(pending - 3, 0)
         return NEED_DATA

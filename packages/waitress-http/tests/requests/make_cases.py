@@ -541,6 +541,21 @@ invalid(
     detail="trailer",
     requests=[req("POST", headers=TE_CHUNKED, body=b"x", chunked=True)],
 )
+# A last line ended by LF alone, then the CRLF of the empty line: no CRLFCRLF
+# ever comes, so the parser must not wait for one (a 400 at once).
+invalid(
+    109,
+    "lf_then_crlf_ending_the_head",
+    b"GET / HTTP/1.1\r\nHost: example.com\n\r\n",
+    detail="Bare CR or LF found in header line",
+)
+invalid(
+    142,
+    "lf_then_crlf_ending_the_trailers",
+    chunked_post(b"1\r\nx\r\n0\r\n", b"X-T: a\n\r\n"),
+    detail="trailer",
+    requests=[req("POST", headers=TE_CHUNKED, body=b"x", chunked=True)],
+)
 
 # CVE-2019-16786: Transfer-Encoding is a list; only a lone chunked is supported.
 # Codings before a final chunked are not implemented (501, RFC 9112 6.1); a
