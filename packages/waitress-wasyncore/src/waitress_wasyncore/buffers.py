@@ -28,13 +28,32 @@ __all__ = [
     "ReadOnlyFileBasedBuffer",
     "TruncatedFileError",
     "empty_input",
+    "IOV_MAX",
     "file_descriptor",
 ]
 
 Bytes = Union[bytes, bytearray, memoryview]
 
-#: How many memory buffers one sendmsg() call may carry (well below IOV_MAX).
-SENDMSG_MAX_BUFFERS = 64
+
+
+def _iov_max() -> int:
+    """How many buffers one ``sendmsg()`` may carry on this system.
+
+    IOV_MAX is 1024 on Linux and macOS but 16 on illumos and AIX, where
+    more buffers make ``sendmsg`` fail (EMSGSIZE, EINVAL) rather than send
+    less.  16 is also what POSIX promises where the system does not say.
+    """
+    try:
+        value = os.sysconf("SC_IOV_MAX")
+    except (AttributeError, ValueError, OSError):
+        return 16
+    return value if value > 0 else 16
+
+
+#: The most buffers one ``sendmsg()`` is handed (IOV_MAX of this system).
+IOV_MAX = _iov_max()
+#: How many memory buffers one send of a queue offers (well below IOV_MAX).
+SENDMSG_MAX_BUFFERS = min(64, IOV_MAX)
 #: Appends up to this size are copied into a shared buffer (fewer, larger sends).
 COALESCE_MAX = 8192
 #: A coalescing buffer stops growing at this size.

@@ -16,7 +16,7 @@ keeps the state: the lock, the output queue, the flags).  Rules it keeps:
 import threading
 import time
 
-from waitress_wasyncore.buffers import QueuedFileError, TruncatedFileError
+from waitress_wasyncore.buffers import IOV_MAX, QueuedFileError, TruncatedFileError
 
 from .task import ClientDisconnected
 from .teardown import MSG_MORE, shut_down_sending
@@ -225,11 +225,15 @@ class ChannelOutput:
             return
         if not buffers:
             return
+        # Past IOV_MAX buffers (16 on illumos and AIX) sendmsg fails rather
+        # than sends less: offer that many; the rest is queued below, as
+        # after any partial send.
+        offered = buffers if len(buffers) <= IOV_MAX else buffers[:IOV_MAX]
         try:
             if flags:
-                sent = self.socket.sendmsg(buffers, (), flags)
+                sent = self.socket.sendmsg(offered, (), flags)
             else:  # as before: a socket stand-in may take the buffers alone
-                sent = self.socket.sendmsg(buffers)
+                sent = self.socket.sendmsg(offered)
         except (BlockingIOError, InterruptedError):
             sent = 0
         except OSError:

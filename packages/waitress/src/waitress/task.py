@@ -38,7 +38,7 @@ INTERNAL_ERROR_DETAIL = "The server encountered an unexpected internal server er
 
 #: A list body is handed to the socket in sends of about this many bytes...
 SEQUENCE_SEND_LIMIT = 1024 * 1024
-#: ...and of at most this many buffers (IOV_MAX is 1024 on Linux).
+#: ...and of at most this many buffers (each send offers at most IOV_MAX of them).
 MAX_BUFFERS = 256
 
 
