@@ -22,13 +22,13 @@ from typing import IO, Any, Deque, List, Optional, Union
 from .errors import DISCONNECTED, _codes
 
 __all__ = [
+    "IOV_MAX",
     "BodySpool",
     "OutputBuffer",
     "QueuedFileError",
     "ReadOnlyFileBasedBuffer",
     "TruncatedFileError",
     "empty_input",
-    "IOV_MAX",
     "file_descriptor",
 ]
 
