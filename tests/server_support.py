@@ -115,6 +115,33 @@ def listen_addresses(server: Any) -> List[Tuple[str, int]]:
 
 
 # ---------------------------------------------------------------------------
+# Sockets of other platforms
+
+
+class SocketStandIn:
+    """An accepted socket as another platform has it: a subclass defines
+    what differs there, everything else is the real socket's."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def channel_with_socket(stand_in: Callable[[socket.socket], Any]) -> type:
+    """An ``HTTPChannel`` class whose accepted sockets are ``stand_in(sock)``
+    (set it as a server's ``channel_class``)."""
+    from waitress.channel import HTTPChannel
+
+    class StandInChannel(HTTPChannel):
+        def __init__(self, server: Any, sock: Any, addr: Any, adj: Any, map: Any = None) -> None:
+            super().__init__(server, sock, addr, adj, map)
+            self.socket = stand_in(self.socket)
+
+    return StandInChannel
+
+
 # The threaded server
 
 

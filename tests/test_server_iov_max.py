@@ -14,17 +14,19 @@ import pytest
 import waitress.output
 import waitress_wasyncore.buffers
 from fixtureapps import lengths, router, streaming
-from server_support import RawConnection, ThreadedServer, tcp_address
-from waitress.channel import HTTPChannel
+from server_support import (
+    RawConnection,
+    SocketStandIn,
+    ThreadedServer,
+    channel_with_socket,
+    tcp_address,
+)
 
 LIMIT = 4
 
 
-class _FewBuffersSocket:
+class _FewBuffersSocket(SocketStandIn):
     """An accepted socket whose ``sendmsg`` refuses more than LIMIT buffers."""
-
-    def __init__(self, sock):
-        self._sock = sock
 
     def sendmsg(self, buffers, *args):
         buffers = list(buffers)
@@ -32,22 +34,13 @@ class _FewBuffersSocket:
             raise OSError(errno.EMSGSIZE, "Message too long")
         return self._sock.sendmsg(buffers, *args)
 
-    def __getattr__(self, name):
-        return getattr(self._sock, name)
-
-
-class _FewBuffersChannel(HTTPChannel):
-    def __init__(self, server, sock, addr, adj, map=None):
-        super().__init__(server, sock, addr, adj, map)
-        self.socket = _FewBuffersSocket(self.socket)
-
 
 @pytest.fixture
 def server(monkeypatch):
     monkeypatch.setattr(waitress.output, "IOV_MAX", LIMIT, raising=False)
     monkeypatch.setattr(waitress_wasyncore.buffers, "SENDMSG_MAX_BUFFERS", LIMIT)
     with ThreadedServer(router.app) as server:
-        server.channel_class = _FewBuffersChannel
+        server.channel_class = channel_with_socket(_FewBuffersSocket)
         yield server
 
 

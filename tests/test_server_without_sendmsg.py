@@ -11,26 +11,25 @@ import hashlib
 
 import pytest
 from fixtureapps import filewrapper, hello, lengths, router, streaming
-from server_support import RawConnection, ThreadedServer, tcp_address
-from waitress.channel import HTTPChannel
+from server_support import (
+    RawConnection,
+    SocketStandIn,
+    ThreadedServer,
+    channel_with_socket,
+    tcp_address,
+)
 
 
-class _NoSendmsg:
+class _NoSendmsg(SocketStandIn):
     """An accepted socket as on Windows: everything but ``sendmsg``."""
-
-    def __init__(self, sock):
-        self._sock = sock
 
     def __getattr__(self, name):
         if name == "sendmsg":
             raise AttributeError(name)
-        return getattr(self._sock, name)
+        return super().__getattr__(name)
 
 
-class _WindowsLikeChannel(HTTPChannel):
-    def __init__(self, server, sock, addr, adj, map=None):
-        super().__init__(server, sock, addr, adj, map)
-        self.socket = _NoSendmsg(self.socket)
+_WindowsLikeChannel = channel_with_socket(_NoSendmsg)
 
 
 @pytest.fixture
