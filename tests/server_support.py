@@ -142,6 +142,17 @@ def channel_with_socket(stand_in: Callable[[socket.socket], Any]) -> type:
     return StandInChannel
 
 
+def assert_served_whole_twice(server: Any, path: str, expected: bytes) -> None:
+    """GET ``path`` twice on one connection: 200 and ``expected`` both times
+    (so the first response also left the connection usable)."""
+    with RawConnection(tcp_address(server), timeout=20) as conn:
+        for _ in range(2):
+            conn.request("GET", path)
+            response = conn.read_response()
+            assert response.status == 200
+            assert response.body == expected
+
+
 # The threaded server
 
 

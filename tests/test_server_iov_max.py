@@ -15,11 +15,10 @@ import waitress.output
 import waitress_wasyncore.buffers
 from fixtureapps import lengths, router, streaming
 from server_support import (
-    RawConnection,
     SocketStandIn,
     ThreadedServer,
+    assert_served_whole_twice,
     channel_with_socket,
-    tcp_address,
 )
 
 LIMIT = 4
@@ -55,12 +54,7 @@ def server(monkeypatch):
     ids=["length", "chunked"],
 )
 def test_responses_of_many_pieces_go_out_whole(server, path, expected):
-    with RawConnection(tcp_address(server), timeout=20) as conn:
-        for _ in range(2):  # and the connection is kept
-            conn.request("GET", path)
-            response = conn.read_response()
-            assert response.status == 200
-            assert response.body == expected
+    assert_served_whole_twice(server, path, expected)
 
 
 def test_iov_max_is_read_from_the_system():

@@ -15,6 +15,7 @@ from server_support import (
     RawConnection,
     SocketStandIn,
     ThreadedServer,
+    assert_served_whole_twice,
     channel_with_socket,
     tcp_address,
 )
@@ -49,12 +50,7 @@ def server():
     ids=["small", "large", "chunked"],
 )
 def test_responses_go_out_whole_without_sendmsg(server, path, expected):
-    with RawConnection(tcp_address(server), timeout=20) as conn:
-        for _ in range(2):  # and the connection is kept
-            conn.request("GET", path)
-            response = conn.read_response()
-            assert response.status == 200
-            assert response.body == expected
+    assert_served_whole_twice(server, path, expected)
 
 
 def test_error_answers_go_out_without_sendmsg(server):
