@@ -606,10 +606,12 @@ class _EofBeforeCloseChannel(HTTPChannel):
     close request is held back until the EOF has been handled."""
 
     def __init__(self, *args, **kw):
-        super().__init__(*args, **kw)
-        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
+        # Set before the base's __init__, which puts the channel in the map
+        # where the test (another thread) may find it at once.
         self.held_back = []
         self.eof_handled = threading.Event()
+        super().__init__(*args, **kw)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
 
     def _call_on_loop(self, fn):
         if fn == self._close_when_sent and not self.eof_handled.is_set():
