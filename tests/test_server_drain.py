@@ -12,6 +12,7 @@ import socket
 import threading
 
 import pytest
+import waitress.connection_slots
 import waitress.lifecycle
 from fixtureapps import echo, gate
 from server_support import (
@@ -482,10 +483,9 @@ def test_the_drain_closes_an_idle_pool_connection_once_its_last_response_is_deli
     the response unacknowledged, and neither silence nor the deadline could
     end the linger before the test gives up.)"""
     import waitress.channel
-    import waitress.server
 
     monkeypatch.setattr(waitress.channel, "unsent_bytes", lambda sock: 1)
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 3600.0)
     monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 40.0)
     with ThreadedServer(echo.app) as server:
         target = tcp_address(server)
@@ -504,9 +504,7 @@ def test_the_drain_closes_a_silent_client_once_its_last_response_is_delivered(mo
     next use) made ``close()`` wait for that.  It ends once the client has
     the response and the FIN.  (Neither silence nor the deadline could end
     the linger here before the test gives up.)"""
-    import waitress.server
-
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 3600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 3600.0)
     monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 40.0)
     with request_held_in_flight() as (_, server, conn, opened):
         with closing_in_background(server.close, tcp_address(server), timeout=20):

@@ -11,6 +11,7 @@ import threading
 import time
 
 import pytest
+import waitress.connection_slots
 import waitress.server
 from fixtureapps import echo, streaming
 from server_support import (
@@ -95,8 +96,8 @@ def test_the_next_request_already_waiting_unread_is_not_reset():
 
 def test_a_client_that_asked_to_close_is_closed_at_once(monkeypatch):
     """It may send nothing more (RFC 9112 9.6): no staged close, no linger."""
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 60.0)  # staged: no end in sight
-    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 60.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 60.0)  # staged: no end in sight
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_MAX_SECONDS", 60.0)
     with ThreadedServer(echo.app) as server:
         with RawConnection(tcp_address(server)) as conn:
             conn.request("GET", "/", headers=[("Connection", "close")])
@@ -110,7 +111,7 @@ def test_a_client_that_asked_to_close_is_closed_at_once(monkeypatch):
 def test_a_client_still_sending_keeps_lingering(monkeypatch):
     """The limit is silence, not total time: an upload still under way when
     the server answered 413 may finish, then read the answer."""
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 1.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 1.0)
     with ThreadedServer(echo.app, max_request_body_size=10) as server:
         with RawConnection(tcp_address(server), timeout=20) as conn:
             conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
@@ -124,7 +125,7 @@ def test_a_client_still_sending_keeps_lingering(monkeypatch):
 
 
 def test_a_client_that_never_closes_is_closed_after_the_linger_time(monkeypatch):
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 0.2)
     with ThreadedServer(echo.app, max_request_body_size=10) as server:
         with RawConnection(tcp_address(server)) as conn:
             conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 50)
@@ -152,8 +153,8 @@ def _answered_413(conn) -> None:
 def test_lingering_connections_give_their_slots_to_new_clients(monkeypatch):
     """At ``connection_limit``, a new client is not kept waiting for
     connections already answered: the oldest lingering one closes."""
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)  # only eviction ends them
-    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 600.0)  # only eviction ends them
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_MAX_SECONDS", 600.0)
     with ThreadedServer(echo.app, connection_limit=2, max_request_body_size=10) as server:
         target = tcp_address(server)
         with RawConnection(target) as first, RawConnection(target) as second:
@@ -178,8 +179,8 @@ def test_a_lingering_connection_gives_its_slot_only_once_its_client_has_its_outp
     from fixtureapps import lengths
     from server_support import read_until_closed
 
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)  # only eviction ends it
-    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 600.0)  # only eviction ends it
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_MAX_SECONDS", 600.0)
     size = 3 << 20  # more than the kernel holds for a client not reading
     with ThreadedServer(lengths.app, connection_limit=1) as server:
         target = tcp_address(server)
@@ -215,8 +216,8 @@ def test_a_lingering_connection_gives_its_slot_only_once_its_client_has_its_outp
 def test_at_the_limit_a_connection_that_starts_lingering_frees_its_slot(monkeypatch):
     """While new clients wait at ``connection_limit``, a connection the
     server closes after its response gives its slot to one of them."""
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)
-    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_MAX_SECONDS", 600.0)
     with ThreadedServer(echo.app, connection_limit=1, max_request_body_size=10) as server:
         target = tcp_address(server)
         with RawConnection(target) as first:
@@ -234,8 +235,8 @@ def test_at_the_limit_a_connection_that_starts_lingering_frees_its_slot(monkeypa
 def test_connections_never_outnumber_the_limit_while_some_linger(monkeypatch):
     """Each round a connection lingers (its client keeps the socket open) and
     two clients come: the longest waiting takes the lingering one's slot."""
-    monkeypatch.setattr(waitress.server, "LINGER_IDLE_SECONDS", 600.0)
-    monkeypatch.setattr(waitress.server, "LINGER_MAX_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_MAX_SECONDS", 600.0)
     limit = 3
     with ThreadedServer(echo.app, connection_limit=limit, max_request_body_size=10) as server:
         target = tcp_address(server)
