@@ -2,6 +2,7 @@
 
 import pytest
 from waitress_http import response as response_module
+from waitress_http import response_checks
 from waitress_http.dates import http_date
 from waitress_http.response import Response
 
@@ -20,7 +21,7 @@ def whole(version="1.1", method="GET", keep_alive=True, body=b"hello", status="2
 def clock(monkeypatch):
     now = [1_800_000_000.25]
     monkeypatch.setattr(response_module, "_time", lambda: now[0])
-    response_module._checked_headers.clear()
+    response_checks.checked_headers.clear()
     return now
 
 
@@ -67,7 +68,7 @@ def test_a_body_of_unknown_length_on_http_1_0_still_closes_when_reused(clock):
 def test_heads_kept_per_header_list_stay_bounded(clock):
     for size in range(response_module._HEADS_PER_LIST * 3):
         whole(body=b"x" * (size + 1))
-    checked = response_module._checked_headers[tuple(HEADERS)]
+    checked = response_checks.checked_headers[tuple(HEADERS)]
     assert len(checked.heads) <= response_module._HEADS_PER_LIST
 
 

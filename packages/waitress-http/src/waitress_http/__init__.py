@@ -17,7 +17,8 @@ from .errors import (
 )
 from .events import NEED_DATA, Body, EndOfMessage, RequestHead
 from .parser import RequestParser
-from .response import CONTINUE_RESPONSE, HOP_BY_HOP_HEADERS, Response, check_header_value
+from .response import CONTINUE_RESPONSE, Response
+from .response_checks import HOP_BY_HOP_HEADERS, check_header_value
 
 __all__ = [
     "RequestParser",

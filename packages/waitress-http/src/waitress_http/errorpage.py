@@ -8,7 +8,7 @@ from typing import Iterable, Optional, Tuple, Union
 
 from .dates import http_date
 from .errors import HTTPError
-from .response import _name_kind, _status_code, check_header_value, status_text
+from .response_checks import check_header_value, check_status, name_kind, status_text
 
 __all__ = ["error_body", "error_response", "framed_error", "PLAIN_TEXT"]
 
@@ -62,7 +62,7 @@ def framed_error(
     """
     if isinstance(body, str):
         body = body.encode("utf-8", "backslashreplace")
-    _status_code(status)
+    check_status(status)
     lines = [
         "HTTP/%s %s" % (version or "1.0", status_text(status)),
         "Connection: close",
@@ -71,7 +71,7 @@ def framed_error(
     for name, value in headers:
         if name.__class__ is str and name.lower() in _SERVER_FIELDS:
             continue
-        _name_kind(name)
+        name_kind(name)
         check_header_value(name, value)
         lines.append("%s: %s" % (name, value))
     lines.append("Date: " + http_date())

@@ -16,58 +16,29 @@ Rules this module keeps:
 """
 
 import logging
-import re
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 from .dates import http_date
+from .response_checks import (
+    CACHE_LIMIT,
+    HOP_BY_HOP_HEADERS,
+    CheckedHeaders,
+    check_header_value,
+    check_headers,
+    check_status,
+    checked_headers,
+    status_codes,
+    status_text,
+)
 
 __all__ = ["Response", "CONTINUE_RESPONSE", "HOP_BY_HOP_HEADERS", "check_header_value"]
 
 #: The interim response a server sends to ``Expect: 100-continue``.
 CONTINUE_RESPONSE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
-#: Header names that describe one connection, not the message: an
-#: application cannot set them, the server decides them (RFC 9110 7.6.1).
-#: The list is RFC 2616's, as in PEP 3333 and Waitress: "trailers" (sic),
-#: not RFC 9110's "trailer", which an application may send.
-HOP_BY_HOP_HEADERS = frozenset(
-    (
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-    )
-)
-
 _default_logger = logging.getLogger("waitress")
 _time = time.time
-
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# RFC 9110 field-value characters: HTAB, SP, VCHAR, obs-text.
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
-# "200" alone is taken too (Waitress and gunicorn send it; some frameworks
-# produce it) and goes out as "200 ", the form RFC 9112 4 requires.
-# Codes run from 100 to 599 (RFC 9110 15: others are invalid, and a client
-# takes them for a 5xx).
-_STATUS = re.compile(r"[1-5][0-9][0-9]( [\t\x20-\x7e\x80-\xff]*)?")
-
-# What a valid header name means to the serializer.
-_ORDINARY = 0
-_CONTENT_LENGTH = 1
-_DATE = 2
-_SERVER = 3
-_SPECIAL_NAMES = {"content-length": _CONTENT_LENGTH, "date": _DATE, "server": _SERVER}
-
-# Valid names and statuses seen before.  Both are bounded: a misbehaving
-# application inventing names cannot grow them without end.
-_CACHE_LIMIT = 1024
-_name_kinds: Dict[str, int] = {}
-_status_codes: Dict[str, int] = {}
 
 # How the body is framed, decided when the head is produced.
 _UNDECIDED = 0
@@ -76,38 +47,9 @@ _CHUNKED = 2  # Transfer-Encoding: chunked
 _UNTIL_CLOSE = 3  # HTTP/1.0 without a length: the close ends the body
 _NO_BODY = 4  # HEAD, 1xx, 204, 205, 304, 2xx to CONNECT: no body bytes at all
 
+_HEADS_PER_LIST = 16  # distinct heads kept per header list (statuses, lengths)
 _SMALL_CHUNK = 1024  # chunked pieces up to this size are framed in one buffer
 _CHUNKED_END = b"0\r\n\r\n"
-
-
-def _name_kind(name: Any) -> int:
-    """Validate a header name the application gave and say what it is."""
-    if not isinstance(name, str):
-        raise TypeError(f"header name must be a str, not {type(name).__name__}: {name!r}")
-    if _TOKEN.fullmatch(name) is None:
-        raise ValueError(f"header name {name!r} is not a valid token")
-    lowered = name.lower()
-    if lowered in HOP_BY_HOP_HEADERS:
-        raise ValueError(f"hop-by-hop header {name!r} cannot be set by the application")
-    kind = _SPECIAL_NAMES.get(lowered, _ORDINARY)
-    if len(_name_kinds) >= _CACHE_LIMIT:
-        _name_kinds.clear()
-    _name_kinds[name] = kind
-    return kind
-
-
-def check_header_value(name: str, value: Any) -> None:
-    """Raise TypeError or ValueError unless ``value`` can be sent as the value
-    of header ``name``: a str of Latin-1 field-value characters (RFC 9110 5.5)."""
-    if not isinstance(value, str):
-        raise TypeError(
-            f"value of header {name!r} must be a str, not {type(value).__name__}: {value!r}"
-        )
-    if _FIELD_VALUE.fullmatch(value) is None:
-        raise ValueError(
-            f"value of header {name!r} contains a control character or a character "
-            f"outside latin-1: {value!r}"
-        )
 
 
 def _has_content(code: int, tunnel: bool) -> bool:
@@ -116,114 +58,6 @@ def _has_content(code: int, tunnel: bool) -> bool:
     if code == 204 or code == 205 or code == 304 or code < 200:
         return False
     return not (tunnel and code < 300)
-
-
-def status_text(status: str) -> str:
-    """``status`` as it goes on the status line: a bare ``"200"`` keeps the
-    space RFC 9112 4 requires before the (empty) reason."""
-    return status if len(status) > 3 else status + " "
-
-
-def _status_code(status: Any) -> int:
-    """Validate a status line such as "200 OK" not in ``_status_codes``; remember its code.
-
-    ``start_response`` looks the cache up itself (one dictionary look-up per
-    response) and calls this only for a status not seen yet, or a non-str.
-    """
-    if not isinstance(status, str):
-        raise TypeError(f"status must be a str, not {type(status).__name__}: {status!r}")
-    if _STATUS.fullmatch(status) is None:
-        raise ValueError(
-            f"status {status!r} is not a code from 100 to 599, then a space and a "
-            "reason without control characters"
-        )
-    code = int(status[:3])
-    if code < 200:
-        # A 1xx response is interim (RFC 9110 15.2): sent as the answer, the
-        # client would wait for the real one, or take the next request's.
-        raise ValueError(
-            f"status {status!r} is interim (1xx); an application's response must be final"
-        )
-    if len(_status_codes) >= _CACHE_LIMIT:
-        _status_codes.clear()
-    _status_codes[status] = code
-    return code
-
-
-class _CheckedHeaders:
-    """What checking one header list found, and the heads built from it.
-
-    Kept by value in ``_checked_headers``, so the next response with an
-    equal header list reuses both the checks and, within the same second,
-    the serialized head.
-    """
-
-    __slots__ = ("headers", "length", "length_headers", "has_date", "has_server", "text", "heads")
-
-    def __init__(self, headers: Sequence[Tuple[str, str]]) -> None:
-        self.headers = headers  # the immutable copy the head is built from
-        self.length: Optional[int] = None  # the Content-Length given
-        self.length_headers = 0  # how many Content-Length fields
-        self.has_date = False
-        self.has_server = False
-        self.text = ""  # the field lines as they go on the wire
-        # (status, known length, forced length, HTTP/1.1, HEAD, close, ident)
-        #   -> (second, head, mode, length, close)
-        self.heads: Dict[Tuple[Any, ...], Tuple[Any, ...]] = {}
-
-
-_checked_headers: Dict[Any, _CheckedHeaders] = {}
-_HEADS_PER_LIST = 16  # distinct heads kept per header list (statuses, lengths)
-
-
-def _check_headers(headers: Sequence[Any]) -> _CheckedHeaders:
-    """Check an application's header list; note what framing needs from it."""
-    kinds = _name_kinds
-    checked = _CheckedHeaders(headers)
-    for item in headers:
-        if type(item) is not tuple or len(item) != 2:
-            if not isinstance(item, (tuple, list)) or len(item) != 2:
-                raise TypeError(f"each header must be a (name, value) tuple, not {item!r}")
-        name, value = item
-        kind = kinds.get(name) if type(name) is str else None
-        if kind is None:
-            kind = _name_kind(name)
-        if type(value) is not str or not (value.isascii() and value.isprintable()):
-            check_header_value(name, value)
-        if kind:
-            if kind == _CONTENT_LENGTH:
-                if not (value.isascii() and value.isdigit()):
-                    raise ValueError(f"header {name!r} must be digits, not {value!r}")
-                declared = int(value)
-                if checked.length is not None and declared != checked.length:
-                    raise ValueError(f"header {name!r} given twice with different values")
-                checked.length = declared
-                checked.length_headers += 1
-            elif kind == _DATE:
-                checked.has_date = True
-            else:
-                checked.has_server = True
-    if checked.length_headers > 1:
-        # The same length twice: sent once.  RFC 9110 5.3 forbids repeating
-        # a field that is no list, and nginx (from 1.23) answers 502 to an
-        # upstream response that does.
-        headers = checked.headers = _without_repeated_length(headers)
-        checked.length_headers = 1
-    checked.text = "".join([name + ": " + value + "\r\n" for name, value in headers])
-    return checked
-
-
-def _without_repeated_length(headers: Sequence[Tuple[str, str]]) -> List[Tuple[str, str]]:
-    """``headers`` with only the first of its (equal) Content-Length fields."""
-    kept = []
-    seen = False
-    for name, value in headers:
-        if name.lower() == "content-length":
-            if seen:
-                continue
-            seen = True
-        kept.append((name, value))
-    return kept
 
 
 # (whole second, ident, with Date, label) -> the Date and Server/Via lines
@@ -321,7 +155,7 @@ class Response:
         self._logger = logger if logger is not None else _default_logger
         self._status: Optional[str] = None
         self._code = 0
-        self._checked: Optional[_CheckedHeaders] = None
+        self._checked: Optional[CheckedHeaders] = None
         self._length: Optional[int] = None
         self._one_chunk = False
         self._forced_length: Optional[int] = None
@@ -362,9 +196,9 @@ class Response:
         elif self._status is not None:
             raise AssertionError("start_response was already called")
 
-        code = _status_codes.get(status) if type(status) is str else None
+        code = status_codes.get(status) if type(status) is str else None
         if code is None:
-            code = _status_code(status)
+            code = check_status(status)
         if type(headers) is not list:
             # PEP 3333 asks for a list; Waitress takes any iterable of pairs
             # (a tuple, ``dict.items()``), and applications rely on it.
@@ -379,16 +213,16 @@ class Response:
         # also the immutable copy the head is built from).
         try:
             frozen: Any = tuple(headers)
-            checked = _checked_headers.get(frozen)
+            checked = checked_headers.get(frozen)
         except TypeError:  # an unhashable item, e.g. a [name, value] list
             frozen = headers[:]
             checked = None
         if checked is None:
-            checked = _check_headers(frozen)
+            checked = check_headers(frozen)
             if type(frozen) is tuple:
-                if len(_checked_headers) >= _CACHE_LIMIT:
-                    _checked_headers.clear()
-                _checked_headers[frozen] = checked
+                if len(checked_headers) >= CACHE_LIMIT:
+                    checked_headers.clear()
+                checked_headers[frozen] = checked
 
         self._status = status
         self._code = code
