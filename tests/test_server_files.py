@@ -114,12 +114,40 @@ def test_a_download_in_progress_does_not_hold_the_only_thread(one_thread_server)
             response = get(one_thread_server, f"/seekable?offset={offset}", timeout=10)
             assert response.status == 200
             assert response.body == filewrapper.DATA[offset:]
-        # The app's files are closed as it answers (just after the last byte).
-        assert wait_until(lambda: all(f.closed for f in filewrapper.OPENED), timeout=10)
-        assert descriptors_on(LARGE_PATH) == 1, "the output buffer's own descriptor"
+        # The answered requests' files are closed; the stalled one's stays
+        # open until its bytes are out (PEP 3333 calls close() on
+        # completion: an application may rewrite or unlock the file there).
+        stalled_file, *answered = filewrapper.OPENED
+        assert wait_until(lambda: all(f.closed for f in answered), timeout=10)
+        assert not stalled_file.closed
+        assert descriptors_on(LARGE_PATH) == 2, "the application's file and the output's duplicate"
     finally:
         stalled.close()
     assert wait_until(lambda: descriptors_on(LARGE_PATH) == 0, timeout=10)
+    assert stalled_file.closed
+
+
+def test_a_file_wrapper_is_closed_only_once_its_file_is_sent(one_thread_server):
+    """The worker goes on while the loop sends the file, but the
+    application's close() waits for the last byte, as with Waitress."""
+    filewrapper.OPENED.clear()
+    sock = small_window_connection(one_thread_server)
+    try:
+        sock.sendall(REQUEST)
+        body = read_head(sock)
+        # The only worker answers another request: it has left the file behind.
+        assert get(one_thread_server, "/seekable?offset=102300").status == 200
+        large_file = filewrapper.OPENED[0]
+        assert not large_file.closed
+        while len(body) < filewrapper.LARGE_SIZE:
+            piece = sock.recv(1 << 20)
+            assert piece
+            body += piece
+        assert hashlib.sha256(body).hexdigest() == expected_digest()
+        assert wait_until(lambda: large_file.closed, timeout=10)
+        assert wait_until(lambda: descriptors_on(LARGE_PATH) == 0, timeout=10)
+    finally:
+        sock.close()
 
 
 def test_a_request_pipelined_behind_a_file_is_answered_after_it(one_thread_server):
@@ -173,8 +201,9 @@ def test_a_download_stalled_past_channel_timeout_is_closed_and_lets_go_of_the_fi
         try:
             sock.sendall(REQUEST)
             read_head(sock)
-            # The rest of the file waits in the output buffer, on a descriptor of its own.
-            assert wait_until(lambda: descriptors_on(LARGE_PATH) == 1, timeout=10)
+            # The rest of the file waits in the output buffer, on a descriptor
+            # of its own; the application's file stays open until then.
+            assert wait_until(lambda: descriptors_on(LARGE_PATH) == 2, timeout=10)
             # The client reads no further: nothing moves, so the connection is
             # inactive in channel_timeout's sense and the sweep closes it.
             assert wait_until(lambda: descriptors_on(LARGE_PATH) == 0, timeout=15)

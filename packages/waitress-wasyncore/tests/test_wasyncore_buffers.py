@@ -399,6 +399,39 @@ def test_files_are_sent_in_order_between_memory_parts(
     assert descriptors_on(f.name) == 0, "the buffer closes its descriptor once the file is sent"
 
 
+def test_the_owner_hears_when_its_queued_file_is_sent(tmp_path, tcp_pair):
+    """So that it can release the file only then (PEP 3333's close())."""
+    sender, receiver = tcp_pair
+    content = os.urandom(3000000)  # more than the socket pair holds at once
+    f = real_file(tmp_path, content)
+    out = OutputBuffer(overflow=1 << 30)
+    assert not out.call_when_files_sent(lambda: None), "nothing queued: nothing to wait for"
+    out.append(b"HEAD")
+    assert out.append_file(ReadOnlyFileBasedBuffer(f), len(content))
+    out.append(b"TAIL")
+    heard = []
+    assert out.call_when_files_sent(lambda: heard.append(len(out)))
+    out.send_to(sender)
+    assert not heard, "the socket took only part of the file"
+    data, _ = pump(out, sender, receiver, 4 + len(content) + 4)
+    assert data == b"HEAD" + content + b"TAIL"
+    assert heard == [4], "called once, as the file's last byte went"
+    f.close()
+
+
+def test_the_owner_hears_when_its_queued_file_is_dropped(tmp_path):
+    f = real_file(tmp_path, b"x" * 1000)
+    out = OutputBuffer(overflow=1 << 30)
+    assert out.append_file(ReadOnlyFileBasedBuffer(f), 1000)
+    heard = []
+    assert out.call_when_files_sent(lambda: heard.append(True))
+    out.close()
+    out.close()
+    assert heard == [True]
+    assert descriptors_on(f.name) == 1, "only the caller's own"
+    f.close()
+
+
 def test_reading_a_queued_file_leaves_the_callers_position_alone(tmp_path, tcp_pair, monkeypatch):
     sender, receiver = tcp_pair
     monkeypatch.delattr(os, "sendfile", raising=False)

@@ -298,3 +298,25 @@ def test_an_idle_worker_keeps_no_reference_to_its_last_task(pool):
             break
         threading.Event().wait(0.01)
     assert served() is None
+
+
+def test_a_file_close_runs_once_served_or_cancelled_and_logs_its_failure(caplog):
+    """``FileClose``: the application's close() of a file sent after its
+    request was served runs on a worker, or at the pool's shutdown."""
+    import logging
+
+    from waitress.task import FileClose
+
+    calls = []
+    logger = logging.getLogger("waitress.test.fileclose")
+    FileClose(lambda: calls.append("served"), logger).service()
+    FileClose(lambda: calls.append("cancelled"), logger).cancel()
+    assert calls == ["served", "cancelled"]
+
+    def failing():
+        raise OSError("the disk went away")
+
+    with caplog.at_level(logging.ERROR, logger="waitress.test.fileclose"):
+        FileClose(failing, logger).service()
+    assert "Exception while closing a file_wrapper" in caplog.text
+    assert "the disk went away" in caplog.text

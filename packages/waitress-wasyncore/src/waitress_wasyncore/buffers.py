@@ -17,7 +17,7 @@ import itertools
 import os
 import socket
 import tempfile
-from typing import IO, Any, Deque, List, Optional, Union
+from typing import IO, Any, Callable, Deque, List, Optional, Union
 
 from .errors import DISCONNECTED, _codes
 
@@ -487,6 +487,7 @@ class OutputBuffer:
         #: Files queued through a descriptor of their own and not yet sent:
         #: an owner that lets clients queue files bounds it (each holds a descriptor).
         self.files = 0
+        self._when_files_sent: Optional[Callable[[], Any]] = None
 
     def __len__(self) -> int:
         return self.pending
@@ -581,6 +582,27 @@ class OutputBuffer:
         self._coalescing = None
         return type(part) is _DescriptorPart
 
+    def call_when_files_sent(self, callback: Callable[[], Any]) -> bool:
+        """Call ``callback`` once no file queued with a descriptor is left.
+
+        That is when the last of them is sent, or dropped by ``close()``;
+        the callback runs on the thread doing that, with whatever lock the
+        caller holds.  Returns False, and keeps nothing, when no such file
+        is queued now.  For an owner that must not release a file until its
+        bytes are out (PEP 3333 calls the application's ``close()`` only
+        once the response is complete), although the buffer sends from a
+        descriptor of its own.
+        """
+        if not self.files:
+            return False
+        self._when_files_sent = callback
+        return True
+
+    def _files_gone(self) -> None:
+        callback, self._when_files_sent = self._when_files_sent, None
+        if callback is not None:
+            callback()
+
     def send_to(self, sock: socket.socket) -> int:
         """Send as much as ``sock`` takes without blocking; return the byte count.
 
@@ -597,9 +619,11 @@ class OutputBuffer:
                 self.pending -= sent
                 if head.remaining <= 0:
                     parts.popleft()
+                    head.close()
                     if type(head) is _DescriptorPart:
                         self.files -= 1
-                    head.close()
+                        if not self.files and self._when_files_sent is not None:
+                            self._files_gone()
                     continue
                 break
             sent, wanted = self._send_memory(sock)
@@ -674,3 +698,4 @@ class OutputBuffer:
                     part.close()
                 except Exception:
                     pass
+        self._files_gone()

@@ -18,7 +18,7 @@ import time
 
 from waitress_wasyncore.buffers import IOV_MAX, QueuedFileError, TruncatedFileError
 
-from .task import ClientDisconnected
+from .task import ClientDisconnected, FileClose
 from .teardown import MSG_MORE, shut_down_sending
 
 _monotonic = time.monotonic
@@ -325,8 +325,8 @@ class ChannelOutput:
         self._call_on_loop(self.handle_close)
         raise ClientDisconnected()
 
-    def send_file_soon(self, filebuffer, size: int) -> None:
-        """Queue ``size`` bytes of a file; return once the worker may close it.
+    def send_file_soon(self, filebuffer, size: int) -> bool:
+        """Queue ``size`` bytes of a file; return whether the output closes it.
 
         The output buffer sends the file through a duplicate of its
         descriptor (``os.sendfile``), so the worker queues it, sends what
@@ -337,9 +337,18 @@ class ChannelOutput:
         queued file at a time, since a pipelined request is not served while
         output is pending (see ``service``): a client pipelining requests
         for small files and reading nothing cannot make the server hold a
-        descriptor per request.  A file whose descriptor cannot be
-        duplicated is read as it goes out, so then the worker waits until it
-        is sent (the caller closes it afterwards).
+        descriptor per request.
+
+        ``filebuffer.close()`` (the application's, PEP 3333) must wait until
+        the file is sent, as with Waitress: an application may reuse or
+        rewrite the file, or release a lock on it, in ``close()``.  So when
+        bytes of it are still queued as this returns, the output takes the
+        close over and returns True: a worker calls it once the last byte
+        is sent or the connection ends (``FileClose``), never the loop
+        thread, which must not wait on the application.  False: the file is
+        out (or the connection gone), and the caller closes it.  A file
+        whose descriptor cannot be duplicated is read as it goes out, so
+        then the worker waits until it is sent.
         """
         with self.lock:
             if self.closed or self.output_ended:
@@ -347,10 +356,14 @@ class ChannelOutput:
             self._queue_gathered_locked()
             if not self.outbuf.append_file(filebuffer, size):
                 self._wait_for_loop_locked()
-                return
+                return False
             if not self.write_wanted:
                 self._flush_locked()
             self._wait_for_room_locked()
+            server = self.server
+            return self.outbuf.call_when_files_sent(
+                lambda: server.add_task(FileClose(filebuffer.close, self.logger))
+            )
 
     def _wait_for_loop_locked(self) -> None:
         """Let the loop send what is queued; wait until it is out (or the channel closed)."""

@@ -7,6 +7,7 @@ A task runs on a worker thread and talks to its connection only through
 
 import io
 import traceback
+from typing import Callable, Optional
 
 from waitress_http import (
     HOP_BY_HOP_HEADERS,
@@ -66,6 +67,30 @@ class Task:
 
     def cancel(self) -> None:
         pass
+
+
+class FileClose(Task):
+    """Close a ``wsgi.file_wrapper`` once the loop has sent the last of its file.
+
+    Run by a worker, so that the application's ``close()`` (which may do
+    anything: Django's ends the request there) never holds up the loop
+    thread.  Should the pool stop first, ``cancel()`` closes it all the
+    same: PEP 3333 wants ``close()`` called once in every case.
+    """
+
+    __slots__ = ("close", "logger")
+
+    def __init__(self, close: Callable[[], object], logger) -> None:
+        self.close = close
+        self.logger = logger
+
+    def service(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            self.logger.exception("Exception while closing a file_wrapper after sending its file")
+
+    cancel = service
 
 
 class ErrorTask(Task):
@@ -198,8 +223,12 @@ class WSGITask(Task):
                         self._send_sequence(response, app_iter)
                 # A subclass of the wrapper too, as with Waitress: its length
                 # is the file's, whatever it does when iterated.
-                elif isinstance(app_iter, ReadOnlyFileBasedBuffer) and self._send_file(response, app_iter):
-                    pass
+                elif isinstance(app_iter, ReadOnlyFileBasedBuffer):
+                    sent = self._send_file(response, app_iter)
+                    if sent is None:
+                        self._send_stream(response, app_iter)
+                    elif sent:
+                        app_iter = None  # the output closes it, once the file is out
                 else:
                     self._send_stream(response, app_iter)
             finally:
@@ -275,11 +304,13 @@ class WSGITask(Task):
         if tail or not response.complete or completed_before:
             self.channel.write_soon(tail)  # else the last piece took the rest along
 
-    def _send_file(self, response, filebuffer) -> bool:
+    def _send_file(self, response, filebuffer) -> Optional[bool]:
         """Send a seekable ``wsgi.file_wrapper`` file without copying it.
 
-        Returns False for a file whose size cannot be known; the caller then
-        iterates it like any other body.
+        Returns None for a file whose size cannot be known; the caller then
+        iterates it like any other body.  True: the file is still being
+        sent, and the output closes it afterwards (``send_file_soon``);
+        False: the caller closes it.
         """
         if not response.headers_set:
             raise RuntimeError("the application returned a file_wrapper before start_response()")
@@ -291,15 +322,14 @@ class WSGITask(Task):
             # since it was measured): streamed like any body, which ends
             # the connection and logs the shortfall, as PEP 3333 asks,
             # rather than a complete-looking response of another length.
-            return False
+            return None
         head = response.start_file(size)
         self.channel.write_soon([head])
         if response.send_body:
             if has_descriptor(filebuffer.file):
-                self.channel.send_file_soon(filebuffer, size)
-            else:
-                self._copy_file(filebuffer, size)
-        return True
+                return self.channel.send_file_soon(filebuffer, size)
+            self._copy_file(filebuffer, size)
+        return False
 
     def _copy_file(self, filebuffer, size: int) -> None:
         """A file without a descriptor (``BytesIO``...) is read here, block by
