@@ -150,6 +150,17 @@ def test_chunked_body_growing_over_max_request_body_size_gets_413(recorder):
     assert "/chunked-big" not in recorder.notes("hit")
 
 
+def test_chunk_extensions_count_against_max_request_body_size(recorder):
+    """Ten data bytes, each under 4 KB of chunk extension: counting data
+    alone let a client make the server parse 4,000 times the limit."""
+    with ThreadedServer(hello.app, max_request_body_size=20000) as server:
+        chunk = b"1;pad=" + b"p" * 4000 + b"\r\nx\r\n"
+        request = build_request("POST", "/extended", [("Transfer-Encoding", "chunked")])
+        response = exchange(tcp_address(server), request + chunk * 10 + b"0\r\n\r\n")
+        assert response.status == 413
+    assert "/extended" not in recorder.notes("hit")
+
+
 def test_body_under_max_request_body_size_is_served():
     with ThreadedServer(echo.app, max_request_body_size=100) as server:
         response = exchange(tcp_address(server), build_request("POST", "/", body=b"z" * 50))

@@ -325,11 +325,23 @@ class TestBodyLimit:
             assert info.value.code == 413 and info.value.version == "1.1"
 
     def test_chunked_total_reaching_the_limit(self) -> None:
-        parser = RequestParser(max_body_size=10)
-        parser.feed(chunked(b"1234", b"5678", b"9"))
+        """A chunked body counts as sent: "4\r\n1234\r\n" is 9 bytes."""
+        parser = RequestParser(max_body_size=20)
+        parser.feed(chunked(b"1234", b"56789"))  # 9 + 10 bytes
         assert [type(e) for e in drain(parser)][-1] is EndOfMessage
-        parser = RequestParser(max_body_size=10)
-        parser.feed(chunked(b"1234", b"5678", b"90"))
+        parser = RequestParser(max_body_size=20)
+        parser.feed(chunked(b"1234", b"567890"))  # 9 + 11 bytes: 10 of data
+        with pytest.raises(RequestEntityTooLarge):
+            drain(parser)
+
+    def test_chunk_extensions_count_against_the_limit(self) -> None:
+        """Counted as data alone, 4 KiB of extension could ride on every
+        byte: a 1 MB limit let a client make the server parse 4 GB."""
+        chunk = b"1;a=" + b"b" * 4000 + b"\r\nx\r\n"
+        parser = RequestParser(max_body_size=100000)
+        parser.feed(chunked()[: -len(b"0\r\n\r\n")] + chunk * 24)
+        assert len([e for e in drain(parser) if isinstance(e, Body)]) == 24
+        parser.feed(chunk)
         with pytest.raises(RequestEntityTooLarge):
             drain(parser)
 

@@ -47,7 +47,8 @@ class RequestParser:
     A head (request line and fields, final empty line included) of
     ``max_header_size`` bytes or more is refused with 431, as is a trailer
     section that long; a body of ``max_body_size`` bytes or more with 413,
-    before it is read when Content-Length announces it.
+    before it is read when Content-Length announces it.  A chunked body is
+    measured as sent, its framing included.
     """
 
     __slots__ = (
@@ -76,7 +77,10 @@ class RequestParser:
         self._step = RequestParser._read_head
         #: Bytes left in the Content-Length body or the current chunk.
         self._remaining = 0
-        #: Decoded size of the chunked body so far.
+        #: Bytes of the chunked body so far as they came, framing included
+        #: (chunk-size lines, extensions, CRLFs): the limit is on what a
+        #: client makes the server read, as Waitress counts it.  Data bytes
+        #: alone let 4 KiB of extensions ride on each byte of data.
         self._body_size = 0
         self._version: Optional[str] = None
         self._error: Optional[HTTPError] = None
@@ -257,10 +261,11 @@ class RequestParser:
             raise BadRequest("Bare LF found in chunk size line", self._version)
         size = parse_chunk_size(bytes(buf[start : newline - 1]), self._version)
         self._start = newline + 1
+        # The chunk as sent: its size line, its data and the CRLF after it.
+        total = self._body_size + (newline + 1 - start) + size + 2
         if not size:
             self._step = RequestParser._read_trailers
             return self._read_trailers()
-        total = self._body_size + size
         if total >= self.max_body_size:
             raise RequestEntityTooLarge(
                 limit_detail("Request body", self.max_body_size), self._version
