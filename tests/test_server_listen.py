@@ -8,6 +8,7 @@ the wrong place or serves through the wrong listener fails the request.
 import errno
 import http.client
 import json
+import logging
 import os
 import socket
 import stat
@@ -130,6 +131,32 @@ def test_a_listener_out_of_descriptors_rests_instead_of_spinning(waitress_log):
     assert tries_while_starved < 20
     warnings = [r for r in waitress_log.records if "accept() threw" in r.getMessage()]
     assert len(warnings) == 1  # one line per episode
+
+
+def test_a_connection_accepted_without_an_address_is_dropped_quietly(waitress_log):
+    """macOS's accept() returns no address for a client that reset before
+    it, on an IPv6 listener: that is a peer gone, not a server bug (it was
+    logged as an ERROR with a traceback for each one)."""
+    with ThreadedServer(hello.app) as server:
+        real_accept = server._accept
+        dropped = []
+
+        def accept():
+            sock, addr = real_accept()
+            if not dropped:
+                dropped.append(sock)
+                return sock, None
+            return sock, addr
+
+        server._accept = accept
+        gone = socket.create_connection(tcp_address(server), timeout=10)
+        try:
+            assert gone.recv(1024) == b"", "closed by the server"
+        finally:
+            gone.close()
+        assert get(tcp_address(server), "/").status == 200
+    assert dropped
+    assert [r for r in waitress_log.records if r.levelno >= logging.WARNING] == []
 
 
 def test_star_wildcard_listens_on_every_family():

@@ -217,7 +217,6 @@ class BaseWSGIServer(LoopRunner, ConnectionSlots, wasyncore.dispatcher):
             url_prefix=adj.url_prefix,
             ident=adj.ident,
             file_wrapper=ReadOnlyFileBasedBuffer,
-            errors=sys.stderr,
             drop_keys=dropped_keys,
         )
         if _start:
@@ -528,6 +527,13 @@ class TcpWSGIServer(BaseWSGIServer):
 
     def peer_strings(self, addr):
         return addr[0], str(addr[1])
+
+    def fix_addr(self, addr):
+        if not addr:
+            # macOS gives no address for a client that reset before accept()
+            # on an IPv6 listener: a peer already gone, as its OSError would say.
+            raise OSError(errno.ENOTCONN, "the client left before its address was known")
+        return addr
 
     def set_socket_options(self, conn) -> None:
         for level, optname, value in self.adj.socket_options:
