@@ -136,3 +136,23 @@ def test_a_trigger_whose_writer_vanished_closes_instead_of_spinning(smap):
     loop(0.5, map=smap, count=3)
     assert smap == {}
     t.pull_trigger(lambda: None)  # after close: ignored, no error
+
+
+def test_a_tcp_socket_pair_sends_each_wake_up_at_once(smap, monkeypatch):
+    """Where socketpair() is TCP (Windows), Nagle's algorithm must not hold a
+    wake-up byte behind the previous one's delayed ACK."""
+
+    def tcp_pair():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            writer = socket.create_connection(listener.getsockname())
+            reader, _ = listener.accept()
+        return reader, writer
+
+    monkeypatch.setattr(socket, "socketpair", tcp_pair)
+    pulled = trigger(smap)
+    try:
+        assert pulled._writer.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        pulled.close()

@@ -33,6 +33,10 @@ class trigger(dispatcher):
     def __init__(self, map: Optional[dict] = None) -> None:
         reader, writer = socket.socketpair()
         writer.setblocking(False)
+        if writer.family in (socket.AF_INET, socket.AF_INET6):
+            # Windows pairs TCP sockets: without this, Nagle holds a wake-up
+            # byte while the last one's ACK is delayed (up to 200 ms there).
+            writer.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._writer = writer
         # Reentrant: a signal handler on the loop thread may pull while the
         # loop holds the lock (a server's close() from a SIGTERM handler).
