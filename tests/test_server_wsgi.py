@@ -3,8 +3,10 @@ the write() callable, close() on the app iterator, Content-Length mismatches,
 application errors before and after the headers, and wsgi.file_wrapper.
 """
 
+import io
 import logging
 import socket
+import sys
 
 import pytest
 from fixtureapps import closing, echo, error, filewrapper, lengths, writer
@@ -18,6 +20,22 @@ from server_support import (
     tcp_address,
     wait_until,
 )
+
+
+def test_wsgi_errors_is_the_stderr_of_the_request(monkeypatch):
+    """As with Waitress: replaced after the server was made (a redirect,
+    a daemonizing wrapper), sys.stderr still gets what the application writes."""
+
+    def app(environ, start_response):
+        environ["wsgi.errors"].write("written by the application\n")
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
+
+    with ThreadedServer(app) as server:
+        later = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", later)
+        assert get(tcp_address(server), "/").status == 200
+    assert later.getvalue() == "written by the application\n"
 
 
 @pytest.fixture(scope="module")

@@ -63,6 +63,14 @@ class TestFixedKeys:
         assert environ["wsgi.errors"] is sys.stderr
         assert environ["SERVER_SOFTWARE"] == "waitress"
 
+    def test_errors_default_to_the_stderr_of_the_moment(self, monkeypatch):
+        """Not the one at import or construction: a program, a daemonizing
+        wrapper or pytest's capture may replace sys.stderr later."""
+        builder = EnvironBuilder("h", "1")
+        later = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", later)
+        assert builder.build(make_head("/"), "a", "1", io.BytesIO(), None)["wsgi.errors"] is later
+
     def test_file_wrapper_when_given(self):
         class Wrapper:
             pass

@@ -154,11 +154,15 @@ class EnvironBuilder:
     ``server_name`` and ``server_port`` are strings (for a Unix socket the
     port is its path); ``ident`` becomes SERVER_SOFTWARE ('' when empty or
     None, so the key is always a str); ``url_prefix`` becomes SCRIPT_NAME and
-    is stripped from the front of PATH_INFO.
+    is stripped from the front of PATH_INFO.  ``wsgi.errors`` is ``errors``
+    or, when that is None, whatever ``sys.stderr`` is as each request
+    arrives: a program (or pytest's capture) may replace it after the
+    server is made, and Waitress reads it per request too.
     """
 
     __slots__ = (
-        "_template", "_prefix", "_prefix_slash", "_targets", "_keys", "_dropped", "_parts"
+        "_template", "_prefix", "_prefix_slash", "_targets", "_keys", "_dropped", "_parts",
+        "_current_stderr",
     )
 
     def __init__(
@@ -169,7 +173,7 @@ class EnvironBuilder:
         url_prefix: str = "",
         ident: Optional[str] = "waitress",
         file_wrapper: Any = None,
-        errors: IO[str] = sys.stderr,
+        errors: Optional[IO[str]] = None,
         drop_keys: Iterable[str] = (),
     ) -> None:
         # ``drop_keys``: environ keys of headers never to pass on, e.g. the
@@ -191,7 +195,7 @@ class EnvironBuilder:
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": url_scheme,
             "wsgi.input_terminated": True,
-            "wsgi.errors": errors,
+            "wsgi.errors": errors if errors is not None else sys.stderr,
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
@@ -199,6 +203,7 @@ class EnvironBuilder:
         if file_wrapper is not None:
             template["wsgi.file_wrapper"] = file_wrapper
         self._template = template
+        self._current_stderr = errors is None
 
     def path_and_query(self, target: str) -> Tuple[str, str]:
         """PATH_INFO and QUERY_STRING for ``target`` under this builder's prefix."""
@@ -249,6 +254,8 @@ class EnvironBuilder:
         environ["wsgi.input"] = body_stream
         if content_length is not None:
             environ["CONTENT_LENGTH"] = str(content_length)
+        if self._current_stderr:
+            environ["wsgi.errors"] = sys.stderr
         return environ
 
     def _request_part(self, head: RequestHead) -> Dict[str, str]:
