@@ -140,6 +140,20 @@ def test_a_huge_malformed_proxy_header_is_not_logged_whole(waitress_log):
     assert "(99749 more characters)" in line
 
 
+def test_a_malformed_proxy_header_cannot_forge_a_log_line(waitress_log):
+    """NEL (0x85) is obs-text a header may carry, and a line break to
+    str.splitlines() and some log viewers: it is logged escaped."""
+    with ThreadedServer(hello.app, trusted_proxy="127.0.0.1",
+                        trusted_proxy_headers="x-forwarded-for") as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n"
+                      b"X-Forwarded-For: 1.2.3.4\x85ERROR:waitress:forged\r\n\r\n")
+            assert conn.read_response().status == 400
+    [line] = [r.getMessage() for r in waitress_log.records if "Malformed proxy header" in r.getMessage()]
+    assert line.splitlines() == [line]
+    assert "1.2.3.4\\x85ERROR:waitress:forged" in line
+
+
 def test_log_lines_name_the_decoded_path_escaped_and_never_the_query_string(caplog):
     """As Waitress's do: a query string may carry a token (a reset link's,
     say), which has no place in a log."""

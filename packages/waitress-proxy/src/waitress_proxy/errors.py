@@ -15,6 +15,12 @@ LOG_MESSAGE = 'Malformed proxy header "%s" from "%s": %s value: %s'
 #: Characters of the offending value a log line quotes (the rest is counted).
 LOGGED_VALUE_LIMIT = 256
 
+# Control characters as they are quoted in a log line: C0 and DEL cannot
+# reach a header value, but C1 can (obs-text, read as Latin-1), and NEL
+# (U+0085) ends a line for readers such as str.splitlines(): a client
+# could forge the next line of the log.
+_CONTROL_ESCAPES = {c: "\\x%02x" % c for c in (*range(0x20), *range(0x7F, 0xA0))}
+
 
 class MalformedProxyHeader(ValueError):
     """A trusted proxy header whose value breaks its grammar.
@@ -40,10 +46,16 @@ class MalformedProxyHeader(ValueError):
 
     def log_args(self, peer: object) -> tuple:
         """The arguments of ``LOG_MESSAGE`` for a request from ``peer``, the
-        value cut short: a 200 KB header is not logged whole."""
+        value cut short (a 200 KB header is not logged whole) and its control
+        characters escaped (``\\x85``), as is the reason, which may quote it."""
         value = self.value
         if len(value) > LOGGED_VALUE_LIMIT:
             value = "{}... ({} more characters)".format(
                 value[:LOGGED_VALUE_LIMIT], len(value) - LOGGED_VALUE_LIMIT
             )
-        return (self.header, peer, self.reason, value)
+        return (
+            self.header,
+            peer,
+            self.reason.translate(_CONTROL_ESCAPES),
+            value.translate(_CONTROL_ESCAPES),
+        )
