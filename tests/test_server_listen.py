@@ -538,6 +538,36 @@ def test_connection_limit_defers_the_extra_connection_without_dropping_it(waitre
     assert "connection limit" in messages
 
 
+def test_connection_limit_counts_the_connections_of_every_listener(waitress_log):
+    """The limit is the server's, as Waitress's (which counted its loop's
+    map): with two listeners, each counted its own, and the server held
+    twice the limit."""
+    first_port, second_port = two_free_ports()
+    listen = f"127.0.0.1:{first_port} 127.0.0.1:{second_port}"
+    with ThreadedServer(hello.app, listen=listen, connection_limit=2) as server:
+        first_target, second_target = listen_addresses(server)
+        first, second = RawConnection(first_target), RawConnection(second_target)
+        try:
+            for conn in (first, second):
+                conn.request("GET", "/held")
+                assert conn.read_response().status == 200
+            third = RawConnection(second_target)  # its listener has only one
+            try:
+                third.request("GET", "/third")
+                assert third.is_idle_open(0.5), "served a connection beyond connection_limit"
+                assert sum(len(s.active_channels) for s in server.servers) == 2
+                first.close()
+                assert third.read_response().status == 200
+            finally:
+                third.close()
+        finally:
+            first.close()
+            second.close()
+    messages = [r.getMessage() for r in waitress_log.records]
+    assert any("reached the connection limit" in m for m in messages)
+    assert any("listening again" in m for m in messages)
+
+
 @pytest.mark.parametrize("where", ["before", "after", "after, an OSError", "swapped socket"])
 def test_a_connection_whose_setup_raises_costs_only_itself(where, caplog):
     """A bug (or MemoryError) while setting up one accepted connection, in a

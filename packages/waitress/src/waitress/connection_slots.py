@@ -2,21 +2,24 @@
 
 The rules kept here:
 
+- the limit is the server's, not each listener's: its listeners share one
+  ``ConnectionSlots`` (Waitress counted the loop's whole map), so a server
+  listening on IPv4 and IPv6 holds no more connections than one listener;
 - once an accept returns, the open connections never outnumber
-  ``connection_limit``; at the limit the listener is not watched until a
-  slot is free;
+  ``connection_limit``; at the limit no listener is watched until a slot
+  is free;
 - a connection that lingers after its response (see ``teardown``) holds its
   slot only until a new connection needs it and its client has all its
   output: a close then loses nothing;
 - only the loop thread calls anything here.
 
-``ConnectionSlots`` is a base class of the listener (``BaseWSGIServer``),
-which provides ``adj``, ``accepting``, ``active_channels``,
-``set_interest``, and the drain's ``_shutting_down`` and ``_maybe_finish``
-(``lifecycle``).
+The listeners (``BaseWSGIServer``) keep Waitress's names for this state
+(``in_connection_overflow``) and call in from ``_accept_waiting``,
+``linger`` and ``channel_closed``.
 """
 
 import time
+from typing import Any, Callable, Dict, List, Optional
 
 import waitress_wasyncore as wasyncore
 
@@ -25,13 +28,89 @@ from .teardown import DELIVERY_POLL_SECONDS, LINGER_IDLE_SECONDS, LINGER_MAX_SEC
 
 
 class ConnectionSlots:
-    """Counts a listener's connections against ``connection_limit`` and ends lingering ones."""
+    """The connections of one server's listeners, against ``connection_limit``.
 
-    in_connection_overflow = False
-    _lingering = None  # channel -> when to stop waiting for its close (see linger)
-    _linger_timer = None
+    ``owner`` is what runs the loop: the listener itself, or the
+    ``MultiSocketServer`` of several; its ``_listeners()`` are the ones
+    sharing the limit, and its ``_shutting_down`` says the drain has begun.
+    """
 
-    def linger(self, channel) -> None:
+    def __init__(self, owner: Any, limit: int, socket_map: Any) -> None:
+        self.limit = limit
+        self._owner = owner
+        self._listeners: Callable[[], List[Any]] = owner._listeners
+        self._map = socket_map
+        #: At the limit: no listener is watched (Waitress's ``in_connection_overflow``).
+        self.overflow = False
+        #: channel -> when to stop waiting for its close (see ``linger``), oldest first.
+        self.lingering: Dict[Any, float] = {}
+        self._linger_timer: Optional[Any] = None
+
+    def open_count(self) -> int:
+        """The connections open on all the listeners."""
+        return sum([len(listener.active_channels) for listener in self._listeners()])
+
+    # -- accepting ---------------------------------------------------------------
+
+    def accepted(self) -> None:
+        """A connection was accepted: past the limit, make room; at it, stop accepting.
+
+        A lingering connection holds its slot only until a new one needs it
+        and its client has all its output (see ``linger``): at the limit the
+        server keeps accepting while such a connection lingers, and closes
+        the oldest one for each connection it accepts.  Otherwise, at the
+        limit, no listener is watched until a connection closes or a
+        lingering one has delivered its output.  The connections never
+        outnumber the limit once this returns.
+        """
+        limit = self.limit
+        while not self.overflow:
+            count = self.open_count()
+            if count < limit:
+                return  # the usual case, once per accepted connection
+            if self.lingering:
+                delivered = self._delivered_lingerer()
+                if delivered is not None:
+                    if count == limit:
+                        return  # the next one accepted takes its slot
+                    del self.lingering[delivered]
+                    delivered.handle_close()
+                    continue
+            self.overflow = True
+            logger.warning(
+                "total open connections reached the connection limit, "
+                "no longer accepting new connections"
+            )
+            for listener in self._listeners():
+                listener.set_interest(False, False)
+            if self.lingering:  # polled until one has delivered its output
+                self._schedule_linger_checks(True)
+
+    def released(self, channel: Any) -> None:
+        """``channel`` closed (and left its listener's ``active_channels``)."""
+        if self.lingering:
+            self.lingering.pop(channel, None)
+        if self.overflow and self.open_count() < self.limit:
+            self._listen_again("total open connections dropped below the connection limit, listening again")
+
+    def _listen_again(self, message: str) -> None:
+        """Leave the overflow: every listener still accepting is watched again.
+
+        Said in the log unless the server is stopping: one stopping at the
+        limit would announce a listening it never does (the drain closes
+        connections, then the listeners).
+        """
+        self.overflow = False
+        listeners = self._listeners()
+        accepting = [listener for listener in listeners if listener.accepting]
+        if accepting and not self._owner._shutting_down:
+            logger.info(message)
+        for listener in accepting:
+            listener.set_interest(True, False)
+
+    # -- lingering ---------------------------------------------------------------
+
+    def linger(self, channel: Any) -> None:
         """``channel`` has shut down its sending side and reads until the
         client closes (see ``teardown``); close it anyway once the client is
         silent for LINGER_IDLE_SECONDS, or after LINGER_MAX_SECONDS.  One
@@ -44,44 +123,41 @@ class ConnectionSlots:
         client has all its output (a close before that would throw the rest
         away if the client sends more): a server at the limit then takes new
         connections again, and each one accepted past the limit closes the
-        oldest such lingering connection (``_check_connection_limit``)."""
-        if self._lingering is None:
-            self._lingering = {}
-        self._lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
-        if self.in_connection_overflow:
+        oldest such lingering connection (``accepted``)."""
+        self.lingering[channel] = time.monotonic() + LINGER_MAX_SECONDS
+        if self.overflow:
             self._listen_for_a_delivered_lingerer()
         timer = self._linger_timer
         polling = timer is not None and timer.interval == DELIVERY_POLL_SECONDS
-        self._schedule_linger_checks(polling or channel.awaits_delivery() or self.in_connection_overflow)
+        self._schedule_linger_checks(polling or channel.awaits_delivery() or self.overflow)
 
     def _listen_for_a_delivered_lingerer(self) -> None:
         """At the limit: listen again once a lingering connection's client
         has all its output, so that a new connection takes its slot
-        (``_check_connection_limit``); until then the checks poll."""
+        (``accepted``); until then the checks poll."""
         if self._delivered_lingerer() is not None:
-            self._log_listening_again(
+            self._listen_again(
                 "a connection at the connection limit is closing, listening again "
                 "(the next one accepted takes its place)"
             )
-            self._listen_again()
 
     def _end_lingering(self) -> None:
         now = time.monotonic()
         awaiting = False
-        if self.in_connection_overflow:
+        if self.overflow:
             self._listen_for_a_delivered_lingerer()
-        for channel, deadline in list(self._lingering.items()):
+        for channel, deadline in list(self.lingering.items()):
             waits = channel.awaits_delivery()
             delivered = waits and not unsent_bytes(channel.socket)
             # Waiting to reset a cut body, the client sends nothing: its
             # silence means nothing.
             silent = not channel.reset_on_close and now - channel.last_activity > LINGER_IDLE_SECONDS
             if delivered or silent or deadline <= now:
-                del self._lingering[channel]  # first: a failing handle_close must not repeat
+                del self.lingering[channel]  # first: a failing handle_close must not repeat
                 channel.handle_close()
             else:
                 awaiting = awaiting or waits
-        self._schedule_linger_checks(awaiting or self.in_connection_overflow)
+        self._schedule_linger_checks(awaiting or self.overflow)
 
     def _schedule_linger_checks(self, awaiting: bool) -> None:
         """Check the lingering connections every LINGER_IDLE_SECONDS / 4, or
@@ -89,7 +165,7 @@ class ConnectionSlots:
         acknowledgement (``awaiting``, see ``HTTPChannel.awaits_delivery``):
         that is usually a delayed ACK of some 40 ms, which the reset of a
         cut body or a stop should not outwait by much."""
-        if not self._lingering:
+        if not self.lingering:
             period = None
         elif awaiting:
             period = DELIVERY_POLL_SECONDS
@@ -104,72 +180,10 @@ class ConnectionSlots:
         if period is not None:
             self._linger_timer = wasyncore.call_every(period, self._end_lingering, self._map)
 
-    def channel_closed(self, channel, fileno) -> None:
-        """A connection closed (its descriptor was ``fileno``): maybe accept again."""
-        if self.active_channels.get(fileno) is channel:  # not a newer channel on a reused fd
-            del self.active_channels[fileno]
-        if self._lingering:
-            self._lingering.pop(channel, None)
-        if self.in_connection_overflow and len(self.active_channels) < self.adj.connection_limit:
-            self._log_listening_again(
-                "total open connections dropped below the connection limit, listening again"
-            )
-            self._listen_again()
-        owner = self._owner or self
-        if owner._shutting_down:
-            owner._maybe_finish()
-
-    def _log_listening_again(self, message: str) -> None:
-        """Say the listener is back, unless the server is stopping: one
-        stopping at the connection limit would announce a listening it
-        never does (the drain closes connections, then the listeners)."""
-        if self.accepting and not (self._owner or self)._shutting_down:
-            logger.info(message)
-
-    def _listen_again(self) -> None:
-        self.in_connection_overflow = False
-        if self.accepting:
-            self.set_interest(True, False)
-
-    def _check_connection_limit(self) -> None:
-        """A connection was accepted: past the limit, make room; at it, stop accepting.
-
-        A lingering connection holds its slot only until a new one needs it
-        and its client has all its output (see ``linger``): at the limit the
-        server keeps accepting while such a connection lingers, and closes
-        the oldest one for each connection it accepts.  Otherwise, at the
-        limit, the listener is not watched until a connection closes or a
-        lingering one has delivered its output.  The connections never
-        outnumber the limit once this returns.
-        """
-        limit = self.adj.connection_limit
-        if len(self.active_channels) < limit:
-            return  # the usual case, once per accepted connection
-        while not self.in_connection_overflow:
-            count = len(self.active_channels)
-            if count < limit:
-                return
-            if self._lingering:
-                delivered = self._delivered_lingerer()
-                if delivered is not None:
-                    if count == limit:
-                        return  # the next one accepted takes its slot
-                    del self._lingering[delivered]
-                    delivered.handle_close()
-                    continue
-            self.in_connection_overflow = True
-            logger.warning(
-                "total open connections reached the connection limit, "
-                "no longer accepting new connections"
-            )
-            self.set_interest(False, False)
-            if self._lingering:  # polled until one has delivered its output
-                self._schedule_linger_checks(True)
-
-    def _delivered_lingerer(self):
+    def _delivered_lingerer(self) -> Optional[Any]:
         """The oldest lingering connection whose client has all its output
         (a close loses nothing then), or None."""
-        for channel in self._lingering:
+        for channel in self.lingering:
             if not unsent_bytes(channel.socket):
                 return channel
         return None

@@ -125,7 +125,7 @@ def create_server(
     )
 
 
-class BaseWSGIServer(LoopRunner, ConnectionSlots, wasyncore.dispatcher):
+class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     """A listening socket that hands each connection to an ``HTTPChannel``."""
 
     channel_class = HTTPChannel
@@ -136,6 +136,7 @@ class BaseWSGIServer(LoopRunner, ConnectionSlots, wasyncore.dispatcher):
     _owner = None  # the MultiSocketServer this listener belongs to, if any
     _accept = None  # the listener's accept(), set by accept_connections
     _accept_starved = False  # accept() ran out of descriptors; not logged again until it works
+    _slots = None  # the ConnectionSlots this listener shares with its siblings (see slots)
 
     def __init__(
         self,
@@ -255,6 +256,39 @@ class BaseWSGIServer(LoopRunner, ConnectionSlots, wasyncore.dispatcher):
     def add_task(self, task) -> None:
         self.task_dispatcher.add_task(task)
 
+    # -- connection_limit (see connection_slots) ------------------------------------
+
+    @property
+    def slots(self) -> ConnectionSlots:
+        """The connection slots of the server this listener belongs to."""
+        owner = self._owner or self
+        slots = owner._slots
+        if slots is None:
+            slots = owner._slots = ConnectionSlots(owner, self.adj.connection_limit, self._map)
+        return slots
+
+    @property
+    def in_connection_overflow(self) -> bool:
+        """At ``connection_limit``: no listener of the server accepts (Waitress's name)."""
+        return self.slots.overflow
+
+    @property
+    def _lingering(self):
+        return self.slots.lingering
+
+    def linger(self, channel) -> None:
+        """``channel`` is answered and reads until its client closes (``ConnectionSlots.linger``)."""
+        self.slots.linger(channel)
+
+    def channel_closed(self, channel, fileno) -> None:
+        """A connection closed (its descriptor was ``fileno``): maybe accept again."""
+        if self.active_channels.get(fileno) is channel:  # not a newer channel on a reused fd
+            del self.active_channels[fileno]
+        self.slots.released(channel)
+        owner = self._owner or self
+        if owner._shutting_down:
+            owner._maybe_finish()
+
     def pull_trigger(self) -> None:
         self.trigger.pull_trigger()
 
@@ -282,8 +316,9 @@ class BaseWSGIServer(LoopRunner, ConnectionSlots, wasyncore.dispatcher):
         """Accept up to ``limit`` waiting connections (fewer: the backlog
         is empty, the connection limit reached unless ``past_the_limit``, or
         accepting paused)."""
+        slots = self.slots
         for _ in range(limit):
-            if self.in_connection_overflow and not past_the_limit:
+            if slots.overflow and not past_the_limit:
                 return
             try:
                 sock, addr = (self._accept or self.socket.accept)()
@@ -316,7 +351,7 @@ class BaseWSGIServer(LoopRunner, ConnectionSlots, wasyncore.dispatcher):
                 continue
             self.active_channels[channel.accepted_fd] = channel
             if not past_the_limit:
-                self._check_connection_limit()
+                slots.accepted()
 
     def _discard_half_made(self, sock, fd: int) -> None:
         """Close ``sock`` (accepted as descriptor ``fd``), whose channel failed
@@ -614,6 +649,7 @@ class MultiSocketServer(LoopRunner):
     """
 
     asyncore = _wasyncore_compat  # ``waitress.wasyncore``, as code written for Waitress expects
+    _slots = None  # the ConnectionSlots its listeners share
 
     def __init__(
         self,
