@@ -425,3 +425,15 @@ def test_the_selector_sees_every_registration_change(any_smap):
     finally:
         a.close()
         b.close()
+
+
+def test_max_sockets_is_only_windows_selects(monkeypatch):
+    """Windows' select() takes 512 sockets; epoll, kqueue and poll no fixed count."""
+    from waitress_wasyncore import max_sockets
+    from waitress_wasyncore import reactor as reactor_module
+
+    assert max_sockets(SocketMap()) is None
+    monkeypatch.setattr(reactor_module, "SELECT_CAPACITY", 512)  # as on Windows
+    assert max_sockets(SocketMap(selector_factory=selectors.SelectSelector)) == 512
+    if hasattr(selectors, "PollSelector"):
+        assert max_sockets(SocketMap(selector_factory=selectors.PollSelector)) is None

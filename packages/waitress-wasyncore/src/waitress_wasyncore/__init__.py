@@ -17,7 +17,7 @@ from .mainloop import (
     readwrite,
     write,
 )
-from .reactor import SocketMap
+from .reactor import SocketMap, max_sockets
 from .timers import Timer
 from .trigger import trigger
 
@@ -35,6 +35,7 @@ __all__ = [
     "dispatcher",
     "dispatcher_with_send",
     "loop",
+    "max_sockets",
     "poll",
     "poll2",
     "poll3",

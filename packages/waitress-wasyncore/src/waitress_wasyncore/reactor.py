@@ -35,6 +35,11 @@ EVENT_WRITE = selectors.EVENT_WRITE
 # select() with nothing to watch is an error on Windows, a plain sleep elsewhere.
 _EMPTY_SELECT_FAILS = os.name == "nt"
 
+#: Sockets Windows' select() takes in one call (CPython's FD_SETSIZE there);
+#: one more and it raises ValueError.  Elsewhere select() is bounded by
+#: descriptor numbers, not counts, and is only used when poll is missing.
+SELECT_CAPACITY: Optional[int] = 512 if os.name == "nt" else None
+
 SelectorFactory = Callable[[], selectors.BaseSelector]
 
 # What an epoll event means, in the selectors module's terms (as its
@@ -112,6 +117,18 @@ def reactor_for(socket_map: dict) -> "Reactor":
                 reactor = Reactor(socket_map, getattr(socket_map, "selector_factory", None))
                 _plain_reactors[id(socket_map)] = reactor
     return reactor
+
+
+def max_sockets(socket_map: dict) -> Optional[int]:
+    """How many dispatchers ``socket_map``'s loop can watch, or None for no fixed bound.
+
+    Only ``select()`` on Windows has one (512).  An owner that accepts
+    connections stays below it: one socket more, and every select() fails.
+    """
+    if SELECT_CAPACITY is None:
+        return None
+    selector = reactor_for(socket_map)._selector
+    return SELECT_CAPACITY if isinstance(selector, selectors.SelectSelector) else None
 
 
 def existing_reactor(socket_map: dict) -> Optional["Reactor"]:

@@ -36,10 +36,22 @@ class ConnectionSlots:
     """
 
     def __init__(self, owner: Any, limit: int, socket_map: Any) -> None:
-        self.limit = limit
         self._owner = owner
         self._listeners: Callable[[], List[Any]] = owner._listeners
         self._map = socket_map
+        #: The most sockets the loop can watch (Windows' select(): 512), or None.
+        self.capacity = wasyncore.max_sockets(socket_map)
+        if self.capacity is not None:
+            # The listeners, the trigger and whatever else the map holds count too.
+            room = max(1, self.capacity - (len(socket_map) - self.open_count()))
+            if room < limit:
+                logger.warning(
+                    "connection_limit lowered from %d to %d: select(), the only poller "
+                    "here, watches at most %d sockets",
+                    limit, room, self.capacity,
+                )
+                limit = room
+        self.limit = limit
         #: At the limit: no listener is watched (Waitress's ``in_connection_overflow``).
         self.overflow = False
         #: channel -> when to stop waiting for its close (see ``linger``), oldest first.
@@ -85,6 +97,14 @@ class ConnectionSlots:
                 listener.set_interest(False, False)
             if self.lingering:  # polled until one has delivered its output
                 self._schedule_linger_checks(True)
+
+    def room_past_the_limit(self, wanted: int) -> int:
+        """How many of ``wanted`` connections may be accepted past the limit
+        (the drain takes the backlog): all of them, unless the loop's
+        poller has a fixed capacity, which no accept may exceed."""
+        if self.capacity is None:
+            return wanted
+        return max(0, min(wanted, self.capacity - len(self._map)))
 
     def released(self, channel: Any) -> None:
         """``channel`` closed (and left its listener's ``active_channels``)."""

@@ -375,7 +375,9 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         its limit is when they wait (nginx's one connection per request at a
         restart), and the drain's deadline bounds what they cost."""
         if self.accepting:
-            self._accept_waiting(max(1, self.adj.backlog), past_the_limit=True)
+            room = self.slots.room_past_the_limit(max(1, self.adj.backlog))
+            if room:
+                self._accept_waiting(room, past_the_limit=True)
 
     def _pause_accepting(self, exc: BaseException, unexpected: bool = False) -> None:
         """Out of descriptors (or memory): rest the listener for a moment.
