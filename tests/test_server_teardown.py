@@ -169,6 +169,29 @@ def test_lingering_connections_give_their_slots_to_new_clients(monkeypatch):
             assert list(server._lingering) == [newer]
 
 
+def test_where_delivery_cannot_be_known_a_lingering_connection_keeps_its_slot(monkeypatch):
+    """Windows cannot say what the kernel still holds: taking that for
+    "delivered" closed lingering connections for new clients at the limit,
+    and reset their output away (the off-Linux audit).  The slot is now
+    freed only when the lingering connection ends."""
+    monkeypatch.setattr(waitress.connection_slots, "unsent_bytes", lambda sock: None)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 600.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_MAX_SECONDS", 600.0)
+    with ThreadedServer(echo.app, connection_limit=2, max_request_body_size=10) as server:
+        target = tcp_address(server)
+        with RawConnection(target) as first, RawConnection(target) as second:
+            for conn in (first, second):
+                _answered_413(conn)
+            assert wait_until(lambda: len(server._lingering or ()) == 2, timeout=10)
+            oldest, _ = list(server._lingering)
+            with RawConnection(target, timeout=20) as third:
+                third.request("GET", "/", headers=[("Connection", "close")])
+                assert third.is_idle_open(0.5), "a lingering connection gave its slot"
+                assert not oldest.closed
+                first.close()  # its client leaves: the linger ends, the slot is free
+                assert third.read_response().status == 200
+
+
 @needs_unsent_count
 def test_a_lingering_connection_gives_its_slot_only_once_its_client_has_its_output(monkeypatch):
     """At the limit, the oldest lingering connection was closed at once for

@@ -168,7 +168,7 @@ class ConnectionSlots:
             self._listen_for_a_delivered_lingerer()
         for channel, deadline in list(self.lingering.items()):
             waits = channel.awaits_delivery()
-            delivered = waits and not unsent_bytes(channel.socket)
+            delivered = waits and unsent_bytes(channel.socket) == 0  # None: not known
             # Waiting to reset a cut body, the client sends nothing: its
             # silence means nothing.
             silent = not channel.reset_on_close and now - channel.last_activity > LINGER_IDLE_SECONDS
@@ -204,6 +204,6 @@ class ConnectionSlots:
         """The oldest lingering connection whose client has all its output
         (a close loses nothing then), or None."""
         for channel in self.lingering:
-            if not unsent_bytes(channel.socket):
+            if unsent_bytes(channel.socket) == 0:  # None (Windows): never known
                 return channel
         return None

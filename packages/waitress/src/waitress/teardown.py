@@ -31,6 +31,7 @@ discard the output before it too.
 import socket
 import struct
 import sys
+from typing import Optional
 
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)  # our sockets are non-blocking anyway
 #: The flag of a send whose data should wait for what follows at once (Linux):
@@ -39,13 +40,23 @@ MSG_MORE = getattr(socket, "MSG_MORE", 0)
 _LINGER_ZERO = struct.pack("ii", 1, 0)
 _INT_ZERO = struct.pack("i", 0)
 _TCP_FAMILIES = (socket.AF_INET, socket.AF_INET6)
+
+# How to ask the kernel for the bytes of ours it still holds (sent but not
+# acknowledged, or not yet sent): an ioctl request, or a socket option.
+_UNSENT_IOCTL: Optional[int] = None
+_UNSENT_SOCKOPT: Optional[int] = None
 if sys.platform.startswith("linux"):
-    import fcntl
     import termios
 
-    _SIOCOUTQ = termios.TIOCOUTQ  # the same request number for sockets
-else:  # pragma: no cover
-    _SIOCOUTQ = None
+    _UNSENT_IOCTL = termios.TIOCOUTQ  # SIOCOUTQ: the same request number for sockets
+elif sys.platform.startswith("freebsd"):  # pragma: no cover
+    _UNSENT_IOCTL = 0x40046677  # FIONWRITE, _IOR('f', 119, int) in sys/filio.h
+elif sys.platform.startswith("netbsd"):  # pragma: no cover
+    _UNSENT_IOCTL = 0x40046679  # FIONWRITE, _IOR('f', 121, int) in sys/filio.h
+elif sys.platform == "darwin":  # pragma: no cover
+    _UNSENT_SOCKOPT = 0x1024  # SO_NWRITE: bytes in the send buffer
+if _UNSENT_IOCTL is not None:
+    import fcntl
 
 #: A lingering connection is closed once the client has sent nothing for
 #: this many seconds (nginx's ``lingering_timeout`` is 5)...
@@ -74,21 +85,28 @@ def make_close_a_reset(sock: socket.socket) -> None:
         pass
 
 
-def unsent_bytes(sock: socket.socket) -> int:
-    """Bytes of ours still in ``sock``'s send queue, not yet acknowledged
-    (Linux's SIOCOUTQ); 0 where that cannot be asked.
+def unsent_bytes(sock: socket.socket) -> Optional[int]:
+    """Bytes of ours still in ``sock``'s send queue, not yet acknowledged:
+    Linux's SIOCOUTQ, FreeBSD's and NetBSD's FIONWRITE, macOS's SO_NWRITE.
+    None where the system cannot say (Windows): a caller must then not take
+    the output for delivered, only for "not known to be pending".
 
     Always 0 on a UNIX socket: there SIOCOUTQ counts what the client has
     not *read*, and a close loses none of it (it stays readable, and the
     client's reset comes only after it, when our side closes with input
     unread; see ``holdback``), so an idle client that had not read its last
-    response made every stop wait out its deadline."""
-    if _SIOCOUTQ is None or sock.family not in _TCP_FAMILIES:
+    response made every stop wait out its deadline.  0 too for a socket
+    already closed: nothing of it can be delivered any more."""
+    if sock.family not in _TCP_FAMILIES:
         return 0
     try:
-        return struct.unpack("i", fcntl.ioctl(sock.fileno(), _SIOCOUTQ, _INT_ZERO))[0]
-    except (OSError, ValueError):  # closed, or not a TCP socket
+        if _UNSENT_IOCTL is not None:
+            return struct.unpack("i", fcntl.ioctl(sock.fileno(), _UNSENT_IOCTL, _INT_ZERO))[0]
+        if _UNSENT_SOCKOPT is not None:  # pragma: no cover
+            return sock.getsockopt(socket.SOL_SOCKET, _UNSENT_SOCKOPT)
+    except (OSError, ValueError):  # closed
         return 0
+    return None
 
 
 def shut_down_sending(sock: socket.socket) -> bool:
