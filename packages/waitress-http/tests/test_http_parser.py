@@ -325,12 +325,24 @@ class TestBodyLimit:
             assert info.value.code == 413 and info.value.version == "1.1"
 
     def test_chunked_total_reaching_the_limit(self) -> None:
-        """A chunked body counts as sent: "4\r\n1234\r\n" is 9 bytes."""
-        parser = RequestParser(max_body_size=20)
-        parser.feed(chunked(b"1234", b"56789"))  # 9 + 10 bytes
+        """A chunked body counts as sent, as Waitress counts it: "4\r\n1234\r\n"
+        is 9 bytes, and the last chunk and the empty trailer section 5."""
+        parser = RequestParser(max_body_size=25)
+        parser.feed(chunked(b"1234", b"56789"))  # 9 + 10 + 5 bytes
         assert [type(e) for e in drain(parser)][-1] is EndOfMessage
-        parser = RequestParser(max_body_size=20)
-        parser.feed(chunked(b"1234", b"567890"))  # 9 + 11 bytes: 10 of data
+        parser = RequestParser(max_body_size=25)
+        parser.feed(chunked(b"1234", b"567890"))  # 9 + 11 + 5 bytes: 10 of data
+        with pytest.raises(RequestEntityTooLarge):
+            drain(parser)
+
+    def test_the_last_chunk_and_the_trailers_count_too(self) -> None:
+        body = chunked(b"12345678", trailer=b"X-Trailer: " + b"t" * 50 + b"\r\n")
+        sent = len(body) - body.index(b"\r\n\r\n") - 4
+        parser = RequestParser(max_body_size=sent + 1)
+        parser.feed(body)
+        assert [type(e) for e in drain(parser)][-1] is EndOfMessage
+        parser = RequestParser(max_body_size=sent)
+        parser.feed(body)
         with pytest.raises(RequestEntityTooLarge):
             drain(parser)
 

@@ -261,16 +261,12 @@ class RequestParser:
             raise BadRequest("Bare LF found in chunk size line", self._version)
         size = parse_chunk_size(bytes(buf[start : newline - 1]), self._version)
         self._start = newline + 1
-        # The chunk as sent: its size line, its data and the CRLF after it.
-        total = self._body_size + (newline + 1 - start) + size + 2
+        # The chunk as sent: its size line, its data and the CRLF after it
+        # (the last chunk: its line; the trailer section counts on its own).
+        self._count_body_bytes(newline + 1 - start + (size + 2 if size else 0))
         if not size:
             self._step = RequestParser._read_trailers
             return self._read_trailers()
-        if total >= self.max_body_size:
-            raise RequestEntityTooLarge(
-                limit_detail("Request body", self.max_body_size), self._version
-            )
-        self._body_size = total
         self._remaining = size
         self._step = RequestParser._read_chunk_data
         return self._read_chunk_data()
@@ -299,6 +295,7 @@ class RequestParser:
         buf = self._buf
         start = self._start
         if buf.startswith(b"\r\n", start):
+            self._count_body_bytes(2)
             self._start = start + 2
             return self._end_message()
         limit = self.max_header_size
@@ -308,11 +305,21 @@ class RequestParser:
         if end + 4 - start >= limit:
             raise RequestHeaderFieldsTooLarge(limit_detail("Trailer fields", limit), self._version)
         check_trailers(bytes(buf[start : end + 2]), self._version)
+        self._count_body_bytes(end + 4 - start)
         self._scanned = 0
         self._start = end + 4
         return self._end_message()
 
     # --- helpers --------------------------------------------------------------
+
+    def _count_body_bytes(self, count: int) -> None:
+        """Add ``count`` bytes of a chunked body as sent; 413 once the limit is reached."""
+        total = self._body_size + count
+        if total >= self.max_body_size:
+            raise RequestEntityTooLarge(
+                limit_detail("Request body", self.max_body_size), self._version
+            )
+        self._body_size = total
 
     def _take_body(self) -> Optional[bytes]:
         """Up to ``_remaining`` buffered body bytes, or None when there are none."""
