@@ -719,3 +719,28 @@ def test_a_pool_with_its_own_handler_thread_is_not_waited_for_idle(monkeypatch):
         assert context.stop(), "run() waited out the drain's deadline for idle workers"
     finally:
         context.__exit__(None, None, None)
+
+
+def test_a_finished_response_cut_by_the_deadline_is_logged(monkeypatch, waitress_log):
+    """The application had returned its whole body, but the client had not
+    read it when the drain's deadline closed the connection: the cut was
+    silent, although the log names every response a stop cuts."""
+    from fixtureapps import lengths
+
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 0.5)
+    running = ThreadedServer(lengths.app)
+    server = running.__enter__()
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        client.connect(tcp_address(server))
+        client.sendall(b"GET /large?size=4000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        # The worker is done; the rest waits in the output for a client that reads nothing.
+        assert wait_until(
+            lambda: any(c.outbuf.pending and not c.busy for c in _channels(server)), timeout=10
+        )
+        assert running.stop(), "server did not stop"
+    finally:
+        client.close()
+    messages = [r.getMessage() for r in waitress_log.records]
+    assert messages.count("Connection closed during shutdown while serving /large") == 1

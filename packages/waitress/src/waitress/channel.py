@@ -129,6 +129,7 @@ class HTTPChannel(ChannelOutput, dispatcher):
         # drain marks it, should its head still be to come.
         self.response_in_progress = None
         self.busy = False  # a worker is serving this connection
+        self.served_head = None  # the head of the request last taken by a worker (for the log)
         self.worker_ident = 0  # the thread that serves it, while busy
         self.output_ended = False  # the application closed it: send nothing more
         self.will_close = False  # close once the queued output is sent
@@ -339,7 +340,17 @@ class HTTPChannel(ChannelOutput, dispatcher):
             outbuf = self.outbuf
             current = self.current
             self.current = None
+            # The drain's deadline (or a second signal) cuts a response the
+            # worker had finished: say so, as the worker does for one it was
+            # still writing (it logs its own when it finds the channel closed).
+            cut_at_stop = self.draining and not self.busy and outbuf.pending and not self.client_gone
         try:
+            if cut_at_stop and self.served_head is not None:
+                log_quietly(
+                    self.logger.info,
+                    "Connection closed during shutdown while serving %s",
+                    logged_path(self.served_head),
+                )
             if cuts_body:
                 make_close_a_reset(self.socket)
             for task in tasks:
@@ -567,6 +578,7 @@ class HTTPChannel(ChannelOutput, dispatcher):
                             self._call_on_loop(self._sync_interest)
                         return
                     task = self.tasks.popleft()
+                    self.served_head = getattr(task, "head", None)
                 finally:
                     lock.release()
                 try:
