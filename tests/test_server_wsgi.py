@@ -38,6 +38,55 @@ def test_wsgi_errors_is_the_stderr_of_the_request(monkeypatch):
     assert later.getvalue() == "written by the application\n"
 
 
+def _raising_after(status, length=None):
+    """An application whose body generator raises after its first chunk."""
+
+    def app(environ, start_response):
+        headers = [("Content-Type", "text/plain")]
+        if length is not None:
+            headers.append(("Content-Length", str(length)))
+        start_response(status, headers)
+
+        def body():
+            yield b"x" * 5
+            raise RuntimeError("the application failed after its first chunk")
+
+        return body()
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "status, method, length",
+    [("200 OK", "HEAD", None), ("204 No Content", "GET", None), ("304 Not Modified", "GET", None),
+     ("200 OK", "GET", 5)],
+)
+def test_a_whole_response_stays_kept_alive_when_the_application_raises_after_it(
+    status, method, length, waitress_log
+):
+    """Nothing more was owed (no body, or the Content-Length met): the head
+    kept the connection, so the next request on it must be answered (it
+    was closed under the client, an h11 client-side audit found)."""
+    with ThreadedServer(_raising_after(status, length)) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            for _ in range(2):
+                conn.request(method, "/")
+                response = conn.read_response(method)
+                assert response.status == int(status[:3])
+                assert "close" not in response.connection_tokens()
+    assert "the application failed" in waitress_log.text
+
+
+def test_a_body_cut_by_the_application_still_closes_the_connection():
+    """5 bytes of a promised 10: only the close can tell the client."""
+    with ThreadedServer(_raising_after("200 OK", 10)) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            data, _ = read_until_closed(conn.sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"Content-Length: 10" in head and body == b"xxxxx"
+
+
 @pytest.fixture(scope="module")
 def error_server():
     with ThreadedServer(error.app) as server:

@@ -246,10 +246,16 @@ class WSGITask(Task):
                 channel.logger.info("Client disconnected while serving %s", logged_path(head))
         except Exception:
             channel.logger.exception("Exception while serving %s", logged_path(head))
-            if response.headers_sent:
-                self.close_after = True
-            else:
+            if not response.headers_sent:
                 self._fail(self._internal_error())
+            elif response.send_body and not response.complete:
+                self.close_after = True  # a body cut short: only the close can say so
+            else:
+                # Nothing was owed (HEAD, 204, 304, a Content-Length already
+                # met, a chunked body ended): the response is whole, so the
+                # connection goes on, as its head told the client.
+                channel.write_soon([])  # what was gathered goes out
+                self.close_after = response.close_connection
         finally:
             # (The channel drops ``response_in_progress`` once it has read
             # the response's framing: see ``HTTPChannel.service``.)
