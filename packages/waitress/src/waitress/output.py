@@ -339,16 +339,19 @@ class ChannelOutput:
         for small files and reading nothing cannot make the server hold a
         descriptor per request.
 
-        ``filebuffer.close()`` (the application's, PEP 3333) must wait until
-        the file is sent, as with Waitress: an application may reuse or
-        rewrite the file, or release a lock on it, in ``close()``.  So when
-        bytes of it are still queued as this returns, the output takes the
-        close over and returns True: a worker calls it once the last byte
-        is sent or the connection ends (``FileClose``), never the loop
-        thread, which must not wait on the application.  False: the file is
-        out (or the connection gone), and the caller closes it.  A file
-        whose descriptor cannot be duplicated is read as it goes out, so
-        then the worker waits until it is sent.
+        ``filebuffer.close()`` (the application's, PEP 3333: once the
+        request is complete) must wait until the file is handed to the
+        kernel: an application may time the response there, or end its
+        request (Django does).  So when bytes of it are still queued as this
+        returns, the output takes the close over and returns True: a worker
+        calls it once the last byte is handed over or the connection ends
+        (``FileClose``), never the loop thread, which must not wait on the
+        application.  False: the file is out (or the connection gone), and
+        the caller closes it.  (The kernel sends from the file's pages, so a
+        file changed in place before its client has it sends new bytes, as
+        with any ``sendfile`` server.)  A file whose descriptor cannot be
+        duplicated is read as it goes out, so then the worker waits until
+        it is sent.
         """
         with self.lock:
             if self.closed or self.output_ended:
