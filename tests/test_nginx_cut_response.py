@@ -14,6 +14,7 @@ turns into one (``waitress.holdback``).
 import http.client
 import os
 import shutil
+import sys
 import tempfile
 
 import pytest
@@ -73,6 +74,8 @@ def fetch(port, path):
 def test_a_body_the_application_broke_off_reaches_the_client_as_incomplete(
     nginx_port, upstream_version
 ):
+    if upstream_version == "unix-default" and not sys.platform.startswith("linux"):
+        pytest.skip("only Linux resets a UNIX socket closed with input unread (see holdback)")
     status, body = fetch(nginx_port, "/%s/after_headers_sent" % upstream_version)
     assert status == 200
     assert isinstance(body, http.client.IncompleteRead), body
