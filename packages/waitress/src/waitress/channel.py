@@ -578,7 +578,7 @@ class HTTPChannel(ChannelOutput, dispatcher):
                             self._call_on_loop(self._sync_interest)
                         return
                     task = self.tasks.popleft()
-                    self.served_head = getattr(task, "head", None)
+                    self.served_head = task.head
                 finally:
                     lock.release()
                 try:

@@ -61,6 +61,7 @@ class Task:
     """
 
     __slots__ = ()
+    head = None  # the parsed request's head, for tasks that have one (WSGITask)
 
     def service(self) -> None:
         raise NotImplementedError
