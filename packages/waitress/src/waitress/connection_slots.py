@@ -39,6 +39,11 @@ class ConnectionSlots:
         self._owner = owner
         self._listeners: Callable[[], List[Any]] = owner._listeners
         self._map = socket_map
+        # The one listener's connections, counted without a call (the usual case).
+        listeners = self._listeners()
+        self._only: Optional[Dict[Any, Any]] = (
+            listeners[0].active_channels if len(listeners) == 1 else None
+        )
         #: The most sockets the loop can watch (Windows' select(): 512), or None.
         self.capacity = wasyncore.max_sockets(socket_map)
         if self.capacity is not None:
@@ -60,6 +65,9 @@ class ConnectionSlots:
 
     def open_count(self) -> int:
         """The connections open on all the listeners."""
+        only = self._only
+        if only is not None:
+            return len(only)
         return sum([len(listener.active_channels) for listener in self._listeners()])
 
     # -- accepting ---------------------------------------------------------------
@@ -76,10 +84,13 @@ class ConnectionSlots:
         outnumber the limit once this returns.
         """
         limit = self.limit
+        only = self._only
+        if only is not None and len(only) < limit:
+            return  # the usual case, once per accepted connection
         while not self.overflow:
             count = self.open_count()
             if count < limit:
-                return  # the usual case, once per accepted connection
+                return
             if self.lingering:
                 delivered = self._delivered_lingerer()
                 if delivered is not None:

@@ -260,11 +260,16 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
 
     @property
     def slots(self) -> ConnectionSlots:
-        """The connection slots of the server this listener belongs to."""
-        owner = self._owner or self
-        slots = owner._slots
+        """The connection slots of the server this listener belongs to
+        (made on first use, once its listeners are all known; kept here
+        too, as every accept and close asks)."""
+        slots = self._slots
         if slots is None:
-            slots = owner._slots = ConnectionSlots(owner, self.adj.connection_limit, self._map)
+            owner = self._owner or self
+            slots = owner._slots
+            if slots is None:
+                slots = owner._slots = ConnectionSlots(owner, self.adj.connection_limit, self._map)
+            self._slots = slots
         return slots
 
     @property
@@ -284,7 +289,9 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         """A connection closed (its descriptor was ``fileno``): maybe accept again."""
         if self.active_channels.get(fileno) is channel:  # not a newer channel on a reused fd
             del self.active_channels[fileno]
-        self.slots.released(channel)
+        slots = self._slots or self.slots
+        if slots.overflow or slots.lingering:
+            slots.released(channel)
         owner = self._owner or self
         if owner._shutting_down:
             owner._maybe_finish()
@@ -316,7 +323,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         """Accept up to ``limit`` waiting connections (fewer: the backlog
         is empty, the connection limit reached unless ``past_the_limit``, or
         accepting paused)."""
-        slots = self.slots
+        slots = self._slots or self.slots
         for _ in range(limit):
             if slots.overflow and not past_the_limit:
                 return
