@@ -16,9 +16,14 @@ from .head import parse_fields, reject_field_lines
 MAX_CHUNK_LINE = 4096
 
 
+# Bound once: a method of an imported name is called through LOAD_ATTR in
+# CPython 3.11 (taken for a module's), which makes a bound method per chunk.
+_chunk_size_line = CHUNK_SIZE_LINE.fullmatch
+
+
 def parse_chunk_size(line: bytes, version: Optional[str]) -> int:
     """The size from a chunk-size line (without its CRLF); extensions are checked."""
-    match = CHUNK_SIZE_LINE.fullmatch(line)
+    match = _chunk_size_line(line)
     if match is None:
         if CHUNK_SIZE_ONLY.match(line) is None:
             raise BadRequest("Invalid chunk size", version)
