@@ -744,3 +744,40 @@ def test_a_finished_response_cut_by_the_deadline_is_logged(monkeypatch, waitress
         client.close()
     messages = [r.getMessage() for r in waitress_log.records]
     assert messages.count("Connection closed during shutdown while serving /large") == 1
+
+
+def test_a_response_cut_while_its_worker_is_still_in_close_is_logged_once(monkeypatch, waitress_log):
+    """All of the body queued, the worker still in the iterable's slow
+    close() when the deadline cut the connection: nobody said so (the
+    channel left it to the worker, which got no error)."""
+    import time
+
+    class SlowClose(list):
+        def close(self):
+            time.sleep(1.5)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(4_000_000))])
+        return SlowClose([b"b" * 4_000_000])
+
+    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 0.5)
+    running = ThreadedServer(app)
+    server = running.__enter__()
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    try:
+        client.connect(tcp_address(server))
+        client.sendall(b"GET /slow-close HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert wait_until(lambda: any(c.outbuf.pending and c.busy for c in _channels(server)), timeout=10)
+        assert running.stop(), "server did not stop"
+    finally:
+        client.close()
+    messages = [r.getMessage() for r in waitress_log.records]
+    assert wait_until(
+        lambda: "Connection closed during shutdown while serving /slow-close"
+        in [r.getMessage() for r in waitress_log.records],
+        timeout=10,
+    ), messages
+    assert [r.getMessage() for r in waitress_log.records].count(
+        "Connection closed during shutdown while serving /slow-close"
+    ) == 1

@@ -538,6 +538,18 @@ def test_connection_limit_defers_the_extra_connection_without_dropping_it(waitre
     assert "connection limit" in messages
 
 
+def test_reading_in_connection_overflow_from_another_thread_makes_no_slots():
+    """The slots are the loop thread's to make: a reader that made them
+    first could have its copy replaced by the loop's (an overflow then
+    recorded on the lost one was never ended)."""
+    with ThreadedServer(hello.app) as server:
+        assert server.in_connection_overflow is False
+        assert server._lingering == {}
+        assert server._slots is None, "made by a reader, not by the loop"
+        assert get(tcp_address(server), "/").status == 200
+        assert server._slots is not None
+
+
 def test_connection_limit_counts_the_connections_of_every_listener(waitress_log):
     """The limit is the server's, as Waitress's (which counted its loop's
     map): with two listeners, each counted its own, and the server held

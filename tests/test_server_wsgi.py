@@ -87,6 +87,30 @@ def test_a_body_cut_by_the_application_still_closes_the_connection():
     assert b"Content-Length: 10" in head and body == b"xxxxx"
 
 
+def test_a_file_wrapper_cut_while_copied_closes_the_connection():
+    """A file without a descriptor is copied after its head went out with
+    the file's length; a read that fails halfway leaves the body short, so
+    the connection must close, not serve a pipelined request inside it."""
+
+    class FailingHalfway(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() >= 8192:
+                raise OSError("the medium failed")
+            return super().read(min(size, 8192) if size and size > 0 else 8192)
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](FailingHalfway(b"f" * 100000))
+
+    with ThreadedServer(app) as server:
+        with RawConnection(tcp_address(server)) as conn:
+            conn.send(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+            data, _ = read_until_closed(conn.sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"Content-Length: 100000" in head
+    assert body == b"f" * 8192, "cut, then closed: nothing of the next response"
+
+
 @pytest.fixture(scope="module")
 def error_server():
     with ThreadedServer(error.app) as server:

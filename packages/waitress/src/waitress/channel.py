@@ -130,6 +130,8 @@ class HTTPChannel(ChannelOutput, dispatcher):
         self.response_in_progress = None
         self.busy = False  # a worker is serving this connection
         self.served_head = None  # the head of the request last taken by a worker (for the log)
+        self.cut_at_stop = False  # the drain's end cut a response (see log_cut_at_stop)
+        self._cut_logged = False
         self.worker_ident = 0  # the thread that serves it, while busy
         self.output_ended = False  # the application closed it: send nothing more
         self.will_close = False  # close once the queued output is sent
@@ -340,17 +342,14 @@ class HTTPChannel(ChannelOutput, dispatcher):
             outbuf = self.outbuf
             current = self.current
             self.current = None
-            # The drain's deadline (or a second signal) cuts a response the
-            # worker had finished: say so, as the worker does for one it was
-            # still writing (it logs its own when it finds the channel closed).
-            cut_at_stop = self.draining and not self.busy and outbuf.pending and not self.client_gone
+            # The drain's deadline (or a second signal) cuts a response whose
+            # bytes are still queued: said once, here or, while a worker
+            # still runs the task, by that worker as it leaves.
+            self.cut_at_stop = self.draining and bool(outbuf.pending) and not self.client_gone
+            log_the_cut = self.cut_at_stop and not self.busy
         try:
-            if cut_at_stop and self.served_head is not None:
-                log_quietly(
-                    self.logger.info,
-                    "Connection closed during shutdown while serving %s",
-                    logged_path(self.served_head),
-                )
+            if log_the_cut:
+                self.log_cut_at_stop(self.served_head)
             if cuts_body:
                 make_close_a_reset(self.socket)
             for task in tasks:
@@ -364,6 +363,13 @@ class HTTPChannel(ChannelOutput, dispatcher):
             fileno = self.accepted_fd
             self.close()
             self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
+
+    def log_cut_at_stop(self, head) -> None:
+        """Say, once, that the stop cut the response to ``head`` (any thread)."""
+        if self._cut_logged or head is None:
+            return
+        self._cut_logged = True
+        log_quietly(self.logger.info, "Connection closed during shutdown while serving %s", logged_path(head))
 
     def _cuts_delimited_body_locked(self) -> bool:
         """Would closing now cut a body delimited by the close, which the
@@ -549,6 +555,8 @@ class HTTPChannel(ChannelOutput, dispatcher):
                 try:
                     if self.closed:
                         self.busy = False
+                        if self.cut_at_stop:  # its response was cut while it ran
+                            self.log_cut_at_stop(self.served_head)
                         return
                     if not self.tasks:
                         self.busy = False

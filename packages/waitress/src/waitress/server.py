@@ -262,7 +262,8 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     def slots(self) -> ConnectionSlots:
         """The connection slots of the server this listener belongs to
         (made on first use, once its listeners are all known; kept here
-        too, as every accept and close asks)."""
+        too, as every accept and close asks).  The loop thread's: other
+        threads read ``in_connection_overflow``, which makes none."""
         slots = self._slots
         if slots is None:
             owner = self._owner or self
@@ -272,14 +273,19 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
             self._slots = slots
         return slots
 
+    def _existing_slots(self):
+        return self._slots or (self._owner or self)._slots
+
     @property
     def in_connection_overflow(self) -> bool:
         """At ``connection_limit``: no listener of the server accepts (Waitress's name)."""
-        return self.slots.overflow
+        slots = self._existing_slots()
+        return slots is not None and slots.overflow
 
     @property
     def _lingering(self):
-        return self.slots.lingering
+        slots = self._existing_slots()
+        return slots.lingering if slots is not None else {}
 
     def linger(self, channel) -> None:
         """``channel`` is answered and reads until its client closes (``ConnectionSlots.linger``)."""

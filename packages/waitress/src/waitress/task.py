@@ -242,7 +242,7 @@ class WSGITask(Task):
             if channel.output_failed:
                 pass  # the server's own failure, logged where it happened
             elif channel.draining:
-                channel.logger.info("Connection closed during shutdown while serving %s", logged_path(head))
+                channel.log_cut_at_stop(head)
             else:
                 channel.logger.info("Client disconnected while serving %s", logged_path(head))
         except Exception:
@@ -253,8 +253,9 @@ class WSGITask(Task):
                 self.close_after = True  # a body cut short: only the close can say so
             else:
                 # Nothing was owed (HEAD, 204, 304, a Content-Length already
-                # met, a chunked body ended): the response is whole, so the
-                # connection goes on, as its head told the client.
+                # met): the response is whole, so the connection goes on, as
+                # its head told the client.  (A chunked body is complete only
+                # once its last chunk is out, after close(): it closes.)
                 channel.write_soon([])  # what was gathered goes out
                 self.close_after = response.close_connection
         finally:
@@ -335,7 +336,13 @@ class WSGITask(Task):
         if response.send_body:
             if has_descriptor(filebuffer.file):
                 return self.channel.send_file_soon(filebuffer, size)
-            self._copy_file(filebuffer, size)
+            try:
+                self._copy_file(filebuffer, size)
+            except BaseException:
+                # start_file() counted the body as sent; it was cut short,
+                # so only the close can tell the client.
+                response.close_connection = True
+                raise
         return False
 
     def _copy_file(self, filebuffer, size: int) -> None:
