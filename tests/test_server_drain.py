@@ -721,63 +721,50 @@ def test_a_pool_with_its_own_handler_thread_is_not_waited_for_idle(monkeypatch):
         context.__exit__(None, None, None)
 
 
-def test_a_finished_response_cut_by_the_deadline_is_logged(monkeypatch, waitress_log):
+class _SlowClose(list):
+    """A whole body whose close() keeps the worker busy for 1.5 s."""
+
+    def close(self):
+        import time
+
+        time.sleep(1.5)
+
+
+def _slow_close_app(environ, start_response):
+    start_response("200 OK", [("Content-Length", str(4_000_000))])
+    return _SlowClose([b"b" * 4_000_000])
+
+
+@pytest.mark.parametrize("worker", ["done", "still in close()"])
+def test_a_whole_response_cut_by_the_deadline_is_logged_once(monkeypatch, waitress_log, worker):
     """The application had returned its whole body, but the client had not
     read it when the drain's deadline closed the connection: the cut was
-    silent, although the log names every response a stop cuts."""
+    silent, although the log names every response a stop cuts (and, with
+    the worker still in the iterable's close(), each side left it to the
+    other)."""
     from fixtureapps import lengths
 
-    monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 0.5)
-    running = ThreadedServer(lengths.app)
-    server = running.__enter__()
-    client = socket.socket()
-    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    try:
-        client.connect(tcp_address(server))
-        client.sendall(b"GET /large?size=4000000 HTTP/1.1\r\nHost: x\r\n\r\n")
-        # The worker is done; the rest waits in the output for a client that reads nothing.
-        assert wait_until(
-            lambda: any(c.outbuf.pending and not c.busy for c in _channels(server)), timeout=10
-        )
-        assert running.stop(), "server did not stop"
-    finally:
-        client.close()
-    messages = [r.getMessage() for r in waitress_log.records]
-    assert messages.count("Connection closed during shutdown while serving /large") == 1
-
-
-def test_a_response_cut_while_its_worker_is_still_in_close_is_logged_once(monkeypatch, waitress_log):
-    """All of the body queued, the worker still in the iterable's slow
-    close() when the deadline cut the connection: nobody said so (the
-    channel left it to the worker, which got no error)."""
-    import time
-
-    class SlowClose(list):
-        def close(self):
-            time.sleep(1.5)
-
-    def app(environ, start_response):
-        start_response("200 OK", [("Content-Length", str(4_000_000))])
-        return SlowClose([b"b" * 4_000_000])
-
+    app, path = (lengths.app, "/large?size=4000000") if worker == "done" else (_slow_close_app, "/slow")
     monkeypatch.setattr(waitress.lifecycle, "SHUTDOWN_TIMEOUT", 0.5)
     running = ThreadedServer(app)
     server = running.__enter__()
     client = socket.socket()
     client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    busy = worker != "done"
     try:
         client.connect(tcp_address(server))
-        client.sendall(b"GET /slow-close HTTP/1.1\r\nHost: x\r\n\r\n")
-        assert wait_until(lambda: any(c.outbuf.pending and c.busy for c in _channels(server)), timeout=10)
+        client.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
+        # All of it queued, for a client that reads nothing.
+        assert wait_until(
+            lambda: any(c.outbuf.pending and c.busy is busy for c in _channels(server)), timeout=10
+        )
         assert running.stop(), "server did not stop"
     finally:
         client.close()
-    messages = [r.getMessage() for r in waitress_log.records]
-    assert wait_until(
-        lambda: "Connection closed during shutdown while serving /slow-close"
-        in [r.getMessage() for r in waitress_log.records],
-        timeout=10,
-    ), messages
-    assert [r.getMessage() for r in waitress_log.records].count(
-        "Connection closed during shutdown while serving /slow-close"
-    ) == 1
+    line = "Connection closed during shutdown while serving " + path.split("?")[0]
+
+    def logged():
+        return [r.getMessage() for r in waitress_log.records].count(line)
+
+    assert wait_until(logged, timeout=10)  # the worker says it as it leaves
+    assert logged() == 1
