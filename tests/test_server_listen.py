@@ -550,6 +550,34 @@ def test_reading_in_connection_overflow_from_another_thread_makes_no_slots():
         assert server._slots is not None
 
 
+def test_reaching_the_connection_limit_again_soon_is_counted_not_logged(monkeypatch, waitress_log):
+    """A busy server at its limit enters and leaves it many times a second
+    (a chaos audit: 550 warnings in 55 s); the warning comes at most once
+    per interval and counts the rest."""
+    import waitress.connection_slots
+
+    monkeypatch.setattr(waitress.connection_slots, "LIMIT_LOG_INTERVAL", 3600.0)
+    with ThreadedServer(hello.app, connection_limit=1) as server:
+        target = tcp_address(server)
+        for _ in range(3):
+            with RawConnection(target) as conn:
+                conn.request("GET", "/")
+                assert conn.read_response().status == 200
+                assert wait_until(lambda: server.in_connection_overflow, timeout=10)
+            assert wait_until(lambda: not server.in_connection_overflow, timeout=10)
+        monkeypatch.setattr(waitress.connection_slots, "LIMIT_LOG_INTERVAL", 0.0)  # the next is due
+        with RawConnection(target) as conn:
+            conn.request("GET", "/")
+            assert conn.read_response().status == 200
+            assert wait_until(lambda: server.in_connection_overflow, timeout=10)
+    messages = [r.getMessage() for r in waitress_log.records]
+    reached = [m for m in messages if "reached the connection limit" in m]
+    assert len(reached) == 2
+    assert reached[1].endswith("(and 2 more times since the last such line)")
+    # Said for the first and the last episodes, whose warnings were said.
+    assert sum("listening again" in m for m in messages) == 2
+
+
 def test_connection_limit_counts_the_connections_of_every_listener(waitress_log):
     """The limit is the server's, as Waitress's (which counted its loop's
     map): with two listeners, each counted its own, and the server held

@@ -26,6 +26,11 @@ import waitress_wasyncore as wasyncore
 from .logs import logger
 from .teardown import DELIVERY_POLL_SECONDS, LINGER_IDLE_SECONDS, LINGER_MAX_SECONDS, unsent_bytes
 
+#: A server at its limit under load enters and leaves it many times a
+#: second (each lingering connection that gives its slot away is one
+#: round): the warning is said at most this often, with a count of the rest.
+LIMIT_LOG_INTERVAL = 1.0
+
 
 class ConnectionSlots:
     """The connections of one server's listeners, against ``connection_limit``.
@@ -62,6 +67,9 @@ class ConnectionSlots:
         #: channel -> when to stop waiting for its close (see ``linger``), oldest first.
         self.lingering: Dict[Any, float] = {}
         self._linger_timer: Optional[Any] = None
+        self._last_limit_log = -LIMIT_LOG_INTERVAL  # monotonic time of the last warning
+        self._unlogged_overflows = 0  # times the limit was reached since it
+        self._overflow_logged = False  # the current overflow was announced
 
     def open_count(self) -> int:
         """The connections open on all the listeners."""
@@ -100,14 +108,27 @@ class ConnectionSlots:
                     delivered.handle_close()
                     continue
             self.overflow = True
-            logger.warning(
-                "total open connections reached the connection limit, "
-                "no longer accepting new connections"
-            )
+            self._log_limit_reached()
             for listener in self._listeners():
                 listener.set_interest(False, False)
             if self.lingering:  # polled until one has delivered its output
                 self._schedule_linger_checks(True)
+
+    def _log_limit_reached(self) -> None:
+        """Warn that the limit is reached: at once, then at most once per
+        LIMIT_LOG_INTERVAL, saying how many times it was reached meanwhile
+        (the "listening again" of an unannounced overflow is not said)."""
+        now = time.monotonic()
+        self._overflow_logged = now - self._last_limit_log >= LIMIT_LOG_INTERVAL
+        if not self._overflow_logged:
+            self._unlogged_overflows += 1
+            return
+        self._last_limit_log = now
+        more, self._unlogged_overflows = self._unlogged_overflows, 0
+        logger.warning(
+            "total open connections reached the connection limit, no longer accepting "
+            "new connections" + (f" (and {more} more times since the last such line)" if more else "")
+        )
 
     def room_past_the_limit(self, wanted: int) -> int:
         """How many of ``wanted`` connections may be accepted past the limit
@@ -134,7 +155,7 @@ class ConnectionSlots:
         self.overflow = False
         listeners = self._listeners()
         accepting = [listener for listener in listeners if listener.accepting]
-        if accepting and not self._owner._shutting_down:
+        if accepting and self._overflow_logged and not self._owner._shutting_down:
             logger.info(message)
         for listener in accepting:
             listener.set_interest(True, False)
