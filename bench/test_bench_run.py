@@ -12,15 +12,11 @@ from pathlib import Path
 
 import pytest
 
-RUN_PY = Path(__file__).resolve().parent / "run.py"
 
 
 @pytest.fixture(scope="module")
-def bench_run():
-    spec = importlib.util.spec_from_file_location("bench_run_under_test", RUN_PY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def bench_run(load_script):
+    return load_script("run.py")
 
 
 def summary_row(scenario, server, rps, **extra):

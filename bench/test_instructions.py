@@ -3,22 +3,15 @@
 The count itself needs valgrind; without it that test is skipped.
 """
 
-import importlib.util
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent / "instructions.py"
-
 
 @pytest.fixture(scope="module")
-def instructions():
-    spec = importlib.util.spec_from_file_location("bench_instructions_under_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def instructions(load_script):
+    return load_script("instructions.py")
 
 
 @pytest.mark.parametrize("close", [False, True])
