@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 
-
 @pytest.fixture(scope="module")
 def bench_run(load_script):
     return load_script("run.py")
