@@ -443,6 +443,24 @@ def test_runner_usage_error_returns_2(in_app_dir, capsys):
     ]
 
 
+@pytest.mark.parametrize("code, status", [(socket.EAI_AGAIN, 1), (socket.EAI_NONAME, 2)])
+def test_runner_tells_a_resolver_down_from_a_wrong_host(in_app_dir, capsys, monkeypatch, code, status):
+    # "Try again" is the machine's failure: a supervisor may restart on 1, not on a usage error.
+    import waitress.adjustments
+    from waitress.runner import run
+
+    def resolver(*args, **kw):
+        raise socket.gaierror(code, "resolver says no")
+
+    monkeypatch.setattr(waitress.adjustments.socket, "getaddrinfo", resolver)
+    serve = FakeServe()
+    assert run(["waitress-serve", "--listen=db.example:8080", "webapp:app"], _serve=serve) == status
+    assert serve.calls == []
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "Error: Invalid host/port specified. ('db.example:8080': resolver says no)"
+    assert len(lines) == (1 if status == 1 else 2)
+
+
 def test_runner_names_python_dash_m_in_hints(in_app_dir, capsys):
     from waitress.runner import run
 

@@ -99,6 +99,19 @@ def test_validate_runs_before_the_app_is_imported(app_dir, fake_options, fake_se
     assert console.error_lines == ["Error: host or port may not be set if listen is set.", HINT]
 
 
+def test_os_error_from_validate_is_status_1_before_the_import(app_dir, fake_options, fake_serve,
+                                                             console):
+    marker = app_dir.path / "imported"
+    name = app_dir.module(app_dir.unique("webapp"), f"open({str(marker)!r}, 'w').close()\napp = len\n")
+
+    def resolver_down(kw):
+        raise OSError("Temporary failure in name resolution")
+
+    assert invoke([f"{name}:app"], fake_options, fake_serve, console, validate=resolver_down) == 1
+    assert not marker.exists() and fake_serve.calls == []
+    assert console.error_lines == ["Error: Temporary failure in name resolution"]
+
+
 @pytest.mark.parametrize(
     "argv, first_line",
     [

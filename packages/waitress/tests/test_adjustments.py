@@ -299,6 +299,19 @@ def test_invalid_host_or_port(listen):
         make(listen=listen)
 
 
+def test_resolver_down_is_a_value_error_of_its_own(monkeypatch):
+    def resolver(*args, **kw):
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(adjustments_module.socket, "getaddrinfo", resolver)
+    with pytest.raises(adjustments_module.ResolverUnavailable) as info:
+        make(listen="db.example:80")
+    assert isinstance(info.value, ValueError)  # what Waitress raises, and callers catch
+    assert str(info.value) == (
+        "Invalid host/port specified. ('db.example:80': Temporary failure in name resolution)"
+    )
+
+
 def test_empty_listen_is_refused():
     with pytest.raises(ValueError, match="listen must name at least one HOST:PORT"):
         make(listen="")

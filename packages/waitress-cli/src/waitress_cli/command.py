@@ -54,11 +54,12 @@ def run(
     receives only the options given, as the strings typed (flags as
     True/False, repeated ``--listen`` joined with spaces).  ``validate(kw)``,
     when given, may raise ValueError to reject a combination of options
-    before the application is imported.
+    before the application is imported, or OSError for a failure of the
+    machine rather than of the command line (a resolver down).
 
     Returns 0 after ``serve`` returns or is interrupted (Ctrl-C, also while
-    the application imports), 2 on a usage error, 1 when ``serve`` fails
-    with an OSError such as a port in use.
+    the application imports), 2 on a usage error, 1 when ``serve`` or
+    ``validate`` fails with an OSError such as a port in use.
     """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
@@ -86,17 +87,14 @@ def run(
             except (ValueError, TypeError) as exc:
                 raise UsageError(str(exc)) from exc
         app = load_app(spec, call=parsed.call)
+        serve(app, **parsed.kw)
     except CommandLineError as exc:
         err.write(f"Error: {one_line(str(exc))}\n")
         err.write(f"Run '{prog} --help' for usage.\n")
         return USAGE_ERROR
-    except KeyboardInterrupt:  # Ctrl-C while the application imports: a stop, as later
+    except KeyboardInterrupt:  # Ctrl-C, also while the application imports: a stop
         return 0
-    try:
-        serve(app, **parsed.kw)
-    except KeyboardInterrupt:
-        return 0
-    except OSError as exc:
+    except OSError as exc:  # the machine's refusal (a port in use), here or from validate
         err.write(f"Error: {one_line(str(exc))}\n")
         return SERVE_ERROR
     return 0

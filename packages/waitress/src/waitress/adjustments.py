@@ -111,6 +111,20 @@ def check_port_text(entry: str, port: str) -> None:
         raise ValueError("Windows does not support service names instead of port numbers")
 
 
+#: getaddrinfo's "try again later" (absent on some platforms).
+EAI_AGAIN = getattr(socket, "EAI_AGAIN", None)
+
+
+class ResolverUnavailable(ValueError):
+    """A ``listen`` host the resolver could not answer for *now* (EAI_AGAIN).
+
+    A ValueError, as Waitress raises for every unresolvable host, so code
+    that catches it is unchanged; the command line tells it apart from a
+    host that does not exist, since trying again later may work (exit 1,
+    not the usage error's 2).
+    """
+
+
 def resolve_listen(entries: Iterable[str], default_port: int, family: int) -> List[ListenEntry]:
     """Resolve each entry to the sockets to bind, dropping duplicates.
 
@@ -129,7 +143,8 @@ def resolve_listen(entries: Iterable[str], default_port: int, family: int) -> Li
             )
         except (OSError, UnicodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            raise ValueError(f"Invalid host/port specified. ({entry!r}: {reason})") from None
+            refusal = ResolverUnavailable if getattr(exc, "errno", None) == EAI_AGAIN else ValueError
+            raise refusal(f"Invalid host/port specified. ({entry!r}: {reason})") from None
         for info_family, socktype, proto, _canonname, sockaddr in infos:
             key = (str(sockaddr[0]).split("%", 1)[0], sockaddr[1])
             if sockaddr[1] != 0 and key in seen:

@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, List, Optional, TextIO
 
 import waitress_cli
 
-from .adjustments import Adjustments
+from .adjustments import Adjustments, ResolverUnavailable
 from .lifecycle import interrupting
 from .options import OPTIONS
 
@@ -25,10 +25,18 @@ class Terminated(KeyboardInterrupt):
 
 
 def check_options(kw: Dict[str, Any]) -> None:
-    """Build the Adjustments once so serve()'s own messages appear before anything starts."""
+    """Build the Adjustments once so serve()'s own messages appear before anything starts.
+
+    A resolver that cannot answer for now is the machine's failure, not the
+    command line's: it becomes an OSError, which the command line reports
+    with the status of a server that could not start.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        Adjustments(**kw)
+        try:
+            Adjustments(**kw)
+        except ResolverUnavailable as exc:
+            raise OSError(str(exc)) from None
 
 
 def program_name(argv0: str) -> str:
