@@ -47,6 +47,9 @@ needs_unsent_count = pytest.mark.skipif(
     reason="no count of the kernel's unsent bytes on this system",
 )
 
+#: UNIX sockets (the ``unix_socket`` option): not on Windows.
+needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no AF_UNIX here")
+
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02) -> Any:
     """Poll ``predicate`` until it returns something true; return that or False."""

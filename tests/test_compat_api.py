@@ -9,7 +9,7 @@ import threading
 
 import pytest
 from fixtureapps import echo, hello
-from server_support import ThreadedServer, get, tcp_address, wait_until
+from server_support import ThreadedServer, get, needs_unix, tcp_address, wait_until
 
 
 def test_create_server_thread_close_idiom():
@@ -261,6 +261,7 @@ def test_threaded_server_serves_concurrent_clients():
         assert sorted(results) == sorted("/client/%d" % i for i in range(20))
 
 
+@needs_unix
 def test_cleanup_unix_socket_removes_a_stale_socket_file_only(tmp_path):
     """``waitress.utilities.cleanup_unix_socket``: what code that binds its own
     UNIX socket calls first; the server uses the same function."""

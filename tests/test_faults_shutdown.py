@@ -18,6 +18,7 @@ from fixtureapps import hello
 from server_support import (
     RawConnection,
     ThreadedServer,
+    needs_unix,
     read_until_closed,
     refuses_connections,
     tcp_address,
@@ -183,6 +184,7 @@ def test_a_raising_log_handler_does_not_make_run_raise_nor_skip_the_cancels(monk
         context.__exit__(None, None, None)
 
 
+@needs_unix
 def test_an_unread_response_on_a_unix_socket_does_not_hold_the_stop(tmp_path, caplog):
     """On a UNIX socket SIOCOUTQ counts what the client has not read (a close
     loses none of it), not what is unacknowledged: the drain took an idle

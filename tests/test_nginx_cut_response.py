@@ -20,11 +20,13 @@ import tempfile
 import pytest
 from fixtureapps import error
 from nginx_support import BackgroundServer, Nginx, find_nginx
+from server_support import needs_unix
 
 NGINX = find_nginx()
 
 pytestmark = [
     pytest.mark.skipif(NGINX is None, reason="nginx is not installed (CI installs nginx-light)"),
+    needs_unix,  # each set-up serves a UNIX socket beside TCP
     pytest.mark.timeout(60),
 ]
 

@@ -22,6 +22,7 @@ from server_support import (
     get,
     ipv6_loopback_available,
     listen_addresses,
+    needs_unix,
     tcp_address,
     two_free_ports,
     wait_until,
@@ -29,7 +30,6 @@ from server_support import (
 from waitress.server import BaseWSGIServer
 
 needs_ipv6 = pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback here")
-needs_unix = pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no AF_UNIX here")
 
 
 def test_port_zero_gets_an_ephemeral_port_reported_as_effective_port():

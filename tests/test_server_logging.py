@@ -12,6 +12,7 @@ from server_support import (
     ThreadedServer,
     get,
     listen_addresses,
+    needs_unix,
     tcp_address,
     two_free_ports,
     wait_until,
@@ -91,6 +92,7 @@ def test_serve_logs_serving_on_for_a_tcp_listener():
         assert get(("127.0.0.1", port), "/").body == hello.BODY
 
 
+@needs_unix
 def test_serve_logs_serving_on_for_a_unix_socket(tmp_path):
     path = str(tmp_path / "banner.sock")
     with SubprocessServer("fixtureapps.hello:app", mode="serve", unix_socket=path) as proc:
