@@ -15,7 +15,7 @@ from urllib.parse import unquote_to_bytes
 from .events import RequestHead
 from .head import HeadCache
 
-__all__ = ["EnvironBuilder", "normalize_url_prefix"]
+__all__ = ["EnvironBuilder", "decode_path", "field_key", "normalize_url_prefix", "split_target"]
 
 # Header name as received -> environ key; "" means "leave it out".  Names are
 # few and repeat on every request; the bound keeps a client that invents a

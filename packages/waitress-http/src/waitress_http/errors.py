@@ -1,7 +1,9 @@
 """Errors that end a request, each carrying the status to answer with.
 
-The status lives on the error (``code`` and ``reason``), so the server has a
-single place that turns any of them into a response: ``error_response``.
+The status lives on the error (``code`` and ``reason``), so any of them
+becomes a response the same way: ``errorpage.error_response`` makes its
+bytes (the server reaches it through its own error page, which a
+Waitress-style ``Error.to_response`` override may replace).
 """
 
 from typing import Optional

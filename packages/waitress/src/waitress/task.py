@@ -1,8 +1,11 @@
 """What a worker thread does with one request: run the app, frame, send.
 
-A task runs on a worker thread and talks to its connection only through
-``channel.write_soon`` / ``channel.send_file_soon`` (which lock) and
-``close_after`` (read by the channel once the task returns).
+A task runs on a worker thread.  It hands its connection output only
+through ``channel.write_soon`` / ``send_file_soon`` / ``write_later``
+(which lock), reads the connection's state (``draining``,
+``response_in_progress``, ``output_failed``, ``client_disconnected``),
+reports a response cut at a stop through ``log_cut_at_stop``, and leaves
+``close_after`` for the channel to read once the task returns.
 """
 
 import io
