@@ -65,3 +65,57 @@ def test_imported_components_are_ours(module):
     mod = __import__(module)
     here = pathlib.Path(mod.__file__).resolve()
     assert PACKAGES in here.parents, here
+
+
+def exported(module) -> set:
+    """What a module offers others: its ``__all__``, else its names without an underscore."""
+    names = getattr(module, "__all__", None)
+    return set(names) if names is not None else {n for n in vars(module) if not n.startswith("_")}
+
+
+def test_waitress_uses_only_what_the_components_export():
+    # DESIGN.md: a component exposes what others use in its __init__ (or in a
+    # submodule its __init__ exports), so its other modules can change freely.
+    import importlib
+
+    offenders = []
+    for path in (PACKAGES / "waitress" / "src").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            top, _, sub = node.module.partition(".")
+            if top not in COMPONENTS.values():
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            if sub and sub not in exported(importlib.import_module(top)):
+                offenders.append(f"{where} imports from {node.module}, which {top} does not export")
+                continue
+            offered = exported(importlib.import_module(node.module))
+            offenders += [f"{where} imports {alias.name} from {node.module}, which does not export it"
+                          for alias in node.names
+                          if alias.name not in ("*", "__all__") and alias.name not in offered]
+    assert offenders == []
+
+
+def test_internal_dependency_ranges_admit_the_versions_in_the_tree():
+    # Each package is versioned on its own; waitress's ranges must still admit them.
+    import re
+
+    def version(dist: str) -> tuple:
+        module = COMPONENTS.get(dist, "waitress")
+        text = (PACKAGES / dist / "src" / module / "__init__.py").read_text(encoding="utf-8")
+        literal = re.search(r'^__version__ = "([0-9.]+)"$', text, re.M)
+        assert literal, f"{dist} has no literal __version__"
+        return tuple(int(part) for part in literal.group(1).split("."))
+
+    pyproject = (PACKAGES / "waitress" / "pyproject.toml").read_text(encoding="utf-8")
+    ranges = {  # tomllib is 3.11+; the requirement lines are simple enough
+        found.group(1): (found.group(2), int(found.group(3)))
+        for found in re.finditer(r'^\s*"(waitress-[a-z]+) >=([0-9.]+),<([0-9]+)",$', pyproject, re.M)
+    }
+    assert sorted(ranges) == sorted(COMPONENTS)
+    for dist, (lower, below) in ranges.items():
+        have = version(dist)
+        assert tuple(int(part) for part in lower.split(".")) <= have, (dist, lower, have)
+        assert have[0] < below, (dist, below, have)

@@ -2,6 +2,7 @@
 
 __version__ = "1.0.0"
 
+from . import errors, grammar
 from .dates import http_date
 from .environ import EnvironBuilder, decode_path, field_key, split_target
 from .errorpage import PLAIN_TEXT, error_body, error_response, framed_error
@@ -47,4 +48,6 @@ __all__ = [
     "framed_error",
     "PLAIN_TEXT",
     "http_date",
+    "errors",  # the error classes, and limit_detail for a detail in their words
+    "grammar",  # the compiled RFC 9110/9112 patterns, for code of its own to share
 ]

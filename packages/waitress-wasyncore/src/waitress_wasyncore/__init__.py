@@ -4,7 +4,7 @@ import os
 
 from . import buffers
 from .dispatcher import compact_traceback, dispatcher, dispatcher_with_send, socket_map
-from .errors import ExitNow
+from .errors import ExitNow, log_quietly
 from .mainloop import (
     call_every,
     call_later,
@@ -34,6 +34,7 @@ __all__ = [
     "compact_traceback",
     "dispatcher",
     "dispatcher_with_send",
+    "log_quietly",
     "loop",
     "max_sockets",
     "poll",

@@ -8,7 +8,7 @@ import logging
 
 # ``log(message, ...)`` unless the logging itself raises: the event loop's
 # helper, which the server's error paths use the same way.
-from waitress_wasyncore.errors import log_quietly  # noqa: F401
+from waitress_wasyncore import log_quietly  # noqa: F401
 
 logger = logging.getLogger("waitress")
 queue_logger = logging.getLogger("waitress.queue")
