@@ -3,8 +3,8 @@
 import socket
 
 import pytest
+from waitress.adjustments import KNOWN_PROXY_HEADERS
 from waitress.options import (
-    KNOWN_PROXY_HEADERS,
     OPTIONS,
     OPTIONS_BY_NAME,
     IntRange,

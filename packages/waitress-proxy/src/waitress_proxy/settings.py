@@ -61,10 +61,10 @@ def normalize_trusted_proxy_headers(
     normalized = frozenset(name.strip().lower() for name in names)
     normalized = normalized - {""}
     unknown = sorted(normalized - KNOWN_PROXY_HEADERS)
-    if unknown:
+    if unknown:  # Waitress named one of them; all of them save a round trip
         raise ValueError(
             _UNKNOWN_HEADER_MESSAGE.format(
-                unknown[0], ", ".join(sorted(KNOWN_PROXY_HEADERS))
+                ", ".join(unknown), ", ".join(sorted(KNOWN_PROXY_HEADERS))
             )
         )
     if "forwarded" in normalized and len(normalized) > 1:

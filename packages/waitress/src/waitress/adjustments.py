@@ -14,11 +14,11 @@ import warnings
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from waitress_http import field_key
+from waitress_proxy import KNOWN_PROXY_HEADERS, normalize_trusted_proxy_headers
 
 # The converters are also imported from here by applications (``asbool``,
 # ``aslist``), under the names Waitress's adjustments module gives them.
 from .options import (  # noqa: F401
-    KNOWN_PROXY_HEADERS,
     OPTIONS,
     OPTIONS_BY_NAME,
     IntRange,
@@ -233,20 +233,8 @@ class Adjustments:
             self.trusted_proxy_count = 1
         if self.trusted_proxy_headers and self.trusted_proxy is None:
             raise ValueError("trusted_proxy_headers has no meaning without setting trusted_proxy")
-        headers = {name.lower() for name in self.trusted_proxy_headers}
+        headers = set(normalize_trusted_proxy_headers(self.trusted_proxy_headers))
         self.trusted_proxy_headers = headers
-        unknown = headers - KNOWN_PROXY_HEADERS
-        if unknown:
-            raise ValueError(
-                "Received unknown trusted_proxy_headers value ({}) expected one of {}".format(
-                    ", ".join(sorted(unknown)), ", ".join(sorted(KNOWN_PROXY_HEADERS))
-                )
-            )
-        if "forwarded" in headers and len(headers) > 1:
-            raise ValueError(
-                "The Forwarded proxy header and the X-Forwarded-{By,Host,Proto,Port,For} "
-                "headers are mutually exclusive. Can't trust both!"
-            )
         if not headers and self.trusted_proxy is not None:
             warnings.warn(
                 # Waitress's words: warning filters match them.

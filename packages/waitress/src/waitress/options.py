@@ -20,17 +20,6 @@ TUNING = "Tuning options"
 #: The spellings ``asbool`` takes as true (after strip and lower-casing).
 TRUTHY = frozenset({"t", "true", "y", "yes", "on", "1"})
 
-#: Proxy header names ``trusted_proxy_headers`` may list.
-KNOWN_PROXY_HEADERS = frozenset(
-    {
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-forwarded-proto",
-        "x-forwarded-port",
-        "x-forwarded-by",
-        "forwarded",
-    }
-)
 
 
 def asbool(value: Any) -> bool:
