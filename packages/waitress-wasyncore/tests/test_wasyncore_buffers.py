@@ -14,7 +14,6 @@ from waitress_wasyncore.buffers import (
     OutputBuffer,
     ReadOnlyFileBasedBuffer,
     TruncatedFileError,
-    empty_input,
 )
 
 # -- helpers -----------------------------------------------------------------
@@ -196,13 +195,6 @@ def test_large_bodies_spill_to_a_temporary_file():
     assert stream.read(3) == b""
     spool.close()
     assert stream.closed
-
-
-def test_empty_input_is_a_fresh_stream_each_time():
-    first = empty_input()
-    first.close()
-    second = empty_input()
-    assert second.read() == b"" and not second.closed
 
 
 # -- OutputBuffer: memory ---------------------------------------------------------------

@@ -28,7 +28,6 @@ __all__ = [
     "QueuedFileError",
     "ReadOnlyFileBasedBuffer",
     "TruncatedFileError",
-    "empty_input",
     "file_descriptor",
 ]
 
@@ -93,11 +92,6 @@ class TruncatedFileError(QueuedFileError):
     The peer was promised more bytes than exist, so the connection can only
     be closed: the caller treats it like any other send error.
     """
-
-
-def empty_input() -> io.BytesIO:
-    """A fresh empty ``wsgi.input`` for a request without a body (the app may close it)."""
-    return io.BytesIO()
 
 
 # -- the file wrapper ------------------------------------------------------

@@ -40,11 +40,6 @@ _OUT_OF_RESOURCES = frozenset((errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.
 ACCEPT_PAUSE_SECONDS = 0.25
 
 
-def _new_map():
-    factory = getattr(wasyncore, "SocketMap", dict)
-    return factory()
-
-
 def create_server(
     application,
     map=None,
@@ -65,7 +60,7 @@ def create_server(
         )
     adj = Adjustments(**kw)
     if map is None:
-        map = _new_map()
+        map = wasyncore.SocketMap()
     dispatcher = _dispatcher
     if dispatcher is None:
         dispatcher = ThreadedTaskDispatcher()
@@ -174,7 +169,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         else:
             self.proxy_settings = None
         if map is None:
-            map = _new_map()
+            map = wasyncore.SocketMap()
         if sockinfo is None:
             sockinfo = self.default_sockinfo(adj)
         self.sockinfo = sockinfo

@@ -46,11 +46,6 @@ SEQUENCE_SEND_LIMIT = 1024 * 1024
 MAX_BUFFERS = 256
 
 
-def has_descriptor(file) -> bool:
-    """Whether ``file`` is sent from its descriptor (see ``file_descriptor``)."""
-    return file_descriptor(file) is not None
-
-
 class ClientDisconnected(Exception):
     """The peer went away while a response was being written."""
 
@@ -337,7 +332,7 @@ class WSGITask(Task):
         head = response.start_file(size)
         self.channel.write_soon([head])
         if response.send_body:
-            if has_descriptor(filebuffer.file):
+            if file_descriptor(filebuffer.file) is not None:  # sent by the kernel
                 return self.channel.send_file_soon(filebuffer, size)
             try:
                 self._copy_file(filebuffer, size)
