@@ -3,13 +3,14 @@
 __version__ = "4.0.0"
 
 import logging
+from typing import Any, Dict, Optional, Sequence
 
 from .server import create_server
 
 __all__ = ["serve", "serve_paste", "profile", "create_server", "__version__"]
 
 
-def serve(app, **kw) -> None:
+def serve(app: Any, **kw: Any) -> None:
     """Serve ``app`` until interrupted; ``kw`` are the options of ``Adjustments``.
 
     Like Waitress, this calls ``logging.basicConfig()`` and logs one
@@ -29,7 +30,13 @@ def serve(app, **kw) -> None:
         server.run()
 
 
-def profile(cmd, globals, locals, sort_order, callers) -> None:
+def profile(
+    cmd: str,
+    globals: Dict[str, Any],
+    locals: Optional[Dict[str, Any]],
+    sort_order: Sequence[str],
+    callers: bool,
+) -> None:
     """Run ``cmd`` (source text) under cProfile, then print the busiest 30%.
 
     Waitress's helper, with its signature (``serve(_profile=True)`` uses
@@ -53,7 +60,7 @@ def profile(cmd, globals, locals, sort_order, callers) -> None:
             stats.print_stats(0.3)
 
 
-def serve_paste(app, global_conf, **kw) -> int:
+def serve_paste(app: Any, global_conf: Dict[str, Any], **kw: Any) -> int:
     """The PasteDeploy server runner (``use = egg:waitress#main``)."""
     serve(app, **kw)
     return 0

@@ -28,6 +28,7 @@ import warnings
 from _thread import get_ident
 from collections import deque
 from socket import MSG_PEEK
+from typing import Optional
 
 from waitress_http import (
     CONTINUE_RESPONSE,
@@ -364,7 +365,7 @@ class HTTPChannel(ChannelOutput, dispatcher):
             self.close()
             self.server.channel_closed(self, fileno)  # after close(): the map no longer holds us
 
-    def log_cut_at_stop(self, head) -> None:
+    def log_cut_at_stop(self, head: Optional[RequestHead]) -> None:
         """Say, once, that the stop cut the response to ``head`` (any thread)."""
         if self._cut_logged or head is None:
             return

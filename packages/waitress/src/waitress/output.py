@@ -15,8 +15,14 @@ keeps the state: the lock, the output queue, the flags).  Rules it keeps:
 
 import threading
 import time
+from typing import Any, List
 
-from waitress_wasyncore.buffers import IOV_MAX, QueuedFileError, TruncatedFileError
+from waitress_wasyncore.buffers import (
+    IOV_MAX,
+    QueuedFileError,
+    ReadOnlyFileBasedBuffer,
+    TruncatedFileError,
+)
 
 from .task import ClientDisconnected, FileClose
 from .teardown import MSG_MORE, shut_down_sending
@@ -69,7 +75,7 @@ class ChannelOutput:
         graceful-shutdown code polls until it reaches 0)."""
         return self.outbuf.pending + self.gathered_size
 
-    def write_soon(self, buffers, last: bool = False) -> None:
+    def write_soon(self, buffers: List[Any], last: bool = False) -> None:
         """Send ``buffers`` (a list of bytes-like) in order, from a worker.
 
         Tries the socket at once (one ``sendmsg`` for the head and the body,
@@ -96,7 +102,7 @@ class ChannelOutput:
         finally:
             lock.release()
 
-    def write_later(self, buffers) -> None:
+    def write_later(self, buffers: List[Any]) -> None:
         """Gather ``buffers`` to be sent within ``flushes.FLUSH_DELAY`` seconds (a worker).
 
         For a body the application streams in pieces: they go out with the
@@ -325,7 +331,7 @@ class ChannelOutput:
         self._call_on_loop(self.handle_close)
         raise ClientDisconnected()
 
-    def send_file_soon(self, filebuffer, size: int) -> bool:
+    def send_file_soon(self, filebuffer: ReadOnlyFileBasedBuffer, size: int) -> bool:
         """Queue ``size`` bytes of a file; return whether the output closes it.
 
         The output buffer sends the file through a duplicate of its

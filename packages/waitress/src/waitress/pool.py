@@ -10,7 +10,7 @@ import math
 import queue
 import threading
 import time
-from typing import Dict, List, Optional, Set
+from typing import Any, Callable, Dict, List, Optional, Set
 
 from .logs import log_quietly, logger, queue_logger
 from .scheduling import prefer_batch_scheduling
@@ -115,7 +115,7 @@ class ThreadedTaskDispatcher:
             else:
                 self._request_stops(running - count)
 
-    def start_new_thread(self, target, thread_no: int) -> threading.Thread:
+    def start_new_thread(self, target: Callable[[int], Any], thread_no: int) -> threading.Thread:
         """Start daemon thread ``waitress-<thread_no>`` running ``target(thread_no)``."""
         thread = threading.Thread(
             target=target, args=(thread_no,), name=f"waitress-{thread_no}", daemon=True
@@ -154,7 +154,7 @@ class ThreadedTaskDispatcher:
             # application hung on it) would live until the next request.
             task = None
 
-    def add_task(self, task) -> None:
+    def add_task(self, task: Any) -> None:
         """Queue ``task``; warn when every thread is busy: at most once a
         second, and at once when the depth has doubled since the last line,
         so that a burst's height shows (1, 2, 4 ... 32 for a burst of 48)

@@ -13,6 +13,7 @@ import socket
 import stat
 import sys
 import time
+from typing import Any, Dict, Optional, Tuple, Union
 
 import waitress_wasyncore as wasyncore
 from waitress_http import EnvironBuilder
@@ -41,13 +42,13 @@ ACCEPT_PAUSE_SECONDS = 0.25
 
 
 def create_server(
-    application,
-    map=None,
-    _start=True,  # test shim
-    _sock=None,  # test shim
-    _dispatcher=None,  # test shim
-    **kw,
-):
+    application: Any,
+    map: Optional[Dict[int, Any]] = None,
+    _start: bool = True,  # test shim
+    _sock: Optional[socket.socket] = None,  # test shim
+    _dispatcher: Optional[ThreadedTaskDispatcher] = None,  # test shim
+    **kw: Any,
+) -> Union["BaseWSGIServer", "MultiSocketServer"]:
     """Build the server for ``application`` from keyword options.
 
     Returns one server object when there is one listener, else a
@@ -220,7 +221,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
 
     # -- Waitress API ---------------------------------------------------------
 
-    def default_sockinfo(self, adj):
+    def default_sockinfo(self, adj: Adjustments) -> Tuple[Any, ...]:
         """The listener's (family, type, proto, address) when none is given."""
         return adj.listen[0]
 
@@ -231,10 +232,10 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         """The address ``bind_server_socket`` binds, as an error message names it."""
         return str(self.sockinfo[3])
 
-    def getsockname(self):
+    def getsockname(self) -> Tuple[str, Any]:
         raise NotImplementedError  # pragma: no cover
 
-    def peer_strings(self, addr):
+    def peer_strings(self, addr: Any) -> Tuple[str, str]:
         """REMOTE_ADDR and REMOTE_PORT for a peer address."""
         raise NotImplementedError  # pragma: no cover
 
@@ -248,7 +249,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
                 self.adj.cleanup_interval, self._sweep, self._map
             )
 
-    def add_task(self, task) -> None:
+    def add_task(self, task: Any) -> None:
         self.task_dispatcher.add_task(task)
 
     # -- connection_limit (see connection_slots) ------------------------------------
@@ -282,11 +283,11 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         slots = self._existing_slots()
         return slots.lingering if slots is not None else {}
 
-    def linger(self, channel) -> None:
+    def linger(self, channel: HTTPChannel) -> None:
         """``channel`` is answered and reads until its client closes (``ConnectionSlots.linger``)."""
         self.slots.linger(channel)
 
-    def channel_closed(self, channel, fileno) -> None:
+    def channel_closed(self, channel: HTTPChannel, fileno: int) -> None:
         """A connection closed (its descriptor was ``fileno``): maybe accept again."""
         if self.active_channels.get(fileno) is channel:  # not a newer channel on a reused fd
             del self.active_channels[fileno]
@@ -417,14 +418,14 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         if self.accepting and not self.in_connection_overflow:
             self.set_interest(True, False)
 
-    def set_socket_options(self, conn) -> None:
+    def set_socket_options(self, conn: socket.socket) -> None:
         for level, optname, value in self.adj.socket_options:
             conn.setsockopt(level, optname, value)
 
-    def fix_addr(self, addr):
+    def fix_addr(self, addr: Any) -> Any:
         return addr
 
-    def maintenance(self, now) -> None:
+    def maintenance(self, now: float) -> None:
         """Close connections idle for longer than ``channel_timeout``.
 
         ``now`` is a ``time.monotonic()`` reading; Waitress's callers pass 0
@@ -440,7 +441,7 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
     def _sweep(self) -> None:
         self.maintenance(time.monotonic())
 
-    def print_listen(self, format_str) -> None:
+    def print_listen(self, format_str: str) -> None:
         # Through log_info, as in Waitress: code that overrides it gets the banner.
         self.log_info(format_str.format(*_bracket(self.effective_host, self.effective_port)))
 
@@ -564,23 +565,23 @@ class TcpWSGIServer(BaseWSGIServer):
     def bind_address(self) -> str:
         return "%s:%s" % _bracket(*self.sockinfo[3][:2])
 
-    def getsockname(self):
+    def getsockname(self) -> Tuple[str, str]:
         # Strings, as Waitress gives them (effective_port is a str there).
         return self.socketmod.getnameinfo(
             self.socket.getsockname(), self.socketmod.NI_NUMERICHOST | self.socketmod.NI_NUMERICSERV
         )
 
-    def peer_strings(self, addr):
+    def peer_strings(self, addr: Any) -> Tuple[str, str]:
         return addr[0], str(addr[1])
 
-    def fix_addr(self, addr):
+    def fix_addr(self, addr: Any) -> Any:
         if not addr:
             # macOS gives no address for a client that reset before accept()
             # on an IPv6 listener: a peer already gone, as its OSError would say.
             raise OSError(errno.ENOTCONN, "the client left before its address was known")
         return addr
 
-    def set_socket_options(self, conn) -> None:
+    def set_socket_options(self, conn: socket.socket) -> None:
         for level, optname, value in self.adj.socket_options:
             try:
                 conn.setsockopt(level, optname, value)
@@ -596,7 +597,7 @@ if hasattr(socket, "AF_UNIX"):
     class UnixWSGIServer(BaseWSGIServer):
         """A listener on a UNIX domain socket (``unix_socket``)."""
 
-        def default_sockinfo(self, adj):
+        def default_sockinfo(self, adj: Adjustments) -> Tuple[Any, ...]:
             return (socket.AF_UNIX, socket.SOCK_STREAM, None, None)
 
         _bound_file = None  # (st_dev, st_ino) of the socket file we made
@@ -636,16 +637,16 @@ if hasattr(socket, "AF_UNIX"):
             except OSError:
                 pass
 
-        def getsockname(self):
+        def getsockname(self) -> Tuple[str, Any]:
             return ("unix", self.socket.getsockname())
 
-        def fix_addr(self, addr):
+        def fix_addr(self, addr: Any) -> Any:
             return ("localhost", None)
 
-        def peer_strings(self, addr):
+        def peer_strings(self, addr: Any) -> Tuple[str, str]:
             return "localhost", "None"
 
-        def set_socket_options(self, conn) -> None:
+        def set_socket_options(self, conn: socket.socket) -> None:
             pass
 
 
@@ -683,11 +684,11 @@ class MultiSocketServer(LoopRunner):
         for server in self.servers:
             server._owner = self
 
-    def print_listen(self, format_str) -> None:
+    def print_listen(self, format_str: str) -> None:
         for host, port in self.effective_listen:
             self.log_info(format_str.format(*_bracket(host, port)))
 
-    def log_info(self, message, type="info") -> None:
+    def log_info(self, message: str, type: str = "info") -> None:
         getattr(logger, type, logger.info)(message)
 
     def _listeners(self):

@@ -17,6 +17,7 @@ from waitress_http import (
     BadRequest,
     HTTPError,
     InternalServerError,
+    RequestHead,
     Response,
     decode_path,
     split_target,
@@ -109,7 +110,7 @@ class ErrorTask(Task):
 _BYTES_LIKE = (bytes, bytearray, memoryview)
 
 
-def logged_path(head) -> str:
+def logged_path(head: RequestHead) -> str:
     """The request's path as its log lines name it, as Waitress's do:
     percent-decoded, without the query string, which may carry tokens
     (a password reset link's, say) that have no place in a log.
