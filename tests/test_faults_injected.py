@@ -357,3 +357,45 @@ def test_a_file_that_fails_to_read_is_logged_as_such_not_as_a_client_disconnect(
         assert "Input/output error" in caplog.text
         assert "Client disconnected" not in caplog.text
         assert _served(server)
+
+
+def test_gathered_output_that_cannot_be_queued_after_an_application_error_is_logged_once(
+    monkeypatch, caplog
+):
+    """The application streamed a small piece (gathered, not yet sent), then
+    raised; queuing the gathered piece for the close then failed.  The
+    failure escaped the worker's close-up as a ClientDisconnected, and the
+    pool logged it a second time, with a traceback, as a failure of its own."""
+    original = OutputBuffer.append
+    broken = []
+
+    def failing_append(self, data):
+        if broken:
+            raise MemoryError()
+        return original(self, data)
+
+    def streams_then_raises(environ, start_response):
+        if environ["PATH_INFO"] != "/break":
+            return hello.app(environ, start_response)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def pieces():
+            yield b"gathered"
+            broken.append(1)
+            raise RuntimeError("the application broke off")
+
+        return pieces()
+
+    monkeypatch.setattr(OutputBuffer, "append", failing_append)
+    with ThreadedServer(streams_then_raises) as server:
+        client = socket.create_connection(tcp_address(server), timeout=20)
+        with client:
+            client.sendall(b"GET /break HTTP/1.1\r\nHost: x\r\n\r\n")
+            from server_support import read_until_closed
+
+            read_until_closed(client)
+        broken.clear()
+        assert wait_until(lambda: not any(isinstance(ch, HTTPChannel) for ch in list(server._map.values())))
+        assert _served(server)
+    assert "Could not queue the response" in caplog.text
+    assert "ClientDisconnected" not in caplog.text

@@ -405,17 +405,25 @@ class HTTPChannel(ChannelOutput, dispatcher):
     def _end_output(self) -> None:
         with self.lock:
             self.output_ended = True
-            self.will_close = True
-            self.parse_stopped = True
-            for task in self.tasks:
-                task.cancel()
-            self.tasks.clear()
-            try:
-                self._queue_gathered_locked()  # written before the end: it goes out
-                if self.outbuf.pending:
-                    self._flush_locked()
-            except ClientDisconnected:
-                pass
+            self._serve_no_more_locked()
+
+    def _serve_no_more_locked(self) -> None:
+        """This connection takes no more requests: drop the queued ones, and
+        send what the current one gathered (written before the end, it goes
+        out).  A failure to queue it ends the output, as a client gone does:
+        it is logged where it happens, and must not escape the caller's
+        close-up (the pool logged it again, as a failure of its own)."""
+        self.will_close = True
+        self.parse_stopped = True
+        for task in self.tasks:
+            task.cancel()
+        self.tasks.clear()
+        try:
+            self._queue_gathered_locked()
+            if self.outbuf.pending and not self.closed:
+                self._flush_locked()
+        except ClientDisconnected:
+            pass
 
     def handle_error(self) -> None:
         log_quietly(self.logger.exception, "Unexpected error on connection %r", self.addr)
@@ -582,9 +590,7 @@ class HTTPChannel(ChannelOutput, dispatcher):
                         # reads then holds no worker, and the idle sweep
                         # applies to it (Waitress did not read on meanwhile).
                         self.busy = False
-                        if not self.write_wanted:
-                            self.write_wanted = True
-                            self._call_on_loop(self._sync_interest)
+                        self._want_write_locked()
                         return
                     task = self.tasks.popleft()
                     self.served_head = task.head
@@ -609,17 +615,7 @@ class HTTPChannel(ChannelOutput, dispatcher):
                         self.close_requested = (
                             head is not None and not head.keep_alive and head.method != "CONNECT"
                         )
-                        self.will_close = True
-                        self.parse_stopped = True
-                        for dropped in self.tasks:
-                            dropped.cancel()
-                        self.tasks.clear()
-                        self._queue_gathered_locked()
-                        if self.outbuf.pending and not self.closed:
-                            try:
-                                self._flush_locked()  # what the task gathered still goes out
-                            except ClientDisconnected:
-                                pass
+                        self._serve_no_more_locked()
                         if not self.outbuf.pending:
                             self._send_fin_locked()
                 # Dropped only now, once close_delimited says what it did (a close

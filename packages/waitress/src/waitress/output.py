@@ -260,9 +260,8 @@ class ChannelOutput:
                 outbuf.append(buf)
         except Exception as exc:
             self._output_failed_locked(exc)
-        if outbuf.pending and not self.write_wanted:
-            self.write_wanted = True
-            self._call_on_loop(self._sync_interest)
+        if outbuf.pending:
+            self._want_write_locked()
 
     def _send_joined_locked(self, buffers) -> int:
         """One ``send`` for a socket without ``sendmsg`` (Windows): of the
@@ -309,9 +308,7 @@ class ChannelOutput:
     def _flush_locked(self) -> None:
         """Send what is queued; what is left waits for the loop (any thread)."""
         if self._send_queued_locked():
-            if not self.write_wanted:
-                self.write_wanted = True
-                self._call_on_loop(self._sync_interest)
+            self._want_write_locked()
         else:
             if self._drained is not None:
                 self._drained.notify_all()
@@ -322,6 +319,12 @@ class ChannelOutput:
                 self.add_task(self)
             elif self.will_close:
                 self._call_on_loop(self._close_when_sent)
+
+    def _want_write_locked(self) -> None:
+        """Have the loop watch the socket for room: it sends what is queued."""
+        if not self.write_wanted:
+            self.write_wanted = True
+            self._call_on_loop(self._sync_interest)
 
     def _lost_locked(self):
         """The socket failed under a send: the loop closes, the sender stops."""
@@ -376,7 +379,5 @@ class ChannelOutput:
 
     def _wait_for_loop_locked(self) -> None:
         """Let the loop send what is queued; wait until it is out (or the channel closed)."""
-        if not self.write_wanted:
-            self.write_wanted = True
-            self._call_on_loop(self._sync_interest)
+        self._want_write_locked()
         self._wait_for_client_locked(0)
