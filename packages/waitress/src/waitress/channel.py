@@ -603,21 +603,8 @@ class HTTPChannel(ChannelOutput, dispatcher):
                 except (Exception, SystemExit):  # an application's sys.exit() too: 500, close
                     self._task_failed(task)
                 if task.close_after:
-                    head = getattr(task, "head", None)
-                    response = getattr(task, "response", None)
                     with self.lock:
-                        if response is not None and response.delimited_by_close:
-                            self.close_delimited = True
-                            if response.cut_looks_complete:
-                                self.reset_on_close = True  # the application raised mid-body
-                        # The client's own request said close: it sends nothing more.
-                        # (A CONNECT is closed by our choice: its client may well.)
-                        self.close_requested = (
-                            head is not None and not head.keep_alive and head.method != "CONNECT"
-                        )
-                        self._serve_no_more_locked()
-                        if not self.outbuf.pending:
-                            self._send_fin_locked()
+                        self._close_after_locked(task)
                 # Dropped only now, once close_delimited says what it did (a close
                 # meanwhile reads one or the other).  Kept, it would hold its
                 # write_later, a cycle that a closed connection waits to be collected.
@@ -628,6 +615,23 @@ class HTTPChannel(ChannelOutput, dispatcher):
             # the connection would never be answered, swept or closed.
             self._give_up_from_worker()
             raise  # the pool logs it
+
+    def _close_after_locked(self, task) -> None:
+        """``task``'s response ends the connection: note how it must end
+        (a body delimited by the close, cut or whole), take no more requests,
+        and send the FIN behind what is already with the kernel."""
+        head = getattr(task, "head", None)
+        response = getattr(task, "response", None)
+        if response is not None and response.delimited_by_close:
+            self.close_delimited = True
+            if response.cut_looks_complete:
+                self.reset_on_close = True  # the application raised mid-body
+        # The client's own request said close: it sends nothing more.
+        # (A CONNECT is closed by our choice: its client may well.)
+        self.close_requested = head is not None and not head.keep_alive and head.method != "CONNECT"
+        self._serve_no_more_locked()
+        if not self.outbuf.pending:
+            self._send_fin_locked()
 
     def _give_up_from_worker(self) -> None:
         """The worker cannot go on with this connection: no more requests,
