@@ -26,6 +26,7 @@ from waitress_http.errors import limit_detail
 from waitress_http.grammar import REQUEST_LINE
 
 from .buffers import OverflowableBuffer
+from .error_pages import error_from
 from .receiver import ChunkedReceiver, FixedStreamReceiver
 from .request_view import header_dict
 from .rfc7230 import HEADER_FIELD_RE
@@ -35,7 +36,6 @@ from .utilities import (
     RequestEntityTooLarge,
     RequestHeaderFieldsTooLarge,
     ServerNotImplemented,
-    error_from,
 )
 
 __all__ = [

@@ -15,7 +15,8 @@ from typing import IO, Any, Optional
 
 from waitress_http import NEED_DATA, Body, HTTPError, RequestParser
 
-from .utilities import Error, error_from
+from .error_pages import error_from
+from .utilities import Error
 
 __all__ = ["FixedStreamReceiver", "ChunkedReceiver"]
 

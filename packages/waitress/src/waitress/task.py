@@ -26,10 +26,10 @@ from waitress_proxy import LOG_MESSAGE as PROXY_LOG_MESSAGE
 from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer, file_descriptor
 
+from .error_pages import error_page
 from .logs import logger, queue_logger  # noqa: F401 (queue_logger: Waitress's name here)
 from .pool import ThreadedTaskDispatcher  # noqa: F401 (where Waitress keeps it)
 from .request_view import RequestView
-from .utilities import error_page
 
 #: Waitress's names for two constants that code building on its tasks imports:
 #: the header names an application may not set (RFC 2616's list, as

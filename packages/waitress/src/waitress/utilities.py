@@ -12,7 +12,7 @@ import os
 import stat
 from typing import Any, Callable, Iterator, List, Optional, Tuple
 
-from waitress_http import PLAIN_TEXT, HTTPError, error_body, error_response, framed_error, http_date
+from waitress_http import PLAIN_TEXT, HTTPError, error_body, http_date
 from waitress_http import errors as http_errors
 
 from .logs import logger, queue_logger
@@ -128,46 +128,3 @@ class InternalServerError(Error, http_errors.InternalServerError):
 
 class ServerNotImplemented(Error, http_errors.NotImplementedTransferEncoding):
     """501."""
-
-
-_ERRORS_BY_CODE = {
-    family.code: family
-    for family in (
-        BadRequest,
-        RequestHeaderFieldsTooLarge,
-        RequestEntityTooLarge,
-        InternalServerError,
-        ServerNotImplemented,
-    )
-}
-
-
-def error_from(error: HTTPError) -> Error:
-    """The ``Error`` for one raised by waitress-http: same code, reason and detail."""
-    family = _ERRORS_BY_CODE.get(error.code)
-    if family is not None:
-        return family(error.detail, error.version)
-    other = Error(error.detail, error.version)
-    other.code = error.code
-    other.reason = error.reason
-    return other
-
-
-def error_page(error: HTTPError, ident: Optional[str]) -> bytes:
-    """The bytes the server sends for ``error``: its ``Error`` class's
-    ``to_response()``, framed to close the connection.
-
-    A replacement ``to_response`` that fails or returns fields that cannot
-    be sent is logged, and the plain page goes out instead.  The answer to
-    a HEAD request (``error.method``) is the head alone, its Content-Length
-    that of the page a GET would get (RFC 9110 9.3.2).
-    """
-    try:
-        status, headers, body = error_from(error).to_response(ident)
-        page = framed_error(error.version, status, headers, body, ident)
-    except Exception:
-        logger.exception("Error.to_response() failed; sending the plain error page")
-        page = error_response(error, ident)
-    if error.method == "HEAD":
-        return page[: page.index(b"\r\n\r\n") + 4]
-    return page
