@@ -198,11 +198,11 @@ def test_a_body_that_cannot_be_stored_gets_a_500_and_costs_only_its_connection(
     """A body past ``inbuf_overflow`` goes to a temporary file; when that
     fails, the client hears why (500, not a silent close) and the server
     goes on, reading bodies again once the disk has room."""
-    import waitress_wasyncore.buffers as buffers
+    import waitress_wasyncore.spool as spool
 
-    real_temporary_file = buffers.tempfile.TemporaryFile
+    real_temporary_file = spool.tempfile.TemporaryFile
     with ThreadedServer(echo.app, inbuf_overflow=1024) as server:
-        monkeypatch.setattr(buffers.tempfile, "TemporaryFile", temporary_file)
+        monkeypatch.setattr(spool.tempfile, "TemporaryFile", temporary_file)
         with RawConnection(tcp_address(server)) as conn:
             # Sent in two reads' worth, so that a spill file, once made, is written again.
             conn.request("POST", "/", body=b"x" * 2048, headers=[("Content-Length", "300000")])
@@ -213,7 +213,7 @@ def test_a_body_that_cannot_be_stored_gets_a_500_and_costs_only_its_connection(
             assert response.header("Connection") == "close"
             assert conn.closed_by_server()
         assert "Could not store the request body" in caplog.text
-        monkeypatch.setattr(buffers.tempfile, "TemporaryFile", real_temporary_file)
+        monkeypatch.setattr(spool.tempfile, "TemporaryFile", real_temporary_file)
         with RawConnection(tcp_address(server)) as conn:
             conn.request("POST", "/", body=b"z" * 300000)
             response = conn.read_response("POST")
@@ -329,7 +329,7 @@ def test_a_file_that_fails_to_read_is_logged_as_such_not_as_a_client_disconnect(
     response: the body is short of its Content-Length and the connection
     closes, as before, but the log blamed the client ("Client disconnected")
     or said nothing at all."""
-    import waitress_wasyncore.buffers as buffers
+    import waitress_wasyncore.output_queue as output_queue
     from fixtureapps import filewrapper
     from server_support import read_until_closed
 
@@ -337,10 +337,10 @@ def test_a_file_that_fails_to_read_is_logged_as_such_not_as_a_client_disconnect(
     if path == "sendfile" and not hasattr(os, "sendfile"):
         pytest.skip("no os.sendfile on this platform")
     if path == "sendfile":
-        monkeypatch.setattr(buffers.os, "sendfile", _failing_on_call(buffers.os.sendfile, call, eio))
+        monkeypatch.setattr(output_queue.os, "sendfile", _failing_on_call(output_queue.os.sendfile, call, eio))
     else:
-        monkeypatch.setattr(buffers, "_sendfile_target", lambda sock: None)
-        monkeypatch.setattr(buffers, "_pread", _failing_on_call(buffers._pread, call, eio))
+        monkeypatch.setattr(output_queue, "_sendfile_target", lambda sock: None)
+        monkeypatch.setattr(output_queue, "_pread", _failing_on_call(output_queue._pread, call, eio))
     with ThreadedServer(filewrapper.app) as server:
         client = socket.socket()
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)

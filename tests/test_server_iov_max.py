@@ -13,6 +13,7 @@ import errno
 import pytest
 import waitress.output
 import waitress_wasyncore.buffers
+import waitress_wasyncore.output_queue
 from fixtureapps import lengths, router, streaming
 from server_support import (
     SocketStandIn,
@@ -37,7 +38,7 @@ class _FewBuffersSocket(SocketStandIn):
 @pytest.fixture
 def server(monkeypatch):
     monkeypatch.setattr(waitress.output, "IOV_MAX", LIMIT, raising=False)
-    monkeypatch.setattr(waitress_wasyncore.buffers, "SENDMSG_MAX_BUFFERS", LIMIT)
+    monkeypatch.setattr(waitress_wasyncore.output_queue, "SENDMSG_MAX_BUFFERS", LIMIT)
     with ThreadedServer(router.app) as server:
         server.channel_class = channel_with_socket(_FewBuffersSocket)
         yield server
@@ -60,4 +61,4 @@ def test_responses_of_many_pieces_go_out_whole(server, path, expected):
 def test_iov_max_is_read_from_the_system():
     limit = waitress_wasyncore.buffers.IOV_MAX
     assert limit >= 16
-    assert waitress_wasyncore.buffers.SENDMSG_MAX_BUFFERS <= limit
+    assert waitress_wasyncore.output_queue.SENDMSG_MAX_BUFFERS <= limit

@@ -8,7 +8,7 @@ import socket
 import time
 
 import pytest
-from waitress_wasyncore import buffers
+from waitress_wasyncore import buffers, output_queue
 from waitress_wasyncore.buffers import (
     BodySpool,
     OutputBuffer,
@@ -333,12 +333,12 @@ def test_memory_overflow_spills_in_order(small_pair):
     out.append(b"A" * 600)
     out.append(b"B" * 600)  # over the limit: goes to a temporary file
     out.append(b"C" * 10)  # after a spill, appends follow it in the file
-    assert any(isinstance(p, buffers._SpillPart) for p in out._parts)
+    assert any(isinstance(p, output_queue._SpillPart) for p in out._parts)
     assert len(out) == 1210
     data, _ = pump(out, sender, receiver, 1210)
     assert data == b"A" * 600 + b"B" * 600 + b"C" * 10
     out.append(b"D" * 5)  # the spill was drained: memory again
-    assert not any(isinstance(p, buffers._SpillPart) for p in out._parts)
+    assert not any(isinstance(p, output_queue._SpillPart) for p in out._parts)
     data, _ = pump(out, sender, receiver, 5)
     assert data == b"D" * 5
 
@@ -630,7 +630,7 @@ def test_an_append_that_fails_counts_nothing_of_its_data(where, monkeypatch):
     out = OutputBuffer(overflow=1000 if where != "memory" else 1 << 20)
     out.append(b"x" * 100)
     if where == "new-spill-file":
-        monkeypatch.setattr(buffers.tempfile, "TemporaryFile", _raise(OSError(28, "No space left on device")))
+        monkeypatch.setattr(output_queue.tempfile, "TemporaryFile", _raise(OSError(28, "No space left on device")))
         data = b"y" * 2000
     elif where == "existing-spill-file":
         out.append(b"z" * 2000)  # spills
@@ -638,8 +638,8 @@ def test_an_append_that_fails_counts_nothing_of_its_data(where, monkeypatch):
         monkeypatch.setattr(spill, "file", type("Full", (), {"write": _raise(OSError(28, "full"))})())
         data = b"y" * 10
     else:
-        out.append(b"w" * (buffers.COALESCE_MAX + 1))  # kept as is: the next small piece starts a new tail
-        monkeypatch.setattr(buffers, "bytearray", _raise(MemoryError()), raising=False)
+        out.append(b"w" * (output_queue.COALESCE_MAX + 1))  # kept as is: the next small piece starts a new tail
+        monkeypatch.setattr(output_queue, "bytearray", _raise(MemoryError()), raising=False)
         data = b"y" * 10
     before = out.pending
     with pytest.raises((OSError, MemoryError)):
@@ -666,7 +666,7 @@ def test_sendfile_errors_say_whether_the_file_or_the_peer_failed(error, file_sid
     out = OutputBuffer(overflow=1 << 20)
     with open(path, "rb") as f:
         out.append_file(ReadOnlyFileBasedBuffer(f), 1000)
-    monkeypatch.setattr(buffers.os, "sendfile", _raise(error))
+    monkeypatch.setattr(output_queue.os, "sendfile", _raise(error))
     with pytest.raises(OSError) as raised:
         out.send_to(sender)
     assert isinstance(raised.value, QueuedFileError) is file_side
