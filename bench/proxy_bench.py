@@ -1,6 +1,6 @@
 """Time apply_proxy_headers on typical environs: the cost it adds to every request.
 
-Run:  python packages/waitress-proxy/bench/proxy_bench.py [--seconds 0.5]
+Run:  python bench/proxy_bench.py [--seconds 0.5]
 
 Each scenario copies a fresh environ per call (the copy is timed separately and
 subtracted), as a server hands the function a new environ for every request.
@@ -66,10 +66,10 @@ def per_call(function, seconds):
         loops *= 2
 
 
-def main() -> None:
+def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=0.5, help="time per scenario")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     for name, settings, headers in SCENARIOS:
         environ = dict(BASE, **headers)
         copy_cost = per_call(environ.copy, args.seconds)
