@@ -10,7 +10,7 @@ for EOF.
 import socket
 
 import pytest
-from fixtureapps import disconnect, echo, hello, lengths, streaming
+from fixtureapps import disconnect, echo, hello, streaming
 from server_support import (
     RawConnection,
     ThreadedServer,
@@ -22,26 +22,8 @@ from server_support import (
 
 
 @pytest.fixture(scope="module")
-def echo_target():
-    with ThreadedServer(echo.app) as server:
-        yield tcp_address(server)
-
-
-@pytest.fixture(scope="module")
-def hello_target():
-    with ThreadedServer(hello.app) as server:
-        yield tcp_address(server)
-
-
-@pytest.fixture(scope="module")
 def streaming_target():
     with ThreadedServer(streaming.app) as server:
-        yield tcp_address(server)
-
-
-@pytest.fixture(scope="module")
-def lengths_target():
-    with ThreadedServer(lengths.app) as server:
         yield tcp_address(server)
 
 

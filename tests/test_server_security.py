@@ -13,18 +13,6 @@ from fixtureapps import echo, hello
 from server_support import RawConnection, ThreadedServer, build_request, exchange, get, tcp_address
 
 
-@pytest.fixture(scope="module")
-def hello_target():
-    with ThreadedServer(hello.app) as server:
-        yield tcp_address(server)
-
-
-@pytest.fixture(scope="module")
-def echo_target():
-    with ThreadedServer(echo.app) as server:
-        yield tcp_address(server)
-
-
 def expect_rejected(target, data, statuses, recorder):
     """Send ``data``; expect one error in ``statuses``, close, EOF, app untouched."""
     with RawConnection(target) as conn:

@@ -118,12 +118,6 @@ def error_server():
 
 
 @pytest.fixture(scope="module")
-def lengths_target():
-    with ThreadedServer(lengths.app) as server:
-        yield tcp_address(server)
-
-
-@pytest.fixture(scope="module")
 def closing_target():
     with ThreadedServer(closing.app) as server:
         yield tcp_address(server)

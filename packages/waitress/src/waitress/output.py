@@ -32,7 +32,7 @@ _monotonic = time.monotonic
 #: Output gathered by ``write_later`` goes out once this much is gathered,
 #: in this many pieces (one ``sendmsg``), or ``flushes.FLUSH_DELAY`` seconds
 #: after the first of it, whichever comes first.
-COALESCE_LIMIT = 256 * 1024
+GATHER_LIMIT = 256 * 1024
 MAX_GATHERED = 128
 #: Where ``sendmsg`` is missing (Windows), buffers are joined up to this
 #: many bytes for one ``send`` (a head and a small body go out together).
@@ -107,7 +107,7 @@ class ChannelOutput:
 
         For a body the application streams in pieces: they go out with the
         next ``write_soon`` (the body's end, usually), in one ``sendmsg``,
-        or once ``COALESCE_LIMIT`` bytes or ``MAX_GATHERED`` pieces are
+        or once ``GATHER_LIMIT`` bytes or ``MAX_GATHERED`` pieces are
         gathered; the loop sends them if the application pauses first
         (``flushes``), so a stream of events still reaches the client
         promptly.  Pieces are kept as given, except that anything but
@@ -130,7 +130,7 @@ class ChannelOutput:
                 size += len(buf)
             self.gathered_size = size
             if (
-                size >= COALESCE_LIMIT
+                size >= GATHER_LIMIT
                 or len(gathered) >= MAX_GATHERED
                 # A slow client: the loop's timed flushes moved earlier pieces
                 # to the output queue, so the worker must wait here as well.
