@@ -1,5 +1,7 @@
 """An event loop over selectors with the asyncore-style dispatcher API that Waitress users know."""
 
+__version__ = "1.0.0"
+
 import os
 
 from . import buffers
@@ -20,8 +22,6 @@ from .mainloop import (
 from .reactor import SocketMap, max_sockets
 from .timers import Timer
 from .trigger import trigger
-
-__version__ = "1.0.0"
 
 __all__ = [
     "ExitNow",
