@@ -190,3 +190,29 @@ def test_a_server_stopping_at_the_connection_limit_does_not_say_it_listens_again
         assert running.stop()  # the drain closes the idle connection
         assert conn.closed_by_server()
     assert "listening again" not in caplog.text
+
+
+def test_every_message_about_a_connection_goes_to_the_channel_s_logger(caplog):
+    # HTTPChannel.logger may be replaced (Waitress's attribute); the response's
+    # and the proxy rules' warnings went to the module's logger regardless.
+    from waitress.channel import HTTPChannel
+
+    mine = logging.getLogger("myapp.connections")
+
+    class LoggedChannel(HTTPChannel):
+        logger = mine
+
+    def too_long(environ, start_response):
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"abc"]
+
+    caplog.set_level(logging.WARNING)
+    with ThreadedServer(too_long, trusted_proxy="127.0.0.1", trusted_proxy_headers="forwarded") as server:
+        server.channel_class = LoggedChannel
+        with RawConnection(tcp_address(server)) as conn:
+            conn.request("GET", "/", headers=[("Forwarded", "for=1.2.3.4;secret=x")])
+            assert conn.read_response().body == b"ab"
+    by_logger = {(r.name, r.getMessage().split(":")[0].split(" (")[0]) for r in caplog.records}
+    assert ("myapp.connections", "Unknown Forwarded token") in by_logger
+    assert ("myapp.connections", "application-written content exceeded the number of bytes "
+            "specified by Content-Length header") in by_logger

@@ -10,7 +10,7 @@ reports a response cut at a stop through ``log_cut_at_stop``, and leaves
 
 import io
 import traceback
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from waitress_http import (
     HOP_BY_HOP_HEADERS,
@@ -27,7 +27,7 @@ from waitress_proxy import MalformedProxyHeader, apply_proxy_headers
 from waitress_wasyncore.buffers import ReadOnlyFileBasedBuffer, file_descriptor
 
 from .error_pages import error_page
-from .logs import logger, queue_logger  # noqa: F401 (queue_logger: Waitress's name here)
+from .logs import logger, queue_logger  # noqa: F401 (Waitress's names here)
 from .pool import ThreadedTaskDispatcher  # noqa: F401 (where Waitress keeps it)
 from .request_view import RequestView
 
@@ -80,9 +80,9 @@ class FileClose(Task):
 
     __slots__ = ("close", "logger")
 
-    def __init__(self, close: Callable[[], object], logger) -> None:
+    def __init__(self, close: Callable[[], object], log: Any) -> None:
         self.close = close
-        self.logger = logger
+        self.logger = log
 
     def service(self) -> None:
         try:
@@ -196,7 +196,7 @@ class WSGITask(Task):
         proxy = server.proxy_settings
         if proxy is not None:
             try:
-                apply_proxy_headers(environ, proxy, logger)
+                apply_proxy_headers(environ, proxy, channel.logger)
             except MalformedProxyHeader as exc:
                 channel.logger.warning(PROXY_LOG_MESSAGE, *exc.log_args(channel.remote_addr))
                 self._fail(BadRequest(str(exc), head.version))
@@ -204,7 +204,7 @@ class WSGITask(Task):
         # Positional on purpose: keywords make CPython 3.11 build a dict per call.
         response = self.response = Response(
             head.version, head.method, head.keep_alive, server.adj.ident,
-            None, logger, channel.write_later)  # write=None, send_later=...
+            None, channel.logger, channel.write_later)  # write=None, send_later=...
         # In progress first, draining read second: a drain beginning in
         # between marks the response itself (``_mark_response_last``).
         # Read before the application runs, as its write() may send the head.
