@@ -95,12 +95,31 @@ class _StreamPart:
     """A queued part read from a descriptor rather than held in memory."""
 
     remaining = 0
+    _leftover: Optional[bytes] = None  # read but not yet taken by the socket
 
     def send_to(self, sock: Any) -> int:
         raise NotImplementedError
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def _send_read(self, sock: Any, read: Callable[[int], bytes], short: str) -> int:
+        """Send what the socket left of the last read, else ``read`` the next
+        piece (a file error is the file's, and an early end says ``short``)."""
+        chunk = self._leftover
+        if chunk is None:
+            try:
+                chunk = read(min(self.remaining, FALLBACK_CHUNK))
+            except OSError as why:
+                raise _file_side(why) from why
+            if not chunk:
+                raise TruncatedFileError(errno.EIO, short)
+        try:
+            sent = sock.send(chunk)
+        except BlockingIOError:
+            sent = 0
+        self._leftover = chunk[sent:] if sent < len(chunk) else None
+        return sent
 
 
 def _sendfile(sock: Any, fd: int, offset: int, count: int) -> Optional[int]:
@@ -156,7 +175,6 @@ class _DescriptorPart(_StreamPart):
         self.offset = offset
         self.remaining = size
         self._use_sendfile = True
-        self._leftover: Optional[bytes] = None  # read but not yet taken by the socket
 
     def send_to(self, sock: Any) -> int:
         if self._use_sendfile:
@@ -165,21 +183,12 @@ class _DescriptorPart(_StreamPart):
                 self._advance(sent)
                 return sent
             self._use_sendfile = False
-        chunk = self._leftover
-        if chunk is None:
-            try:
-                chunk = _read_at(self.fd, self.offset, min(self.remaining, FALLBACK_CHUNK))
-            except OSError as why:
-                raise _file_side(why) from why
-            if not chunk:
-                raise TruncatedFileError(errno.EIO, "file ended before the queued size")
-        try:
-            sent = sock.send(chunk)
-        except BlockingIOError:
-            sent = 0
-        self._leftover = chunk[sent:] if sent < len(chunk) else None
+        sent = self._send_read(sock, self._read, "file ended before the queued size")
         self._advance(sent)
         return sent
+
+    def _read(self, count: int) -> bytes:
+        return _read_at(self.fd, self.offset, count)
 
     def _advance(self, sent: int) -> None:
         self.offset += sent
@@ -219,22 +228,9 @@ class _FilePart(_StreamPart):
     def __init__(self, file: Any, size: int) -> None:
         self.file = file
         self.remaining = size
-        self._leftover: Optional[bytes] = None
 
     def send_to(self, sock: Any) -> int:
-        chunk = self._leftover
-        if chunk is None:
-            try:
-                chunk = self.file.read(min(self.remaining, FALLBACK_CHUNK))
-            except OSError as why:
-                raise _file_side(why) from why
-            if not chunk:
-                raise TruncatedFileError(errno.EIO, "file shorter than announced")
-        try:
-            sent = sock.send(chunk)
-        except BlockingIOError:
-            sent = 0
-        self._leftover = chunk[sent:] if sent < len(chunk) else None
+        sent = self._send_read(sock, self.file.read, "file shorter than announced")
         self.remaining -= sent
         return sent
 
