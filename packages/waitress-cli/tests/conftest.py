@@ -22,6 +22,7 @@ class FakeOption(NamedTuple):
     metavar: str = "VALUE"
     default_text: Optional[str] = None
     cli: bool = True
+    repeatable: bool = False
 
 
 def as_int(value: Any) -> int:
@@ -43,7 +44,7 @@ FAKE_OPTIONS = (
     FakeOption("host", str, "0.0.0.0", "Address to listen on.", "Network options", metavar="ADDR"),
     FakeOption("port", as_int, 8080, "Port to listen on.", "Network options", metavar="PORT"),
     FakeOption("listen", as_words, ("0.0.0.0:8080",), "Listen here.", "Network options",
-               metavar="HOST:PORT", default_text="0.0.0.0:8080"),
+               metavar="HOST:PORT", default_text="0.0.0.0:8080", repeatable=True),
     FakeOption("verbose_logging", as_bool, False, "Log a lot.", "Tuning options", flag=True),
     FakeOption("keep_alive", as_bool, True, "Reuse connections.", "Tuning options", flag=True),
     FakeOption("workers", as_int, 4, "How many workers.", "Tuning options", metavar="INT"),

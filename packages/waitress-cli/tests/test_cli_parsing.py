@@ -43,6 +43,13 @@ def test_other_options_repeated_keep_the_last(fake_options):
     assert parse(["--port=1", "--port=2", "a:b"], fake_options).kw == {"port": "2"}
 
 
+def test_the_table_says_which_options_repeat(fake_options):
+    # Nothing is known by name: a table whose listen is not repeatable keeps the last.
+    table = [option._replace(repeatable=option.name == "port") for option in fake_options]
+    parsed = parse(["--listen=a:1", "--listen=b:2", "--port=1", "--port=2", "a:b"], table)
+    assert parsed.kw == {"listen": "b:2", "port": "1 2"}
+
+
 def test_runner_flags(fake_options):
     parsed = parse(["--call", "-h", "--version", "a:b"], fake_options)
     assert (parsed.call, parsed.help, parsed.version) == (True, True, True)

@@ -50,9 +50,10 @@ def run(
 
     ``options`` is the server's option table: objects with ``name``, ``flag``,
     ``default``, ``help``, ``group`` and ``convert`` (and optionally
-    ``metavar``, ``default_text`` and ``cli``).  ``serve(app, **kw)``
-    receives only the options given, as the strings typed (flags as
-    True/False, repeated ``--listen`` joined with spaces).  ``validate(kw)``,
+    ``metavar``, ``default_text``, ``cli`` and ``repeatable``).
+    ``serve(app, **kw)`` receives only the options given, as the strings
+    typed (flags as True/False, a repeatable option's values joined with
+    spaces).  ``validate(kw)``,
     when given, may raise ValueError to reject a combination of options
     before the application is imported, or OSError for a failure of the
     machine rather than of the command line (a resolver down).

@@ -1,7 +1,8 @@
 """argv -> keyword arguments, driven entirely by the caller's option table.
 
 Nothing here knows any option by name except the runner's own four (help,
-version, app, call) and ``listen``, the one option that may be repeated.
+version, app, call); an option marked ``repeatable`` may be given more than
+once, its values joined with spaces (waitress's ``--listen``).
 Values are checked with the option's ``convert`` but handed on as the strings
 typed, the way PasteDeploy hands them over; flags become True or False.
 """
@@ -15,8 +16,6 @@ from .errors import UsageError
 RUNNER_FLAGS = ("help", "version", "call")
 #: Runner options that take a value.
 RUNNER_VALUED = ("app",)
-#: Options whose repeated values are joined with spaces instead of replaced.
-REPEATABLE = frozenset({"listen"})
 
 
 class ParsedCommandLine(NamedTuple):
@@ -129,7 +128,8 @@ def parse(argv: Sequence[str], options: Iterable[Any]) -> ParsedCommandLine:
 
     Accepts ``--name=value`` and ``--name value``, ``--flag`` and
     ``--no-flag``, an unambiguous prefix of any of these (``--thread=4``,
-    as getopt allows), repeated ``--listen`` (joined with spaces), ``-h``,
+    as getopt allows), a ``repeatable`` option repeated (its values joined
+    with spaces; any other takes its last value), ``-h``,
     ``--`` to end the options, and positional application specs.
     Raises UsageError with a one-line message on anything else.
     """
@@ -181,7 +181,7 @@ def parse(argv: Sequence[str], options: Iterable[Any]) -> ParsedCommandLine:
             apps.append(value)
             continue
         check_value(option, key, value)
-        if option.name in REPEATABLE:
+        if getattr(option, "repeatable", False):
             repeated.setdefault(option.name, []).append(value)
         else:
             kw[option.name] = value

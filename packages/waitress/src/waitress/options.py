@@ -187,7 +187,8 @@ class Option(NamedTuple):
     ``convert`` turns a string (PasteDeploy, command line) or a Python value
     into what the server uses; ``flag`` marks booleans, which the command
     line spells ``--name``/``--no-name``; ``cli`` is False for options only
-    the Python API can pass.
+    the Python API can pass; ``repeatable`` ones the command line takes more
+    than once, joining the values with spaces.
     """
 
     name: str
@@ -199,6 +200,7 @@ class Option(NamedTuple):
     metavar: str = "VALUE"
     default_text: Optional[str] = None
     cli: bool = True
+    repeatable: bool = False
 
 
 def _flag(name: str, default: bool, help: str, group: str) -> Option:
@@ -232,6 +234,7 @@ OPTIONS = (
         "families; an entry without a port takes --port.",
         STANDARD,
         metavar="HOST:PORT",
+        repeatable=True,
     ),
     _flag(
         "ipv4",
