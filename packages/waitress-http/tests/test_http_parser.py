@@ -612,3 +612,25 @@ def test_a_parser_for_a_chunked_body_keeps_the_limit_and_the_framing_rules():
     with pytest.raises(BadRequest) as raised:
         parser.next_event()
     assert raised.value.version == "1.1"
+
+
+def test_a_trailer_section_scanned_in_pieces_leaves_no_offset_for_the_next_head():
+    # The scan offset of an unfinished trailer section outlived it: the next
+    # head, arriving in the same read as the trailer's end, was searched from
+    # that offset, past its own end, and waited for ever.
+    parser = RequestParser()
+    parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-T: " + b"a" * 60)
+    assert [type(event) for event in drain(parser)] == [RequestHead, Body]
+    parser.feed(b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert [type(event) for event in drain(parser)] == [EndOfMessage, RequestHead, EndOfMessage]
+
+
+def test_a_parser_for_a_chunked_body_counts_from_zero():
+    body = b"1\r\nx\r\n0\r\n\r\n"  # 11 bytes as sent, framing included
+    parser = RequestParser.for_chunked_body(max_body_size=len(body) + 1)
+    parser.feed(body)
+    assert drain(parser) == [Body(b"x"), END_OF_MESSAGE]
+    parser = RequestParser.for_chunked_body(max_body_size=len(body))
+    parser.feed(body)
+    with pytest.raises(RequestEntityTooLarge):
+        drain(parser)

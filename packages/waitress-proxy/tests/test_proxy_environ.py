@@ -393,6 +393,16 @@ TRUST_CASES = [
      merged(NONE_OF_THEM, {"HTTP_FORWARDED": "for=6.6.6.6;proto=https;host=evil.example",
                            "REMOTE_ADDR": "6.6.6.6", "HTTP_HOST": "evil.example"})),
     ("trusted but no headers sent", {}, {}, UNCHANGED),
+    # Found by mutation testing: each pins a check no case reached before.
+    ("a host alone keeps an https scheme's port", {"wsgi.url_scheme": "https",
+                                                   "HTTP_X_FORWARDED_HOST": "example.com"},
+     {"trusted_proxy_headers": "x-forwarded-host"},
+     {"SERVER_NAME": "example.com", "SERVER_PORT": "443", "wsgi.url_scheme": "https"}),
+    ("obfuscated node with a junk tail", {"HTTP_X_FORWARDED_FOR": "_abc!"}, {}, "X-Forwarded-For"),
+    ("IPvFuture host with a junk tail", {"HTTP_X_FORWARDED_HOST": "[v1.a/b]"}, {}, "X-Forwarded-Host"),
+    ("quoted proto with a junk tail", {"HTTP_X_FORWARDED_PROTO": '"https"x'}, {}, "X-Forwarded-Proto"),
+    ("Forwarded value with a delimiter unquoted", {"HTTP_FORWARDED": "for=1.2.3.4;by=a/b"},
+     FORWARDED, "Forwarded"),
     ("trusted, nothing trusted: proxy headers removed", ALL_FORGED,
      {"trusted_proxy_headers": None}, merged(NONE_OF_THEM, UNCHANGED)),
 ]

@@ -2,6 +2,7 @@
 
 import logging
 
+import pytest
 from waitress_proxy import ProxySettings, apply_proxy_headers
 
 REMOVED_TAIL = ". Waitress recommends these be removed upstream."
@@ -100,6 +101,25 @@ def test_unknown_forwarded_tokens_logged_are_capped(caplog):
         "Unknown Forwarded token: " + name for name in names[:10]
     ] + ["15 more unknown Forwarded tokens not logged"]
     assert environ["REMOTE_ADDR"] == "1.1.1.1"
+
+
+@pytest.mark.parametrize("count, summary", [(10, []), (11, ["1 more unknown Forwarded tokens not logged"])])
+def test_the_cap_on_unknown_tokens_logged_is_ten(caplog, count, summary):
+    caplog.set_level(logging.WARNING, logger="waitress")
+    names = ["x{}".format(i) for i in range(count)]
+    value = ";".join(name + "=1" for name in names) + ";for=1.1.1.1;by=10.0.0.1"  # by: a known token
+    environ = environ_with({"HTTP_FORWARDED": value}, peer="10.0.0.1")
+    settings = ProxySettings(trusted_proxy="*", trusted_proxy_headers="forwarded")
+    apply_proxy_headers(environ, settings)
+    assert messages(caplog) == ["Unknown Forwarded token: " + name for name in names[:10]] + summary
+
+
+def test_unknown_tokens_go_to_the_logger_given(caplog):
+    caplog.set_level(logging.WARNING)
+    environ = environ_with({"HTTP_FORWARDED": "for=1.1.1.1;secret=x"}, peer="10.0.0.1")
+    settings = ProxySettings(trusted_proxy="10.0.0.1", trusted_proxy_headers="forwarded")
+    apply_proxy_headers(environ, settings, logging.getLogger("proxy-test-logger"))
+    assert [record.name for record in caplog.records] == ["proxy-test-logger"]
 
 
 def test_unknown_tokens_of_untrusted_elements_are_not_logged(caplog):

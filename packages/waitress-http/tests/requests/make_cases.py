@@ -933,6 +933,128 @@ invalid(
 )
 
 
+# Found by mutation testing (2026-12-07): behaviour no case pinned down before.
+TRAILER_60 = b"X-T: " + b"a" * 60 + b"\r\n\r\n"
+valid(
+    58,
+    "trailer_then_pipelined_get",  # fed in pieces, the trailer's scan offset must not outlive it
+    chunked_post(b"1\r\nx\r\n0\r\n", TRAILER_60) + head("GET /next HTTP/1.1", "Host: example.com"),
+    [req("POST", headers=TE_CHUNKED, body=b"x", chunked=True), req(target="/next", headers=[HOST])],
+)
+CHUNK_40 = b"28\r\n" + b"b" * 40 + b"\r\n0\r\n\r\n"
+valid(
+    59,
+    "chunked_body_limit_is_per_request",
+    chunked_post(CHUNK_40) + chunked_post(CHUNK_40),
+    [req("POST", headers=TE_CHUNKED, body=b"b" * 40, chunked=True)] * 2,
+    options={"max_body_size": 100},
+)
+valid(
+    60,
+    "chunk_size_line_of_exactly_the_limit",  # 4096 bytes with its CRLF
+    chunked_post(b"1;e=" + b"a" * 4090 + b"\r\nx\r\n0\r\n\r\n"),
+    [req("POST", headers=TE_CHUNKED, body=b"x", chunked=True)],
+)
+valid(
+    61,
+    "one_content_type",
+    head("POST / HTTP/1.1", "Host: example.com", "Content-Type: text/plain", "Content-Length: 3") + b"abc",
+    [req("POST", headers=[HOST, ("Content-Type", "text/plain"), ("Content-Length", "3")], body=b"abc",
+         content_length=3)],
+)
+valid(
+    62,
+    "unknown_expectation_is_not_100_continue",
+    head("POST / HTTP/1.1", "Host: example.com", "Expect: foo", "Content-Length: 5") + b"12345",
+    [req("POST", headers=[HOST, ("Expect", "foo"), ("Content-Length", "5")], body=b"12345",
+         content_length=5)],
+)
+valid(
+    63,
+    "host_empty_port_ipvfuture_and_sub_delims",  # RFC 3986: port = *DIGIT; "V" either case
+    head("GET / HTTP/1.1", "Host: a:") + head("GET / HTTP/1.1", "Host: [V1.x]")
+    + head("GET / HTTP/1.1", "Host: a,b"),
+    [req(headers=[("Host", "a:")]), req(headers=[("Host", "[V1.x]")]), req(headers=[("Host", "a,b")])],
+)
+valid(
+    64,
+    "empty_lines_are_counted_per_request",
+    b"\r\n" * 3 + head("GET /1 HTTP/1.1", "Host: example.com")
+    + b"\r\n" * 4 + head("GET /2 HTTP/1.1", "Host: example.com")
+    + chunked_post(b"0\r\n\r\n") + b"\r\n" * 4 + head("GET /3 HTTP/1.1", "Host: example.com"),
+    [req(target="/1", headers=[HOST]), req(target="/2", headers=[HOST]),
+     req("POST", headers=TE_CHUNKED, chunked=True), req(target="/3", headers=[HOST])],
+)
+invalid(
+    232,
+    "unterminated_trailers_past_the_limit",  # refused, not buffered without end
+    chunked_post(b"1\r\nx\r\n0\r\n", b"X-T: " + b"a" * 2000),
+    code=431,
+    detail="Trailer fields",
+    options={"max_header_size": 1000},
+    requests=[req("POST", headers=TE_CHUNKED, body=b"x", chunked=True)],
+)
+for number, byte in ((233, b"\x00"), (234, b"\x7f"), (235, b"\x0b")):
+    invalid(
+        number,
+        f"control_byte_{byte[0]:02x}_in_trailer",
+        chunked_post(b"1\r\nx\r\n0\r\n", b"X: a" + byte + b"b\r\n\r\n"),
+        requests=[req("POST", headers=TE_CHUNKED, body=b"x", chunked=True)],
+    )
+invalid(
+    236,
+    "chunk_size_line_one_past_the_limit",
+    chunked_post(b"1;e=" + b"a" * 4091 + b"\r\nx\r\n0\r\n\r\n"),
+    detail="Chunk size line is too long",
+    requests=[req("POST", headers=TE_CHUNKED, chunked=True)],
+)
+invalid(
+    237,
+    "chunk_size_line_refused_as_soon_as_it_is_too_long",  # not one byte later
+    chunked_post(b"1;e=" + b"a" * 4092),
+    detail="Chunk size line is too long",
+    requests=[req("POST", headers=TE_CHUNKED, chunked=True)],
+)
+invalid(
+    238,
+    "chunk_data_not_followed_by_crlf",  # refused at its first wrong byte
+    chunked_post(b"1\r\nxZ"),
+    requests=[req("POST", headers=TE_CHUNKED, body=b"x", chunked=True)],
+)
+for number, name, extension in (
+    (239, "chunk_extension_quoted_pair_of_cr", b'1;a="\\\r"'),
+    (240, "chunk_extension_dquote_inside_quotes", b'1;a="x"y"'),
+    (241, "chunk_extension_lone_backslash_in_quotes", b'1;a="\\"'),
+    (242, "chunk_extension_del_in_quotes", b'1;a="\x7f"'),
+):
+    invalid(number, name, chunked_post(extension + b"\r\nx\r\n0\r\n\r\n"),
+            requests=[req("POST", headers=TE_CHUNKED, chunked=True)])
+invalid(243, "delimiter_in_field_name", head("GET / HTTP/1.1", "Host: example.com", "X/Y: 1"))
+for number, name, host in (
+    (244, "host_ip_literal_unclosed", "[::1"),
+    (245, "host_h16_of_five_digits", "[12345::1]"),
+    (246, "host_zone_id_without_pct25", "[fe80::1%eth0]"),
+    (247, "host_pct_encoding_cut_short", "a%4"),
+    (248, "host_dec_octet_over_255", "[::ffff:1.2.3.256]"),
+):
+    invalid(number, name, head("GET / HTTP/1.1", f"Host: {host}"))
+for number, name, line in (
+    (249, "absolute_form_scheme_starting_with_a_digit", "GET 1http://h/ HTTP/1.1"),
+    (250, "absolute_form_without_a_scheme", "GET ://h/ HTTP/1.1"),
+    (251, "authority_form_with_an_empty_port", "CONNECT h: HTTP/1.1"),
+    (252, "authority_form_without_a_host", "CONNECT :80 HTTP/1.1"),
+):
+    invalid(number, name, head(line, "Host: h"))
+invalid(
+    253,
+    "head_at_the_limit_whose_method_is_too_long_to_be_one",  # 431, not 414 for method AAA...
+    b"A" * 33 + b" " + b"/" * 300,
+    code=431,
+    version=None,
+    options={"max_header_size": 100},
+)
+
+
 def to_json(value: Any, indent: str = "") -> str:
     """JSON with one key per line and short lists kept on one line, for review."""
     inner = indent + "  "
