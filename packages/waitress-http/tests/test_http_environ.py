@@ -420,3 +420,30 @@ def test_the_per_head_cache_is_bounded_by_bytes_as_the_head_cache_is():
         block += b"p" * (HEAD_CACHE_MAX_SIZE - len(block) - 2) + b"\r\n"
         builder.build(parse_head(block), "192.0.2.7", 51234, io.BytesIO(b""), None)
         assert sum(map(len, builder._parts)) <= HEAD_CACHE_BYTES
+
+
+# -- found by mutation testing ------------------------------------------------------
+
+
+def test_an_origin_form_target_never_overrides_host():
+    # Only an absolute-form target names the host; a URL in the query does not.
+    environ = build("/login?next=http://evil.example/x", headers=[("Host", "good.example")])
+    assert environ["HTTP_HOST"] == "good.example"
+    environ = build("http://other.example:81/p", headers=[("Host", "good.example")])
+    assert environ["HTTP_HOST"] == "other.example:81"
+
+
+def test_fields_named_with_underscores_leave_no_stray_key():
+    environ = build("/", headers=[("Host", "a"), ("X_Auth_User", "admin"), ("Content-Length", "0")])
+    assert "" not in environ and "HTTP_" not in environ and "X" not in environ
+    assert not [key for key in environ if key.startswith("HTTP_") and key != "HTTP_HOST"]
+
+
+def test_a_cached_target_gives_the_same_path_and_query():
+    builder = EnvironBuilder("example.invalid", "8080", url_prefix="/app")
+    assert builder.path_and_query("/app/x?q=1") == ("/x", "q=1")
+    assert builder.path_and_query("/app/x?q=1") == ("/x", "q=1")
+    first = build("/app/x?q=1", builder=builder)
+    again = build("/app/x?q=1", builder=builder)
+    assert (again["SCRIPT_NAME"], again["PATH_INFO"], again["QUERY_STRING"]) == \
+        (first["SCRIPT_NAME"], first["PATH_INFO"], first["QUERY_STRING"]) == ("/app", "/x", "q=1")

@@ -634,3 +634,37 @@ def test_a_parser_for_a_chunked_body_counts_from_zero():
     parser.feed(body)
     with pytest.raises(RequestEntityTooLarge):
         drain(parser)
+
+
+def _first_event(raw: bytes):
+    parser = RequestParser()
+    parser.feed(raw)
+    try:
+        return parser.next_event()
+    except HTTPError as error:
+        return error
+
+
+@pytest.mark.parametrize("count, refused", [(MAX_HEADER_FIELDS, False), (MAX_HEADER_FIELDS + 1, True)])
+def test_the_field_count_limit_is_exact(count, refused):
+    head = b"GET / HTTP/1.1\r\nHost: a\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(count - 1)) + b"\r\n"
+    event = _first_event(head)
+    if refused:
+        assert isinstance(event, RequestHeaderFieldsTooLarge)
+    else:
+        assert isinstance(event, RequestHead) and len(event.headers) == count
+
+
+def test_errors_of_an_http10_head_carry_its_version():
+    # A bad target of a 1.0 request is a 400 in HTTP/1.0, not a 505.
+    error = _first_event(b"GET /caf\xe9 HTTP/1.0\r\n\r\n")
+    assert (error.code, error.detail, error.version) == (400, "Invalid request target", "1.0")
+    error = _first_event(b"GET / HTTP/1.0\r\nX-A: a\nb\r\n\r\n")
+    assert (error.code, error.version) == (400, "1.0")
+
+
+def test_parse_head_refuses_a_field_after_the_empty_line():
+    from waitress_http.head import parse_head
+
+    with pytest.raises(BadRequest, match="Invalid header"):
+        parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nX: y\r\n")

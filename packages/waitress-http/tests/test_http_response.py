@@ -22,6 +22,10 @@ class ListLogger:
 def parse_head(head):
     """The status line and the header list of a serialized head."""
     assert head.endswith(b"\r\n\r\n")
+    # Every line ends in CRLF, and no CR or LF stands alone inside one
+    # (http.client would split on a bare CR and hide it).
+    lines = head[:-4].split(b"\r\n")
+    assert not any(b"\r" in line or b"\n" in line for line in lines), head
     status_line, _, fields = head.partition(b"\r\n")
     message = http.client.parse_headers(io.BytesIO(fields + b"\r\n" if fields else b"\r\n"))
     return status_line.decode("latin-1"), list(message.items())
@@ -1018,3 +1022,104 @@ def test_a_cut_looks_complete_only_for_an_unfinished_body_ended_by_the_close(
         response.end()
     assert response.cut_looks_complete is expected
     assert response.delimited_by_close is (version == "1.0" and not headers)
+
+
+# -- found by mutation testing: each pins a decision no test reached -----------------
+
+
+def test_whole_after_write_sent_the_head_does_not_send_it_again():
+    sent = []
+    response, _ = make(send_later=sent.extend)
+    write = response.start_response("200 OK", [("Content-Length", "4")])
+    write(b"")
+    assert len(sent) == 1 and sent[0].startswith(b"HTTP/1.1 200 OK\r\n")
+    assert response.whole(b"data") == [b"data"]
+
+
+def test_whole_measures_a_view_of_wide_items_in_bytes():
+    from array import array
+
+    response, _ = make()
+    response.start_response("200 OK", [])
+    head, body = response.whole(memoryview(array("H", [0x4141, 0x4242])))
+    assert value(parse_head(head)[1], "Content-Length") == "4"
+    assert bytes(body) == b"AABB"
+
+
+def test_a_view_that_is_not_contiguous_is_sent_as_its_bytes():
+    response, _ = make()
+    response.start_response("200 OK", [])
+    response.prepare(generator())
+    out = response.body(memoryview(b"abcdef")[::2])
+    assert out[-1] == b"3\r\nace\r\n"
+
+
+def test_server_and_date_filled_in_per_header_list_not_per_second():
+    # One list without Server, then one with it, in the same second: the
+    # cached Date/Server lines must follow each list's own fields.
+    plain, _ = make()
+    plain.start_response("200 OK", [("Content-Length", "0")])
+    _, fields = parse_head(plain.whole(b"")[0])
+    assert value(fields, "Server") == "waitress" and "via" not in names(fields)
+    branded, _ = make()
+    branded.start_response("200 OK", [("Content-Length", "0"), ("Server", "app/1")])
+    _, fields = parse_head(branded.whole(b"")[0])
+    assert value(fields, "Server") == "app/1" and value(fields, "Via") == "waitress"
+    dated, _ = make()
+    dated.start_response("200 OK", [("Content-Length", "0"), ("Date", "Mon, 07 Dec 2026 00:00:00 GMT")])
+    _, fields = parse_head(dated.whole(b"")[0])
+    assert names(fields) == ["content-length", "date", "server"]
+    assert value(fields, "Date") == "Mon, 07 Dec 2026 00:00:00 GMT"
+
+
+def test_a_304_keeps_its_other_fields_byte_for_byte():
+    response, _ = make()
+    response.start_response(
+        "304 Not Modified", [("Content-Length", "5"), ("ETag", '"x"'), ("Cache-Control", "max-age=1")]
+    )
+    head = response.whole(b"")[0]
+    assert head.startswith(b'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\nCache-Control: max-age=1\r\nDate: ')
+    parse_head(head)
+
+
+def test_a_304_with_two_equal_lengths_sends_neither():
+    response, _ = make()
+    response.start_response("304 Not Modified", [("Content-Length", "5"), ("Content-Length", "5")])
+    assert "content-length" not in names(parse_head(response.whole(b"")[0])[1])
+
+
+@pytest.mark.parametrize("finish", ["whole", "start_file"])
+def test_a_body_complete_by_its_length_drops_what_follows(finish):
+    sent = []
+    response, logger = make(send_later=sent.extend)
+    write = response.start_response("200 OK", [("Content-Length", "4")])
+    if finish == "whole":
+        response.whole(b"data")
+    else:
+        response.start_file(4)
+    assert response.complete
+    write(b"late")  # after the whole body: dropped, not an error
+    assert sent == [] and response.body(b"more") == []
+
+
+def test_a_set_length_not_met_is_logged_and_ends_the_connection():
+    response, logger = make()
+    response.start_response("200 OK", [])
+    response.set_content_length(10)
+    response.prepare(generator(b"abc"))
+    response.body(b"abc")
+    response.end()
+    assert response.close_connection
+    assert any("too few" in message for message in logger.messages), logger.messages
+
+
+def test_a_3xx_answer_to_connect_has_its_body():
+    response, _ = make(method="CONNECT")
+    status_line, fields, body = run(response_started(response, "300 Multiple Choices",
+                                                     [("Content-Length", "2")]), [b"ok"])
+    assert status_line == "HTTP/1.1 300 Multiple Choices" and body == b"ok"
+
+
+def response_started(response, status, headers):
+    response.start_response(status, headers)
+    return response

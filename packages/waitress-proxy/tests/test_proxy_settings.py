@@ -39,6 +39,7 @@ def test_known_headers_are_the_six():
         ("X-Forwarded-For  x-forwarded-proto\n", {"x-forwarded-for", "x-forwarded-proto"}),
         (["Forwarded"], {"forwarded"}),
         ({"x-forwarded-by"}, {"x-forwarded-by"}),
+        (["x-forwarded-for", " "], {"x-forwarded-for"}),  # a blank entry names nothing
     ],
 )
 def test_header_names_are_normalized(given, expected):
@@ -129,3 +130,9 @@ def test_equality_hash_and_repr():
     assert a != ProxySettings("10.0.0.1", 3, "x-forwarded-for")
     assert "trusted_proxy='10.0.0.1'" in repr(a)
     assert "['x-forwarded-for']" in repr(a)
+
+
+def test_settings_compare_only_with_settings():
+    assert ProxySettings() == ProxySettings()
+    assert ProxySettings() != ProxySettings(trusted_proxy="10.0.0.1")
+    assert (ProxySettings() == 1) is False and ProxySettings() != "settings"
