@@ -1123,3 +1123,17 @@ def test_a_3xx_answer_to_connect_has_its_body():
 def response_started(response, status, headers):
     response.start_response(status, headers)
     return response
+
+
+def test_the_response_caches_stay_bounded_under_ever_new_values():
+    # An application may make every header list, field name or status new
+    # (a session cookie, a request id): what is remembered must not grow.
+    from waitress_http import response_checks
+
+    for number in range(response_checks.CACHE_LIMIT * 2 + 50):
+        response, _ = make()
+        response.start_response(f"{200 + number % 7} Reason {number}",
+                                [(f"X-Name-{number}", "v"), ("Set-Cookie", f"id={number}")])
+        assert len(response_checks.checked_headers) <= response_checks.CACHE_LIMIT
+        assert len(response_checks.name_kinds) <= response_checks.CACHE_LIMIT
+        assert len(response_checks.status_codes) <= response_checks.CACHE_LIMIT
