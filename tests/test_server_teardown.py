@@ -455,3 +455,17 @@ def test_a_worker_finishing_after_the_loop_closed_its_connection_leaves_the_next
                 assert second.is_idle_open(wait=0.3)
         finally:
             release.set()
+
+
+def test_looking_for_unread_input_leaves_it_unread():
+    # teardown.has_unread_input peeks: a request waiting in the kernel when
+    # the drain looks must still be whole when it is read.
+    from waitress.teardown import has_unread_input
+
+    left, right = socket.socketpair()
+    with left, right:
+        right.setblocking(False)
+        assert not has_unread_input(right)
+        left.sendall(b"GET")
+        assert wait_until(lambda: has_unread_input(right))
+        assert right.recv(3) == b"GET"
