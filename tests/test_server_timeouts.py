@@ -4,6 +4,7 @@ Found unpinned by a mutation audit: each test fails with the mutation it
 names (a check deleted or weakened in the server), and passes here.
 """
 
+import contextlib
 import io
 import socket
 import threading
@@ -82,17 +83,25 @@ def test_no_write_interest_is_left_once_a_queued_response_is_out():
             assert wait_until(lambda: not channel.write_wanted)
 
 
-def test_lookahead_keeps_an_error_behind_the_response_before_it(recorder):
-    # channel.py _queue_error_locked: a second worker would answer the bad
-    # request, read while the first is served, first, and its close would
-    # cut the response before it.
+@contextlib.contextmanager
+def _served_while_a_request_runs(recorder):
+    """A connection with lookahead whose first request (0.5 s in its
+    application) is being served: what is sent next is read meanwhile."""
     with ThreadedServer(router.app, channel_request_lookahead=1, threads=2) as server:
         with RawConnection(tcp_address(server), timeout=30) as conn:
             conn.send(b"GET /sleepy/?seconds=0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
             assert recorder.wait_for_kind("entered", timeout=10)
-            conn.send(b"BAD\r\n\r\n")
-            first = conn.read_response()
-            second = conn.read_response()
+            yield conn
+
+
+def test_lookahead_keeps_an_error_behind_the_response_before_it(recorder):
+    # channel.py _queue_error_locked: a second worker would answer the bad
+    # request, read while the first is served, first, and its close would
+    # cut the response before it.
+    with _served_while_a_request_runs(recorder) as conn:
+        conn.send(b"BAD\r\n\r\n")
+        first = conn.read_response()
+        second = conn.read_response()
     assert (first.status, first.body) == (200, b"slept")
     assert second.status == 400
 
@@ -101,16 +110,13 @@ def test_lookahead_sends_100_continue_only_after_the_response_before_it(recorder
     # channel.py _maybe_continue_locked and the worker's check at the end of
     # its queue: for a head read while the earlier request is served, the
     # 100 comes after that response, and does come.
-    with ThreadedServer(router.app, channel_request_lookahead=1, threads=2) as server:
-        with RawConnection(tcp_address(server), timeout=30) as conn:
-            conn.send(b"GET /sleepy/?seconds=0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            conn.send(b"POST /echo/ HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
-            first = conn.read_response(skip_continue=False)
-            assert (first.status, first.body) == (200, b"slept")
-            assert conn.read_response(skip_continue=False).status == 100
-            conn.send(b"hello")
-            echoed = conn.read_response()
+    with _served_while_a_request_runs(recorder) as conn:
+        conn.send(b"POST /echo/ HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+        first = conn.read_response(skip_continue=False)
+        assert (first.status, first.body) == (200, b"slept")
+        assert conn.read_response(skip_continue=False).status == 100
+        conn.send(b"hello")
+        echoed = conn.read_response()
     assert echoed.status == 200 and b"\"CONTENT_LENGTH\": \"5\"" in echoed.body
 
 
