@@ -176,3 +176,30 @@ def test_a_file_without_a_descriptor_ending_one_byte_early_ends_the_connection(c
     assert b"\r\nContent-Length: 100000" in head
     assert body == data[:-1]  # then the end: the second request is not served on a misframed stream
     assert "ended 1 bytes before its end" in caplog.text
+
+
+def test_a_file_whose_descriptor_cannot_be_duplicated_is_still_sent_whole(monkeypatch):
+    # output.py send_file_soon: out of descriptors (EMFILE at dup), the file
+    # is read as it goes out, so the worker must keep it open until it is
+    # sent; closing it at once cut the body.
+    import errno
+    import os
+    import types
+
+    import waitress_wasyncore.output_queue as output_queue
+
+    def no_descriptors(fd):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    without_dup = types.SimpleNamespace(**{name: getattr(os, name) for name in dir(os) if not name.startswith("__")})
+    without_dup.dup = no_descriptors
+    monkeypatch.setattr(output_queue, "os", without_dup)
+    with ThreadedServer(filewrapper.app) as server:
+        sock = _small_window(tcp_address(server))
+        with sock:
+            sock.sendall(b"GET /large HTTP/1.0\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(1)
+            received = _read_slowly(sock, filewrapper.LARGE_SIZE + 1, pause=0.001)
+    assert received == filewrapper.LARGE_SIZE
