@@ -37,6 +37,18 @@ def _small_window(target) -> socket.socket:
     return sock
 
 
+@contextlib.contextmanager
+def _downloading(server, request: bytes):
+    """A small-window connection that sent ``request`` and read the head of its answer."""
+    sock = _small_window(tcp_address(server))
+    with sock:
+        sock.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(1)
+        yield sock
+
+
 def test_the_sweep_spares_a_connection_whose_application_is_still_running():
     # channel.py: the sweep's "busy" check.  The request is served, not closed.
     with ThreadedServer(router.app, channel_timeout=1, cleanup_interval=1) as server:
@@ -55,14 +67,10 @@ def test_the_sweep_spares_a_connection_whose_application_is_still_running():
 def test_a_download_longer_than_channel_timeout_is_not_cut_while_its_client_reads(path, size, options):
     app = filewrapper.app if path == "/large" else router.app
     with ThreadedServer(app, channel_timeout=1, cleanup_interval=1, **options) as server:
-        sock = _small_window(tcp_address(server))
-        with sock:
-            # HTTP/1.0: the body as it is, to the close (no chunk framing to count).
-            sock.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += sock.recv(1)
-            received = _read_slowly(sock, size + 1, pause=0.03)  # about 2 MB/s: seconds past the timeout
+        # HTTP/1.0: the body as it is, to the close (no chunk framing to count);
+        # about 2 MB/s, so seconds past the timeout.
+        with _downloading(server, f"GET {path} HTTP/1.0\r\n\r\n".encode()) as sock:
+            received = _read_slowly(sock, size + 1, pause=0.03)
     assert received == size
 
 
@@ -70,14 +78,8 @@ def test_no_write_interest_is_left_once_a_queued_response_is_out():
     # channel.py handle_write: left set, the loop would spin at full CPU on
     # the writable socket for as long as the connection stays open.
     with ThreadedServer(filewrapper.app) as server:
-        sock = _small_window(tcp_address(server))
-        with sock:
-            sock.sendall(b"GET /large HTTP/1.1\r\nHost: x\r\n\r\n")
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += sock.recv(1)
-            assert _read_slowly(sock, filewrapper.LARGE_SIZE - len(head.partition(b"\r\n\r\n")[2]),
-                                pause=0) >= 0
+        with _downloading(server, b"GET /large HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
+            assert _read_slowly(sock, filewrapper.LARGE_SIZE, pause=0) == filewrapper.LARGE_SIZE
             [channel] = [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
             assert wait_until(lambda: not channel.outbuf.pending and not channel.busy)
             assert wait_until(lambda: not channel.write_wanted)
@@ -195,11 +197,6 @@ def test_a_file_whose_descriptor_cannot_be_duplicated_is_still_sent_whole(monkey
     without_dup.dup = no_descriptors
     monkeypatch.setattr(output_queue, "os", without_dup)
     with ThreadedServer(filewrapper.app) as server:
-        sock = _small_window(tcp_address(server))
-        with sock:
-            sock.sendall(b"GET /large HTTP/1.0\r\n\r\n")
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += sock.recv(1)
+        with _downloading(server, b"GET /large HTTP/1.0\r\n\r\n") as sock:
             received = _read_slowly(sock, filewrapper.LARGE_SIZE + 1, pause=0.001)
     assert received == filewrapper.LARGE_SIZE
