@@ -312,6 +312,19 @@ def test_resolver_down_is_a_value_error_of_its_own(monkeypatch):
     )
 
 
+def test_only_the_resolver_s_try_again_is_unavailable(monkeypatch):
+    # Where socket has no EAI_AGAIN, an error without an errno (a host that
+    # cannot be encoded) is still a plain refusal, not "try again later".
+    def resolver(*args, **kw):
+        raise UnicodeError("label too long")
+
+    monkeypatch.setattr(adjustments_module, "EAI_AGAIN", None)
+    monkeypatch.setattr(adjustments_module.socket, "getaddrinfo", resolver)
+    with pytest.raises(ValueError) as info:
+        make(listen="db.example:80")
+    assert type(info.value) is ValueError
+
+
 def test_empty_listen_is_refused():
     with pytest.raises(ValueError, match="listen must name at least one HOST:PORT"):
         make(listen="")

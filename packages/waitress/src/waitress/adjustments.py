@@ -143,7 +143,8 @@ def resolve_listen(entries: Iterable[str], default_port: int, family: int) -> Li
             )
         except (OSError, UnicodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
-            refusal = ResolverUnavailable if getattr(exc, "errno", None) == EAI_AGAIN else ValueError
+            temporary = isinstance(exc, socket.gaierror) and exc.errno == EAI_AGAIN
+            refusal = ResolverUnavailable if temporary else ValueError
             raise refusal(f"Invalid host/port specified. ({entry!r}: {reason})") from None
         for info_family, socktype, proto, _canonname, sockaddr in infos:
             key = (str(sockaddr[0]).split("%", 1)[0], sockaddr[1])
