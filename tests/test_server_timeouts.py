@@ -1,7 +1,7 @@
 """What the idle sweep, the linger and request lookahead must not cut, and must cut.
 
-Found unpinned by a mutation audit: each test fails with the mutation it
-names (a check deleted or weakened in the server), and passes here.
+Found unpinned by a mutation audit: each test names the check in the server
+it guards, and fails when that check is deleted or weakened.
 """
 
 import contextlib

@@ -2,8 +2,8 @@
 
 Every rule on what the fields say about framing lives here (RFC 9112
 6.1-6.3, RFC 9110 7.2; the grammar of a line is ``head.py``'s, of a chunk
-``chunked.py``'s): one Host, a strict Content-Length, Transfer-Encoding only as a lone final
-``chunked`` and never together with Content-Length.  A field that decides
+``chunked.py``'s): one Host, a strict Content-Length, Transfer-Encoding
+only as a lone final ``chunked`` and never together with Content-Length.  A field that decides
 framing is either understood exactly or the request is refused.  So is a
 second Content-Type: it is a single value (RFC 9110 8.3), and two of them
 could be read differently by a proxy in front and by the application.

@@ -46,7 +46,8 @@ class RequestParser:
 
     A head (request line and fields, final empty line included) of
     ``max_header_size`` bytes or more is refused with 431 (414 when the
-    request line alone is that long), as is a trailer section that long; a body of ``max_body_size`` bytes or more with 413,
+    request line alone is that long), as is a trailer section that long;
+    a body of ``max_body_size`` bytes or more with 413,
     before it is read when Content-Length announces it.  A chunked body is
     measured as sent, its framing included.
     """

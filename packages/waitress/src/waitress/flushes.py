@@ -1,7 +1,8 @@
 """Delayed flushes: output a worker gathers goes out within FLUSH_DELAY.
 
-A worker streaming a body in pieces (from any iterable but a list, such as
-the ones Flask and Django return, or through the ``write()`` callable) gathers them
+A worker streaming a body in pieces (from any iterable but a list, such
+as the ones Flask and Django return, or through the ``write()`` callable)
+gathers them
 (``HTTPChannel.write_later``) and sends them in one system call when the
 body ends or enough has gathered.  If the application pauses in between,
 the loop must send what is gathered anyway, so that a stream of events
