@@ -1,0 +1,102 @@
+"""How a connection's last response ends, and how long a stop waits for one.
+
+Found unpinned by a mutation audit: each test names the check in the
+server it guards and fails when that check is deleted or its constant
+changed.
+"""
+
+import logging
+import threading
+
+import waitress.connection_slots
+from fixtureapps import gate
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    connect,
+    read_until_closed,
+    tcp_address,
+    wait_until,
+)
+from waitress.channel import HTTPChannel
+
+MIB = 1024 * 1024
+
+
+def _channels(server):
+    return [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
+
+
+# -- channel.py _close_when_sent: the FIN behind a queued last response ---------
+
+
+def test_a_last_response_that_had_to_be_queued_is_followed_by_our_fin_at_once(monkeypatch):
+    """A body delimited by the close (HTTP/1.0 kept alive, no length) ends
+    the connection by the server's choice, and it is more than the socket
+    takes at once: the worker leaves the rest queued, so the FIN cannot go
+    with it.  Once the loop has sent the last byte, the FIN follows at once
+    (the client sees the end while the server still lingers), not at the
+    end of the linger (made long here)."""
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 60.0)
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_MAX_SECONDS", 60.0)
+    piece = b"q" * MIB
+
+    def unmeasured(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        for _ in range(8):
+            yield piece
+
+    with ThreadedServer(unmeasured) as server:
+        with connect(tcp_address(server), timeout=20, receive_buffer=65536) as client:
+            client.sendall(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            received, how = read_until_closed(client)  # a timeout here: no FIN came
+            assert how == "fin"
+            assert received.endswith(b"\r\n\r\n" + piece * 8)
+            [channel] = _channels(server)
+            assert channel.lingering and not channel.closed
+        # Our close ends the linger.
+        assert wait_until(lambda: not _channels(server))
+
+
+# -- lifecycle.py SHUTDOWN_TIMEOUT: the drain's deadline (5 s) ------------------
+
+
+def test_a_request_that_needs_two_seconds_more_when_the_stop_begins_is_answered(recorder):
+    """In-flight requests get SHUTDOWN_TIMEOUT (5 s) to finish: one whose
+    application returns 2 s after ``close()`` is answered whole, with
+    ``Connection: close``."""
+    with ThreadedServer(gate.app, join_timeout=30) as server, gate.released():
+        with RawConnection(tcp_address(server), timeout=30) as conn:
+            conn.request("GET", "/slow")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            closer = threading.Thread(target=server.close, daemon=True)
+            closer.start()
+            threading.Event().wait(2.0)
+            gate.GATE.set()
+            response = conn.read_response()
+            closer.join(30)
+    assert (response.status, response.body) == (200, b"released")
+    assert response.header("Connection") == "close"
+
+
+def test_a_request_still_running_at_the_drain_deadline_does_not_hold_the_stop(recorder, caplog):
+    """An application that never returns is cut off at the drain's deadline
+    (5 s): the stop ends then, by the deadline's own timer, not by the
+    caller's fallback wait (which would say "did not stop within")."""
+    caplog.set_level(logging.INFO, logger="waitress")
+    context = ThreadedServer(gate.app, join_timeout=30)
+    server = context.__enter__()
+    try:
+        with RawConnection(tcp_address(server), timeout=30) as stuck:
+            stuck.request("GET", "/stuck")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            closer = threading.Thread(target=server.close, daemon=True)
+            closer.start()
+            closer.join(20)  # the deadline is 5 s
+            assert not closer.is_alive(), "close() still waiting 20 s after the stop began"
+            assert not recorder.notes("left"), "the application was not cut off: it returned"
+            assert stuck.closed_by_server(timeout=10)
+    finally:
+        gate.GATE.set()
+        context.__exit__(None, None, None)
+    assert "did not stop within" not in caplog.text
