@@ -143,7 +143,7 @@ class _NotedCondition(threading.Condition):
 
 def test_a_worker_held_at_the_output_watermark_is_woken_when_the_client_reads(monkeypatch):
     """A worker that waits because more than ``outbuf_high_watermark`` bytes
-    are queued is woken by the send that brings the queue down, not left to
+    are queued is woken by the send that empties the queue, not left to
     find out at its next periodic look (once a second)."""
     waits = []
     monkeypatch.setattr(
