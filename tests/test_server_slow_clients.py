@@ -6,8 +6,9 @@ test; ``channel_timeout`` is 1 s and the sweep runs every second.
 """
 
 import socket
+import threading
 
-from server_support import ThreadedServer, connect, tcp_address
+from server_support import RawConnection, ThreadedServer, connect, tcp_address
 
 MIB = 1024 * 1024
 
@@ -39,3 +40,44 @@ def test_a_body_that_stops_halfway_is_swept_however_fast_its_first_half_came():
             client.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (20 * MIB))
             client.sendall(b"h" * (10 * MIB))
             assert _closed_within(client, 15), "the stalled upload was never swept"
+
+
+def _echo_length(environ, start_response):
+    body = environ["wsgi.input"].read()
+    answer = b"%d" % len(body)
+    start_response("200 OK", [("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+def _send_slowly(sock: socket.socket, pieces: int, size: int) -> bool:
+    """``pieces`` pieces of ``size`` bytes, one every 100 ms; False once the server cut it."""
+    pause = threading.Event()
+    try:
+        for _ in range(pieces):
+            sock.sendall(b"s" * size)
+            pause.wait(0.1)
+    except OSError:
+        return False
+    return True
+
+
+def test_a_body_arriving_at_three_times_the_minimum_rate_is_served():
+    """channel.py MIN_BODY_RATE (500 bytes a second): 1,500 bytes a second
+    for three times ``channel_timeout`` is a slow upload, and is served."""
+    pieces, size = 60, 150
+    with ThreadedServer(_echo_length, channel_timeout=2, cleanup_interval=1) as server:
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (pieces * size))
+            assert _send_slowly(conn.sock, pieces, size)
+            response = conn.read_response()
+    assert (response.status, response.body) == (200, b"%d" % (pieces * size))
+
+
+def test_a_body_arriving_at_a_fifth_of_the_minimum_rate_is_swept():
+    """channel.py MIN_BODY_RATE (500 bytes a second): 100 bytes a second is
+    cut off once it is ``channel_timeout`` behind, though bytes keep coming."""
+    with ThreadedServer(_echo_length, channel_timeout=2, cleanup_interval=1) as server:
+        with connect(tcp_address(server), timeout=20) as client:
+            client.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+            # 15 s at most: the cut comes some 3 s in.
+            assert not _send_slowly(client, 150, 10), "a body at 100 bytes a second was never cut"
