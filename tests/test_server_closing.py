@@ -6,6 +6,7 @@ changed.
 """
 
 import logging
+import socket
 import threading
 
 import waitress.connection_slots
@@ -100,3 +101,62 @@ def test_a_request_still_running_at_the_drain_deadline_does_not_hold_the_stop(re
         gate.GATE.set()
         context.__exit__(None, None, None)
     assert "did not stop within" not in caplog.text
+
+
+# -- channel.py _peer_eof: a half-close while the response is queued ------------
+
+
+def test_a_client_that_half_closes_while_its_response_is_queued_gets_all_of_it():
+    """The client sends its request and shuts down its sending side (as
+    ``nc -N`` does) while most of the response still waits in the server's
+    queue, no worker serving it any more: the EOF must not close the
+    connection before the queue is sent."""
+    body = b"h" * (8 * MIB)
+
+    def large(environ, start_response):
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+
+    with ThreadedServer(large) as server:
+        with connect(tcp_address(server), timeout=20, receive_buffer=65536) as client:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            first = client.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200 ")
+            [channel] = _channels(server)
+            assert wait_until(lambda: not channel.busy)
+            assert channel.outbuf.pending, "the test needs the response queued"
+            client.shutdown(socket.SHUT_WR)
+            rest, how = read_until_closed(client)
+    assert first + rest == b"".join([first.partition(b"\r\n\r\n")[0], b"\r\n\r\n", body])
+    assert how == "fin"
+
+
+# -- channel.py awaits_delivery: the drain and a client that sent more ----------
+
+
+def test_the_drain_lets_a_client_that_sent_more_close_first(monkeypatch, recorder):
+    """A request is in flight when the stop begins, and its client sends
+    another behind it (not read: the drain takes no new requests).  Once the
+    response (``Connection: close``) is delivered, the connection is not
+    closed at once, as an idle pool's is: what the client sent makes it
+    linger as any, until the client closes (the silence allowed is made
+    long here), so that the close does not reset what the client sends."""
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 60.0)
+    with ThreadedServer(gate.app, join_timeout=30) as server, gate.released():
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.request("GET", "/in-flight")
+            assert recorder.wait_for_kind("entered", timeout=10)
+            [channel] = _channels(server)
+            closer = threading.Thread(target=server.close, daemon=True)
+            closer.start()
+            assert wait_until(lambda: channel.draining)
+            conn.request("GET", "/next")
+            assert wait_until(lambda: channel.input_dropped)
+            gate.GATE.set()
+            response = conn.read_response()
+            assert (response.status, response.header("Connection")) == (200, "close")
+            assert wait_until(lambda: channel.lingering)
+            # (Our FIN came with the response: only the server's side can tell.)
+            assert not wait_until(lambda: channel.closed, timeout=1.0), "closed though its client sent more"
+        closer.join(30)  # the client's close ends the linger, and the stop
+        assert not closer.is_alive()
