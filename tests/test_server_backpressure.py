@@ -165,3 +165,42 @@ def test_a_worker_held_at_the_output_watermark_is_woken_when_the_client_reads(mo
             assert conn.read_response().body == body
     assert waits, "the worker never waited: the test did not reach the watermark"
     assert any(waits), "every wait at the watermark ran to its timeout"
+
+
+# -- output.py write_later: how much a worker gathers before sending ------------
+
+
+class _NotingGathered(HTTPChannel):
+    """Notes the pieces and bytes of each batch gathered, as it is taken."""
+
+    batches = []
+
+    def _take_gathered_locked(self):
+        if self.gathered is not None:
+            type(self).batches.append((len(self.gathered), self.gathered_size))
+        return super()._take_gathered_locked()
+
+
+@pytest.mark.parametrize("pieces, size", [(5000, 10), (40, 100_000)], ids=["many-small", "few-large"])
+def test_a_streamed_body_is_sent_by_128_pieces_or_256_kib_at_most(pieces, size):
+    """What an application streams is gathered to go out in one send, but
+    no more than 128 pieces (one ``sendmsg``'s worth, however fast they come)
+    nor 256 KiB (memory held outside the output queue, which the watermark
+    does not see)."""
+    piece = b"g" * size
+
+    def streaming(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        for _ in range(pieces):
+            yield piece
+
+    _NotingGathered.batches = []
+    with ThreadedServer(streaming) as server:
+        server.channel_class = _NotingGathered
+        with RawConnection(tcp_address(server), timeout=30) as conn:
+            conn.request("GET", "/")
+            assert conn.read_response().body == piece * pieces
+    batches = _NotingGathered.batches
+    assert batches and sum(count for count, _ in batches) >= pieces
+    assert max(count for count, _ in batches) <= 128
+    assert max(total for _, total in batches) < 256 * 1024 + size
