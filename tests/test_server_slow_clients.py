@@ -7,8 +7,10 @@ test; ``channel_timeout`` is 1 s and the sweep runs every second.
 
 import socket
 import threading
+import time
 
-from server_support import RawConnection, ThreadedServer, connect, tcp_address
+from server_support import RawConnection, ThreadedServer, connect, tcp_address, wait_until
+from waitress.channel import HTTPChannel
 
 MIB = 1024 * 1024
 
@@ -81,3 +83,30 @@ def test_a_body_arriving_at_a_fifth_of_the_minimum_rate_is_swept():
             client.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
             # 15 s at most: the cut comes some 3 s in.
             assert not _send_slowly(client, 150, 10), "a body at 100 bytes a second was never cut"
+
+
+def test_a_connection_s_idle_time_counts_from_the_last_byte_of_its_response():
+    """output.py _send_locked: what a worker sends at once is activity, as
+    what the loop sends is.  Otherwise a connection whose response took
+    longer than ``channel_timeout`` to stream out (to a client reading as
+    fast as it came) was idle, for the sweep, from its request on, and was
+    closed under the client's next request."""
+    sent_last = []
+
+    def paced(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        pause = threading.Event()
+        for index in range(3):
+            pause.wait(0.2)
+            if index == 2:
+                sent_last.append(time.monotonic())
+            yield b"piece %d\n" % index
+
+    with ThreadedServer(paced, channel_timeout=30) as server:
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.request("GET", "/")
+            assert conn.read_response().body == b"piece 0\npiece 1\npiece 2\n"
+            [channel] = [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
+            assert wait_until(lambda: not channel.busy)
+            assert channel.last_output >= sent_last[0]
+            assert channel.last_activity >= sent_last[0]
