@@ -160,3 +160,24 @@ def test_the_drain_lets_a_client_that_sent_more_close_first(monkeypatch, recorde
             assert not wait_until(lambda: channel.closed, timeout=1.0), "closed though its client sent more"
         closer.join(30)  # the client's close ends the linger, and the stop
         assert not closer.is_alive()
+
+
+def test_the_drain_leaves_a_connection_already_lingering_to_its_linger(monkeypatch):
+    """channel.py shutdown_gracefully: a connection answered and lingering
+    (here after a 400) when the stop begins is not closed then: its close
+    still waits for the client's, or for its silence, so that what the
+    client sends meanwhile cannot reset its answer.  (The silence allowed
+    is 4 s here, so the checks run every second.)"""
+    monkeypatch.setattr(waitress.connection_slots, "LINGER_IDLE_SECONDS", 4.0)
+    with ThreadedServer(gate.app, join_timeout=30) as server:
+        with RawConnection(tcp_address(server), timeout=20) as conn:
+            conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n")
+            assert conn.read_response().status == 400
+            [channel] = _channels(server)
+            assert wait_until(lambda: channel.lingering)
+            closer = threading.Thread(target=server.close, daemon=True)
+            closer.start()
+            assert wait_until(lambda: server._shutting_down)
+            assert not wait_until(lambda: channel.closed, timeout=2.0), "the drain closed a lingering connection"
+        closer.join(30)  # the client's close ends the linger, and the stop
+        assert not closer.is_alive()
