@@ -420,6 +420,7 @@ TRUST_CASES = [
     ("one past the highest port", {"HTTP_X_FORWARDED_PORT": "65536"}, {}, "X-Forwarded-Port"),
     ("trusted, nothing trusted: proxy headers removed", ALL_FORGED,
      {"trusted_proxy_headers": None}, merged(NONE_OF_THEM, UNCHANGED)),
+    ("an empty quoted for", {"HTTP_FORWARDED": 'for=""'}, FORWARDED, "Forwarded"),
 ]
 
 
@@ -477,6 +478,15 @@ def test_malformed_error_carries_header_reason_and_value():
     assert "http or https" in error.reason
     assert str(error) == 'Header "X-Forwarded-Proto" malformed. ' + error.reason
     assert "gopher" not in str(error)
+
+
+@pytest.mark.parametrize("value", ['"', '"192.0.2.43', '"a"b"'])
+def test_unbalanced_quotes_are_named_as_such(value):
+    environ = make_environ({"HTTP_X_FORWARDED_FOR": value}, PROXY)
+    settings = ProxySettings(trusted_proxy=PROXY, trusted_proxy_headers={"x-forwarded-for"})
+    with pytest.raises(MalformedProxyHeader) as info:
+        apply_proxy_headers(environ, settings)
+    assert info.value.reason == "unbalanced quotes"
 
 
 def test_settings_shared_between_calls_are_not_mutated():

@@ -31,6 +31,23 @@ def test_removed_headers_are_logged_in_a_stable_order(caplog):
     assert caplog.records[0].name == "waitress"
 
 
+def test_all_six_are_listed_by_their_wire_names(caplog):
+    caplog.set_level(logging.WARNING, logger="waitress")
+    environ = environ_with({
+        "HTTP_FORWARDED": "for=a",
+        "HTTP_X_FORWARDED_FOR": "1.1.1.1",
+        "HTTP_X_FORWARDED_HOST": "h",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_PORT": "443",
+        "HTTP_X_FORWARDED_BY": "2.2.2.2",
+    })
+    apply_proxy_headers(environ, ProxySettings(log_untrusted_proxy_headers=True))
+    assert messages(caplog) == [
+        "Removed untrusted headers (Forwarded, X-Forwarded-For, X-Forwarded-Host, "
+        "X-Forwarded-Proto, X-Forwarded-Port, X-Forwarded-By)" + REMOVED_TAIL
+    ]
+
+
 def test_only_untrusted_ones_are_listed_for_a_trusted_peer(caplog):
     caplog.set_level(logging.WARNING, logger="waitress")
     environ = environ_with({"HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "x"},

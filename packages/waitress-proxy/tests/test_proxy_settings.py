@@ -58,6 +58,16 @@ def test_unknown_header_name_message():
         assert name in message
 
 
+def test_unknown_header_names_are_all_listed_in_waitress_words():
+    with pytest.raises(ValueError) as info:
+        ProxySettings(trusted_proxy_headers="x-foo forwarded x-bar")
+    assert str(info.value) == (
+        "Received unknown trusted_proxy_headers value (x-bar, x-foo) expected one of "
+        "forwarded, x-forwarded-by, x-forwarded-for, x-forwarded-host, "
+        "x-forwarded-port, x-forwarded-proto"
+    )
+
+
 def test_forwarded_and_x_forwarded_are_exclusive():
     with pytest.raises(ValueError) as info:
         ProxySettings(trusted_proxy="1.2.3.4",
@@ -81,7 +91,9 @@ def test_count_none_is_one():
 @pytest.mark.parametrize(
     "given, expected",
     [(None, None), ("", None), ("  ", None), ("10.0.0.1", "10.0.0.1"),
-     ("[::1]", "::1"), ("*", "*"), ("localhost", "localhost")],
+     ("[::1]", "::1"), ("*", "*"), ("localhost", "localhost"),
+     # Only a bracket pair is taken off; one bracket is left for the compare to refuse.
+     ("::1]", "::1]"), ("[::1", "[::1")],
 )
 def test_trusted_proxy_normalized(given, expected):
     assert ProxySettings(trusted_proxy=given).trusted_proxy == expected
