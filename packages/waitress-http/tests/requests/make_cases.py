@@ -497,7 +497,7 @@ invalid(
     102,
     "cve_2019_16785_bare_cr_in_header",
     head("GET / HTTP/1.1", "Host: example.com")[:-2] + b"X-Header: x\rContent-Length: 0\r\n\r\n",
-    detail="Bare CR or LF",
+    detail="Bare CR or LF found in header line",
 )
 invalid(
     103,
@@ -510,7 +510,7 @@ invalid(
     104,
     "lf_only_request",
     b"GET / HTTP/1.1\nHost: example.com\n\n",
-    detail="Bare CR or LF",
+    detail="Bare CR or LF found in request line",
     version=None,
 )
 invalid(
@@ -531,7 +531,7 @@ invalid(
     107,
     "bare_cr_in_request_line",
     b"GET /\r HTTP/1.1\r\nHost: example.com\r\n\r\n",
-    detail="Bare CR or LF",
+    detail="Bare CR or LF found in request line",
     version=None,
 )
 invalid(
@@ -1052,6 +1052,36 @@ invalid(
     code=431,
     version=None,
     options={"max_header_size": 100},
+)
+
+# Found by a mutation audit: the details that name the problem and where it is.
+invalid(
+    254,
+    "bare_cr_and_bare_lf_in_one_head",  # as many CRs as LFs, still no CRLF pairs
+    head("GET / HTTP/1.1", "Host: example.com")[:-2] + b"X-A: a\rb\r\nX-B: c\nd\r\n\r\n",
+    detail="Bare CR or LF found in header line",
+)
+invalid(255, "empty_target_between_two_spaces", head("GET  HTTP/1.1", "Host: example.com"),
+        detail="Start line is invalid", version=None)
+# A head with a bad field takes a slower path; the request line is still
+# judged first, as on the fast path.
+invalid(256, "connect_origin_form_then_a_bad_field",
+        head("CONNECT / HTTP/1.1", "Host: example.com", "X-A: \x01"), detail="CONNECT needs")
+invalid(257, "asterisk_with_get_then_a_bad_field",
+        head("GET * HTTP/1.1", "Host: example.com", "X-A: \x01"), detail="only allowed with OPTIONS")
+invalid(258, "control_byte_in_the_first_field", head("GET / HTTP/1.1", "X-Abc: a\x01", "Host: example.com"),
+        detail="control character '\\x01' in the value of 'X-Abc'")
+# Client text quoted in a detail is cut after 40 characters.
+invalid(259, "name_of_40_characters_before_a_space", head("GET / HTTP/1.1", "Host: a", "N" * 40 + " : v"),
+        detail="whitespace between field name '" + "N" * 40 + "' and colon")
+invalid(260, "name_of_41_characters_before_a_space", head("GET / HTTP/1.1", "Host: a", "N" * 41 + " : v"),
+        detail="whitespace between field name '" + "N" * 40 + "...' and colon")
+invalid(
+    261,
+    "trailer_name_followed_by_a_space",
+    chunked_post(b"1\r\nx\r\n0\r\n", b"X-T : a\r\n\r\n"),
+    detail="Invalid trailer: whitespace between field name 'X-T' and colon",
+    requests=[req("POST", headers=TE_CHUNKED, body=b"x", chunked=True)],
 )
 
 
