@@ -126,8 +126,9 @@ class TestStartResponse:
 
     @pytest.mark.parametrize(
         "version, headers",
-        [("1.1", []), ("1.0", []), ("1.1", [("Content-Length", "5")])],
-        ids=["chunked", "until-close", "length-short"],
+        [("1.1", []), ("1.0", []), ("1.1", [("Content-Length", "5")]),
+         ("1.1", [("Content-Length", "2")])],
+        ids=["chunked", "until-close", "length-short", "length-one-byte-short"],
     )
     def test_write_after_the_end_is_an_error(self, version, headers):
         """From an iterable's close() or a thread left behind, the bytes would
@@ -605,6 +606,14 @@ class TestFraming:
         response.set_content_length(3)
         status_line, headers, body = run(response, [b"abc"], app_iter=generator())
         assert value(headers, "Content-Length") == "3"
+
+    def test_a_set_length_of_zero_is_a_length(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        response.set_content_length(0)
+        status_line, headers, body = run(response, [])
+        assert value(headers, "Content-Length") == "0" and body == b""
+        assert not response.close_connection
 
     def test_set_content_length_too_late(self):
         response, _ = make()
@@ -1137,3 +1146,44 @@ def test_the_response_caches_stay_bounded_under_ever_new_values():
         assert len(response_checks.checked_headers) <= response_checks.CACHE_LIMIT
         assert len(response_checks.name_kinds) <= response_checks.CACHE_LIMIT
         assert len(response_checks.status_codes) <= response_checks.CACHE_LIMIT
+
+
+def test_the_added_lines_are_spelled_as_waitress_spells_them():
+    # Byte for byte (http.client would forgive a missing space or odd case).
+    response, _ = make()
+    response.start_response("200 OK", [("Content-Length", "0")])
+    assert b"\r\nServer: waitress\r\n" in response.head_bytes()
+    response, _ = make()
+    response.start_response("200 OK", [("Content-Length", "0"), ("Server", "app/2")])
+    assert b"\r\nServer: app/2\r\nDate: " in response.head_bytes()
+    assert b"\r\nVia: waitress\r\n" in response.head_bytes()
+    response, _ = make()
+    response.start_response("205 Reset Content", [])
+    assert b"\r\nContent-Length: 0\r\n" in response.head_bytes()
+
+
+def test_by_default_the_server_is_waitress_and_logs_to_its_logger(caplog):
+    caplog.set_level("WARNING", logger="waitress")
+    response = Response("1.1", "GET", True)
+    response.start_response("200 OK", [("Content-Length", "5")])
+    status_line, headers, _ = run(response, [b"abc"])
+    assert value(headers, "Server") == "waitress"
+    assert [record.name for record in caplog.records] == ["waitress"]
+    assert "too few bytes (3)" in caplog.records[0].getMessage()
+
+
+def test_whole_before_start_response_is_refused():
+    response, _ = make()
+    with pytest.raises(RuntimeError, match="start_response"):
+        response.whole(b"data")
+
+
+@pytest.mark.parametrize("version, headers", [("1.1", [("Content-Length", "3")]), ("1.0", [])])
+def test_a_view_that_is_not_contiguous_never_reaches_the_socket_as_a_view(version, headers):
+    # sendmsg() refuses a non-contiguous buffer: the bytes go out as a copy.
+    response, _ = make(version=version)
+    response.start_response("200 OK", headers)
+    response.prepare(generator())
+    out = response.body(memoryview(b"abcdef")[::2])
+    assert all(memoryview(buffer).c_contiguous for buffer in out)
+    assert b"".join(out).endswith(b"\r\n\r\nace")
