@@ -221,6 +221,7 @@ class TestUrlPrefix:
             ("//app//", "/app"),
             ("/a/b/", "/a/b"),
             ("  /app  ", "/app"),
+            ("/Xray/", "/Xray"),  # only slashes are stripped
         ],
     )
     def test_normalised(self, prefix, script_name):
@@ -447,3 +448,37 @@ def test_a_cached_target_gives_the_same_path_and_query():
     again = build("/app/x?q=1", builder=builder)
     assert (again["SCRIPT_NAME"], again["PATH_INFO"], again["QUERY_STRING"]) == \
         (first["SCRIPT_NAME"], first["PATH_INFO"], first["QUERY_STRING"]) == ("/app", "/x", "q=1")
+
+
+def test_a_url_prefix_of_none_is_no_prefix():
+    environ = build("/a", builder=EnvironBuilder("example.invalid", "8080", url_prefix=None))
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("", "/a")
+
+
+def test_path_and_query_asked_twice_gives_the_same_answer():
+    builder = EnvironBuilder("example.invalid", "8080", url_prefix="/app")
+    first = builder.path_and_query("/app/x%20y?q=1")
+    assert first == ("/x y", "q=1")
+    assert builder.path_and_query("/app/x%20y?q=1") == first
+
+
+def test_a_dropped_header_leaves_nothing_behind():
+    builder = EnvironBuilder("localhost", "80", drop_keys=["HTTP_X_FORWARDED_FOR"])
+    plain = build(builder=builder, headers=[("Host", "h")])
+    dropped = build(builder=builder, headers=[("Host", "h"), ("X-Forwarded-For", "1.2.3.4")])
+    assert dropped.keys() == plain.keys()
+
+
+@pytest.mark.parametrize(
+    "target, parts",
+    [
+        ("http://example.com/p?q=1", ("/p", "q=1")),
+        ("http://example.com?q=1", ("/", "q=1")),
+        ("http://example.com", ("/", "")),
+        ("/p?q=1", ("/p", "q=1")),
+    ],
+)
+def test_split_target_gives_one_leading_slash(target, parts):
+    from waitress_http import split_target
+
+    assert split_target(target) == parts
