@@ -407,6 +407,8 @@ class TestStartResponse:
         assert response.status is None
         assert response.status_code is None
         assert response.send_body
+        assert response.declared_length is None
+        assert not (response.delimited_by_close or response.cut_looks_complete)
         with pytest.raises(RuntimeError):
             response.head_bytes()
         with pytest.raises(RuntimeError):
@@ -614,6 +616,12 @@ class TestFraming:
         status_line, headers, body = run(response, [])
         assert value(headers, "Content-Length") == "0" and body == b""
         assert not response.close_connection
+
+    def test_a_negative_length_is_refused(self):
+        response, _ = make()
+        response.start_response("200 OK", [])
+        with pytest.raises(ValueError, match="negative"):
+            response.set_content_length(-1)
 
     def test_set_content_length_too_late(self):
         response, _ = make()
@@ -846,6 +854,13 @@ class TestNoBodyStatuses:
         assert body == b""
         assert not response.close_connection
         assert "(205 Reset Content)" in log.messages[0]
+
+    def test_a_205_to_connect_has_no_length_either(self):
+        """RFC 9110 9.3.6 forbids Content-Length in any 2xx to CONNECT, 205 included."""
+        response, _ = make(method="CONNECT", keep_alive=False)
+        response.start_response("205 Reset Content", [])
+        status_line, got, body = run(response, [])
+        assert "content-length" not in names(got) and body == b""
 
     @pytest.mark.parametrize("headers", [[], [("Content-Length", "5")]])
     def test_a_2xx_to_connect_has_no_framing_and_no_content(self, headers):
