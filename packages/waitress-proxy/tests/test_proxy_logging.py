@@ -3,7 +3,7 @@
 import logging
 
 import pytest
-from waitress_proxy import ProxySettings, apply_proxy_headers
+from waitress_proxy import MalformedProxyHeader, ProxySettings, apply_proxy_headers
 
 REMOVED_TAIL = ". Waitress recommends these be removed upstream."
 
@@ -147,3 +147,22 @@ def test_unknown_tokens_of_untrusted_elements_are_not_logged(caplog):
     apply_proxy_headers(environ, settings)
     assert messages(caplog) == ["Unknown Forwarded token: ext"]
     assert environ["REMOTE_ADDR"] == "1.1.1.1"
+
+
+@pytest.mark.parametrize(
+    "length, logged",
+    [(256, "v" * 256), (300, "v" * 256 + "... (44 more characters)")],
+)
+def test_a_malformed_value_is_logged_whole_up_to_256_characters(length, logged):
+    error = MalformedProxyHeader("X-Forwarded-Proto", "bad", "v" * length)
+    assert error.log_args("192.0.2.1") == ("X-Forwarded-Proto", "192.0.2.1", "bad", logged)
+
+
+def test_control_characters_are_escaped_in_the_log_and_nothing_else():
+    # C0, DEL and C1 (NEL among them) could forge a log line; space, '~' and
+    # NBSP are text.
+    raw = "\x00\x1f \x7e\x7f\x85\x9f\xa0"
+    escaped = "\\x00\\x1f ~\\x7f\\x85\\x9f\xa0"
+    error = MalformedProxyHeader("X-Forwarded-For", "bad " + raw, raw)
+    assert error.log_args(None)[2:] == ("bad " + escaped, escaped)
+
