@@ -489,6 +489,23 @@ def test_unbalanced_quotes_are_named_as_such(value):
     assert info.value.reason == "unbalanced quotes"
 
 
+@pytest.mark.parametrize(
+    "key, value, reason",
+    [
+        ("HTTP_X_FORWARDED_FOR", "[2001:db8::1", "unbalanced brackets"),
+        ("HTTP_X_FORWARDED_HOST", "[::1", "unbalanced brackets"),
+        ("HTTP_X_FORWARDED_FOR", "1:2:3", "invalid address"),
+    ],
+)
+def test_the_reason_names_what_is_wrong(key, value, reason):
+    # The reason reaches the 400 page and the log: it must name the fault,
+    # not whatever a later check trips over.
+    environ = make_environ({key: value}, PROXY)
+    with pytest.raises(MalformedProxyHeader) as info:
+        apply_proxy_headers(environ, ProxySettings(trusted_proxy=PROXY, trusted_proxy_headers=X_HEADERS))
+    assert info.value.reason == reason
+
+
 def test_settings_shared_between_calls_are_not_mutated():
     settings = ProxySettings(trusted_proxy=PROXY, trusted_proxy_headers=X_HEADERS)
     first = make_environ({"HTTP_X_FORWARDED_FOR": "1.1.1.1"}, PROXY)
