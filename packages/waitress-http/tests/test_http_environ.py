@@ -482,3 +482,9 @@ def test_split_target_gives_one_leading_slash(target, parts):
     from waitress_http import split_target
 
     assert split_target(target) == parts
+
+
+@pytest.mark.parametrize("raw, path", [("//a", "/a"), ("///a//b", "/a//b"), ("/%2F/a", "/a"), ("//Xa", "/Xa")])
+def test_decode_path_leaves_one_leading_slash(raw, path):
+    # waitress's task calls decode_path directly, without split_target.
+    assert decode_path(raw) == path
