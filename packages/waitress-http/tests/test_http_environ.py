@@ -455,13 +455,6 @@ def test_a_url_prefix_of_none_is_no_prefix():
     assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("", "/a")
 
 
-def test_path_and_query_asked_twice_gives_the_same_answer():
-    builder = EnvironBuilder("example.invalid", "8080", url_prefix="/app")
-    first = builder.path_and_query("/app/x%20y?q=1")
-    assert first == ("/x y", "q=1")
-    assert builder.path_and_query("/app/x%20y?q=1") == first
-
-
 def test_a_dropped_header_leaves_nothing_behind():
     builder = EnvironBuilder("localhost", "80", drop_keys=["HTTP_X_FORWARDED_FOR"])
     plain = build(builder=builder, headers=[("Host", "h")])
