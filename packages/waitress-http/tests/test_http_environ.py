@@ -469,6 +469,7 @@ def test_a_dropped_header_leaves_nothing_behind():
         ("http://example.com?q=1", ("/", "q=1")),
         ("http://example.com", ("/", "")),
         ("/p?q=1", ("/p", "q=1")),
+        ("http://Xample.test/p", ("/p", "")),  # only '/' and '?' end the authority
     ],
 )
 def test_split_target_gives_one_leading_slash(target, parts):

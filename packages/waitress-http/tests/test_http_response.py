@@ -696,6 +696,15 @@ class TestLengthMismatch:
             "application returned too few bytes (5) for specified Content-Length (10) via app_iter"
         ]
 
+    def test_one_byte_too_few_closes(self):
+        response, log = make()
+        response.start_response("200 OK", [("Content-Length", "3")])
+        run(response, [b"ab"], app_iter=generator())
+        assert response.close_connection
+        assert log.messages == [
+            "application returned too few bytes (2) for specified Content-Length (3) via app_iter"
+        ]
+
     def test_no_bytes_at_all_for_declared_length_closes(self):
         response, log = make()
         response.start_response("200 OK", [("Content-Length", "10")])
