@@ -212,7 +212,15 @@ def check_target_form(method: str, target: str, version: str) -> None:
 
 
 def reject_field_lines(block: str, version: Optional[str], what: str = "header") -> None:
-    """Raise a 400 naming the first bad line of ``block`` (CRLF-separated lines)."""
+    """Raise a 400 naming the first bad line of ``block`` (CRLF-separated lines).
+
+    A bare CR or LF is named first, in the words the parser uses when it
+    meets one in a section still arriving: the detail must not depend on
+    how the bytes were cut.
+    """
+    unpaired = block.replace("\r\n", "")
+    if "\r" in unpaired or "\n" in unpaired:
+        raise BadRequest(f"Bare CR or LF found in {what} line", version)
     for line in block.split("\r\n"):
         problem = field_line_problem(line)
         if problem is not None:
@@ -221,9 +229,10 @@ def reject_field_lines(block: str, version: Optional[str], what: str = "header")
 
 
 def field_line_problem(line: str) -> Optional[str]:
-    """Say what is wrong with one field line (without its CRLF), or None."""
-    if "\r" in line or "\n" in line:
-        return "bare CR or LF found in header line"
+    """Say what is wrong with one field line (without its CRLF), or None.
+
+    A bare CR or LF is the caller's to find (``reject_field_lines``).
+    """
     if not line:
         return None
     if line[0] in " \t":
