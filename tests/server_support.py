@@ -111,6 +111,13 @@ def tcp_address(server: Any) -> Tuple[str, int]:
     return str(server.effective_host), int(server.effective_port)
 
 
+def open_channels(server: Any) -> List[Any]:
+    """The server's HTTP connections, as its socket map holds them now."""
+    from waitress.channel import HTTPChannel
+
+    return [obj for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)]
+
+
 def listen_addresses(server: Any) -> List[Tuple[str, int]]:
     """Every TCP ``(host, port)`` a server listens on (one or several)."""
     if hasattr(server, "effective_listen"):

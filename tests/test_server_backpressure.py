@@ -18,6 +18,7 @@ from server_support import (
     RawConnection,
     ThreadedServer,
     connect,
+    open_channels,
     read_until_closed,
     tcp_address,
     wait_until,
@@ -28,8 +29,8 @@ MIB = 1024 * 1024
 
 
 def _only_channel(server) -> HTTPChannel:
-    assert wait_until(lambda: [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)])
-    [channel] = [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
+    assert wait_until(lambda: open_channels(server))
+    [channel] = open_channels(server)
     return channel
 
 

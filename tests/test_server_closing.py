@@ -15,17 +15,13 @@ from server_support import (
     RawConnection,
     ThreadedServer,
     connect,
+    open_channels,
     read_until_closed,
     tcp_address,
     wait_until,
 )
-from waitress.channel import HTTPChannel
 
 MIB = 1024 * 1024
-
-
-def _channels(server):
-    return [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
 
 
 # -- channel.py _close_when_sent: the FIN behind a queued last response ---------
@@ -53,10 +49,10 @@ def test_a_last_response_that_had_to_be_queued_is_followed_by_our_fin_at_once(mo
             received, how = read_until_closed(client)  # a timeout here: no FIN came
             assert how == "fin"
             assert received.endswith(b"\r\n\r\n" + piece * 8)
-            [channel] = _channels(server)
+            [channel] = open_channels(server)
             assert channel.lingering and not channel.closed
         # Our close ends the linger.
-        assert wait_until(lambda: not _channels(server))
+        assert wait_until(lambda: not open_channels(server))
 
 
 # -- lifecycle.py SHUTDOWN_TIMEOUT: the drain's deadline (5 s) ------------------
@@ -122,7 +118,7 @@ def test_a_client_that_half_closes_while_its_response_is_queued_gets_all_of_it()
             client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             first = client.recv(65536)
             assert first.startswith(b"HTTP/1.1 200 ")
-            [channel] = _channels(server)
+            [channel] = open_channels(server)
             assert wait_until(lambda: not channel.busy)
             assert channel.outbuf.pending, "the test needs the response queued"
             client.shutdown(socket.SHUT_WR)
@@ -146,7 +142,7 @@ def test_the_drain_lets_a_client_that_sent_more_close_first(monkeypatch, recorde
         with RawConnection(tcp_address(server), timeout=20) as conn:
             conn.request("GET", "/in-flight")
             assert recorder.wait_for_kind("entered", timeout=10)
-            [channel] = _channels(server)
+            [channel] = open_channels(server)
             closer = threading.Thread(target=server.close, daemon=True)
             closer.start()
             assert wait_until(lambda: channel.draining)
@@ -173,7 +169,7 @@ def test_the_drain_leaves_a_connection_already_lingering_to_its_linger(monkeypat
         with RawConnection(tcp_address(server), timeout=20) as conn:
             conn.send(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: x\r\n\r\n")
             assert conn.read_response().status == 400
-            [channel] = _channels(server)
+            [channel] = open_channels(server)
             assert wait_until(lambda: channel.lingering)
             closer = threading.Thread(target=server.close, daemon=True)
             closer.start()

@@ -20,6 +20,7 @@ from server_support import (
     ThreadedServer,
     closing_in_background,
     needs_unsent_count,
+    open_channels,
     read_until_closed,
     request_held_in_flight,
     tcp_address,
@@ -27,10 +28,6 @@ from server_support import (
 )
 from waitress.channel import HTTPChannel
 from waitress_wasyncore.reactor import existing_reactor
-
-
-def _channels(server):
-    return [obj for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)]
 
 
 def _assert_served_last(conn, path, body=None, method="GET"):
@@ -89,7 +86,7 @@ def test_close_on_the_loop_thread_while_it_holds_a_connection_lock():
         with RawConnection(tcp_address(server)) as idle:
             idle.request("GET", "/")
             assert idle.read_response().status == 200
-            [channel] = _channels(server)
+            [channel] = open_channels(server)
 
             def interrupted_handle_read():
                 with channel.lock:
@@ -187,7 +184,7 @@ def test_a_request_arriving_when_the_drain_begins_is_served(first, rest, path, b
         with RawConnection(target, timeout=20) as conn:
             conn.send(first)
             assert wait_until(lambda: any(ch.current is not None or ch.parser.buffered
-                                          for ch in _channels(server)))
+                                          for ch in open_channels(server)))
             with closing_in_background(server.close, target):
                 conn.send(rest)
                 _assert_served_last(conn, path, body)
@@ -354,7 +351,7 @@ def test_a_streamed_head_built_during_the_drain_says_connection_close():
                 conn.request("GET", "/late")
                 assert entered.wait(10)
                 with closing_in_background(server.close, target):
-                    assert wait_until(lambda: all(ch.draining for ch in _channels(server)))
+                    assert wait_until(lambda: all(ch.draining for ch in open_channels(server)))
                     go.set()
                     response = conn.read_response()
                     assert (response.status, response.body) == (200, b"late")
@@ -387,8 +384,8 @@ def test_a_queued_response_sent_through_write_says_connection_close():
                 first.request("GET", "/hold")
                 assert held.wait(10)
                 queued.request("GET", "/queued")
-                assert wait_until(lambda: len(_channels(server)) == 2
-                                  and all(ch.busy for ch in _channels(server)))
+                assert wait_until(lambda: len(open_channels(server)) == 2
+                                  and all(ch.busy for ch in open_channels(server)))
                 with closing_in_background(server.close, target):
                     release.set()
                     for conn in (first, queued):
@@ -461,7 +458,7 @@ def test_the_drain_stages_the_close_of_a_response_still_in_the_kernel():
             def all_in_the_kernel():
                 nonlocal received
                 received += client.recv(65536)
-                return all(not ch.busy and not ch.total_outbufs_len for ch in _channels(server))
+                return all(not ch.busy and not ch.total_outbufs_len for ch in open_channels(server))
 
             assert wait_until(all_in_the_kernel, timeout=20, interval=0.002)
             with closing_in_background(server.close, target):
@@ -586,7 +583,7 @@ def test_the_reset_of_a_cut_body_waits_for_the_response_before_it(half_close, ca
             # The cut has happened (what the client then reads shows whether
             # the reset waited; the channel may be gone by the time we look).
             assert wait_until(lambda: "Exception while serving /fail" in caplog.text
-                              or any(ch.reset_on_close for ch in _channels(server)))
+                              or any(ch.reset_on_close for ch in open_channels(server)))
             received, how = read_until_closed(client)
     first, _, rest = received.partition(b"\r\n\r\n")
     assert first.startswith(b"HTTP/1.0 200 ") and b"Content-Length: %d" % BIG in first
@@ -644,7 +641,7 @@ def test_an_eof_read_between_the_cut_and_its_close_does_not_reset_the_response_b
             b"GET /fail HTTP/1.0\r\n\r\n",
         )
         with client:
-            channel = wait_until(lambda: next(iter(_channels(server)), None))
+            channel = wait_until(lambda: next(iter(open_channels(server)), None))
             assert wait_until(lambda: channel.held_back)  # cut, idle, its close held back
             assert channel.reset_on_close and not channel.total_outbufs_len
             client.shutdown(socket.SHUT_WR)
@@ -677,11 +674,11 @@ def test_a_finished_body_ended_by_the_close_and_cut_in_the_queue_is_reset(monkey
         client = _not_reading_client(tcp_address(server), b"GET /long HTTP/1.0\r\n\r\n")
         with client:
             assert wait_until(lambda: any(ch.close_delimited and ch.total_outbufs_len
-                                          for ch in _channels(server)))
+                                          for ch in open_channels(server)))
             if stopper == "drain":
                 assert context.stop()
             else:
-                assert wait_until(lambda: not _channels(server), timeout=20)
+                assert wait_until(lambda: not open_channels(server), timeout=20)
             received, how = read_until_closed(client)
         assert len(received) < 128 * len(piece)
         assert how == "reset"
@@ -756,7 +753,7 @@ def test_a_whole_response_cut_by_the_deadline_is_logged_once(monkeypatch, waitre
         client.sendall(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path.encode())
         # All of it queued, for a client that reads nothing.
         assert wait_until(
-            lambda: any(c.outbuf.pending and c.busy is busy for c in _channels(server)), timeout=10
+            lambda: any(c.outbuf.pending and c.busy is busy for c in open_channels(server)), timeout=10
         )
         assert running.stop(), "server did not stop"
     finally:

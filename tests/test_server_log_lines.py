@@ -18,6 +18,7 @@ from server_support import (
     ThreadedServer,
     channel_with_socket,
     connect,
+    open_channels,
     read_until_closed,
     tcp_address,
     wait_until,
@@ -33,10 +34,6 @@ def _lines(caplog, level=None):
         for r in caplog.records
         if r.name == "waitress" and (level is None or r.levelno == level)
     ]
-
-
-def _channels(server):
-    return [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
 
 
 class _FailingRecv(SocketStandIn):
@@ -58,7 +55,7 @@ def _serve_with_failing_reads(caplog, error, **options):
         with connect(tcp_address(server), timeout=20) as client:
             client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             read_until_closed(client)  # the server closed the connection
-            assert wait_until(lambda: not _channels(server), timeout=10)
+            assert wait_until(lambda: not open_channels(server), timeout=10)
             return client.getsockname()
 
 
@@ -104,7 +101,7 @@ def test_a_client_gone_while_its_response_streams_is_an_info_line_naming_the_pat
             conn.send(b"GET /some%20dir/dl?token=secret HTTP/1.1\r\nHost: x\r\n\r\n")
             assert conn.sock.recv(1)  # the response has begun: its body streams
             conn.reset_close()
-        assert wait_until(lambda: not _channels(server) and _lines(caplog, logging.INFO), timeout=20)
+        assert wait_until(lambda: not open_channels(server) and _lines(caplog, logging.INFO), timeout=20)
     assert (logging.INFO, "Client disconnected while serving /some dir/dl") in _lines(caplog)
     assert not _lines(caplog, logging.WARNING) and not _lines(caplog, logging.ERROR)
 
