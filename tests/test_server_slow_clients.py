@@ -9,8 +9,14 @@ import socket
 import threading
 import time
 
-from server_support import RawConnection, ThreadedServer, connect, tcp_address, wait_until
-from waitress.channel import HTTPChannel
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    connect,
+    open_channels,
+    tcp_address,
+    wait_until,
+)
 
 MIB = 1024 * 1024
 
@@ -106,7 +112,7 @@ def test_a_connection_s_idle_time_counts_from_the_last_byte_of_its_response():
         with RawConnection(tcp_address(server), timeout=20) as conn:
             conn.request("GET", "/")
             assert conn.read_response().body == b"piece 0\npiece 1\npiece 2\n"
-            [channel] = [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
+            [channel] = open_channels(server)
             assert wait_until(lambda: not channel.busy)
             assert channel.last_output >= sent_last[0]
             assert channel.last_activity >= sent_last[0]

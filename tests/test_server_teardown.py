@@ -18,6 +18,7 @@ from server_support import (
     RawConnection,
     ThreadedServer,
     needs_unsent_count,
+    open_channels,
     reset_close,
     tcp_address,
     wait_until,
@@ -25,13 +26,9 @@ from server_support import (
 from waitress.channel import HTTPChannel
 
 
-def _channels(server):
-    return [obj for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)]
-
-
 def _no_open_channel(server) -> bool:
     """Every connection is closed or lingering: the server sends nothing more."""
-    return all(channel.lingering for channel in _channels(server))
+    return all(channel.lingering for channel in open_channels(server))
 
 
 # A close the server decides: the client asked for a persistent HTTP/1.0
@@ -105,7 +102,7 @@ def test_a_client_that_asked_to_close_is_closed_at_once(monkeypatch):
             assert conn.closed_by_server(timeout=10)
             # Gone while our side is still open (a staged close would wait
             # for it, LINGER_IDLE_SECONDS at least).
-            assert wait_until(lambda: not _channels(server), timeout=10)
+            assert wait_until(lambda: not open_channels(server), timeout=10)
 
 
 def test_a_client_still_sending_keeps_lingering(monkeypatch):
@@ -141,7 +138,7 @@ def test_a_connect_is_closed_in_stages():
         with RawConnection(tcp_address(server)) as conn:
             conn.request("CONNECT", "example.com:443", headers=[("Host", "example.com:443")])
             assert conn.read_response().status == 200
-            assert wait_until(lambda: _no_open_channel(server) and _channels(server), timeout=10)
+            assert wait_until(lambda: _no_open_channel(server) and open_channels(server), timeout=10)
 
 
 def _answered_413(conn) -> None:
@@ -238,7 +235,7 @@ def test_at_the_limit_a_connection_that_starts_lingering_frees_its_slot(monkeypa
             first.request("GET", "/held")
             assert first.read_response().status == 200  # kept alive: the limit is reached
             assert wait_until(lambda: server.in_connection_overflow, timeout=10)
-            (channel,) = _channels(server)
+            (channel,) = open_channels(server)
             with RawConnection(target, timeout=20) as second:
                 second.request("GET", "/", headers=[("Connection", "close")])  # waits
                 _answered_413(first)
@@ -322,7 +319,7 @@ def test_closed_connections_are_freed_without_the_cycle_collector(reset_in_servi
                     assert reset.wait(10)
                     reset.clear()
                     reset_close(client)
-                    assert wait_until(lambda: not _channels(server))
+                    assert wait_until(lambda: not open_channels(server))
                     go_on.set()
                     assert wait_until(lambda: server.task_dispatcher.active_count == 0)
                     go_on.clear()
@@ -330,7 +327,7 @@ def test_closed_connections_are_freed_without_the_cycle_collector(reset_in_servi
                     while client.recv(65536):
                         pass
                     client.close()
-            assert wait_until(lambda: not _channels(server))
+            assert wait_until(lambda: not open_channels(server))
         assert len(alive) == 3
         assert [ref() for ref in alive] == [None, None, None]
     finally:

@@ -12,8 +12,14 @@ import threading
 import pytest
 import waitress.connection_slots
 from fixtureapps import filewrapper, router
-from server_support import RawConnection, ThreadedServer, read_until_closed, tcp_address, wait_until
-from waitress.channel import HTTPChannel
+from server_support import (
+    RawConnection,
+    ThreadedServer,
+    open_channels,
+    read_until_closed,
+    tcp_address,
+    wait_until,
+)
 
 
 def _read_slowly(sock: socket.socket, expected: int, pause: float = 0.02) -> int:
@@ -80,7 +86,7 @@ def test_no_write_interest_is_left_once_a_queued_response_is_out():
     with ThreadedServer(filewrapper.app) as server:
         with _downloading(server, b"GET /large HTTP/1.1\r\nHost: x\r\n\r\n") as sock:
             assert _read_slowly(sock, filewrapper.LARGE_SIZE, pause=0) == filewrapper.LARGE_SIZE
-            [channel] = [c for c in list(server._map.values()) if isinstance(c, HTTPChannel)]
+            [channel] = open_channels(server)
             assert wait_until(lambda: not channel.outbuf.pending and not channel.busy)
             assert wait_until(lambda: not channel.write_wanted)
 
@@ -146,7 +152,7 @@ def test_a_lingering_client_that_keeps_trickling_is_closed_at_the_linger_bound(m
                 assert data.startswith(b"HTTP/1.1 400 ")
                 # Never silent for LINGER_IDLE_SECONDS: only the bound ends it.
                 assert wait_until(
-                    lambda: not any(isinstance(c, HTTPChannel) for c in list(server._map.values())),
+                    lambda: not open_channels(server),
                     timeout=8,
                 )
             finally:
