@@ -13,6 +13,7 @@ Two patterns found in public code:
 
 import io
 import json
+import logging
 import socket
 import struct
 import time
@@ -165,6 +166,33 @@ def test_an_override_that_raises_is_a_500_and_the_server_goes_on(monkeypatch, ca
     assert failed.status == 500
     assert served["PATH_INFO"] == "/after"
     assert "broken override" in caplog.text
+
+
+def test_a_failure_whose_500_fails_too_closes_the_connection_and_says_so(monkeypatch, caplog):
+    """An override of ``service`` raises, and so does the 500 meant to answer
+    it: the connection closes without an answer (it must not wait for
+    one), the second failure is logged as an error of its own, and the
+    server goes on."""
+
+    def service(self):
+        raise RuntimeError("broken service")
+
+    def answer_failure(self):
+        raise RuntimeError("broken answer")
+
+    with ThreadedServer(echo.app) as server:
+        target = tcp_address(server)
+        monkeypatch.setattr(WSGITask, "service", service)
+        monkeypatch.setattr(WSGITask, "answer_failure", answer_failure)
+        with RawConnection(target, timeout=10) as conn:
+            conn.request("GET", "/")
+            assert conn.closed_by_server(timeout=10)
+        monkeypatch.undo()
+        served = get(target, "/after").json()
+    assert served["PATH_INFO"] == "/after"
+    [record] = [r for r in caplog.records if r.exc_info and "broken answer" in str(r.exc_info[1])]
+    assert record.levelno == logging.ERROR
+    assert record.getMessage().startswith("Exception while answering the failure of ")
 
 
 def test_get_environment_is_built_once_and_kept():

@@ -644,6 +644,9 @@ def test_a_connection_whose_setup_raises_costs_only_itself(where, caplog):
         if where != "after, an OSError":  # the peer's own doing: not logged
             # (Logged on the loop thread just after the socket is closed.)
             assert wait_until(lambda: "channel set-up failed" in caplog.text)
+            [record] = [r for r in caplog.records if r.exc_info and "set-up failed" in str(r.exc_info[1])]
+            assert record.levelno == logging.ERROR
+            assert record.getMessage().startswith("Exception while setting up a connection from ")
         with RawConnection(tcp_address(server)) as conn:
             conn.request("GET", "/")
             assert conn.read_response().status == 200

@@ -124,7 +124,10 @@ def test_one_failing_channel_neither_stops_the_others_nor_strands_the_timer(rig,
     with caplog.at_level(logging.ERROR, logger="waitress"):
         fire(timers)
     assert (broken.flushed, fine.flushed) == (1, 1)
-    assert "Flushing the output" in caplog.text
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR
+    assert record.getMessage() == "Flushing the output of %r failed" % broken
+    assert "flush of broken failed" in str(record.exc_info[1])
     assert not due.armed
     later = Channel("later")
     due.add(later)
