@@ -17,6 +17,7 @@ from server_support import (
     connect,
     open_channels,
     read_until_closed,
+    request_held_in_flight,
     tcp_address,
     wait_until,
 )
@@ -81,21 +82,13 @@ def test_a_request_still_running_at_the_drain_deadline_does_not_hold_the_stop(re
     (5 s): the stop ends then, by the deadline's own timer, not by the
     caller's fallback wait (which would say "did not stop within")."""
     caplog.set_level(logging.INFO, logger="waitress")
-    context = ThreadedServer(gate.app, join_timeout=30)
-    server = context.__enter__()
-    try:
-        with RawConnection(tcp_address(server), timeout=30) as stuck:
-            stuck.request("GET", "/stuck")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            closer = threading.Thread(target=server.close, daemon=True)
-            closer.start()
-            closer.join(20)  # the deadline is 5 s
-            assert not closer.is_alive(), "close() still waiting 20 s after the stop began"
-            assert not recorder.notes("left"), "the application was not cut off: it returned"
-            assert stuck.closed_by_server(timeout=10)
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
+    with request_held_in_flight("/stuck") as (_, server, stuck, _):
+        closer = threading.Thread(target=server.close, daemon=True)
+        closer.start()
+        closer.join(20)  # the deadline is 5 s
+        assert not closer.is_alive(), "close() still waiting 20 s after the stop began"
+        assert not recorder.notes("left"), "the application was not cut off: it returned"
+        assert stuck.closed_by_server(timeout=10)
     assert "did not stop within" not in caplog.text
 
 

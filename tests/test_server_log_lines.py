@@ -20,6 +20,7 @@ from server_support import (
     connect,
     open_channels,
     read_until_closed,
+    request_held_in_flight,
     tcp_address,
     wait_until,
 )
@@ -140,16 +141,8 @@ def test_a_stop_whose_deadline_never_fires_still_ends_and_says_so(recorder, capl
     no_timers = types.SimpleNamespace(**{name: getattr(real, name) for name in dir(real) if not name.startswith("__")})
     no_timers.call_later = lambda delay, fn, map=None: None
     monkeypatch.setattr(waitress.lifecycle, "wasyncore", no_timers)
-    context = ThreadedServer(gate.app, join_timeout=30)
-    server = context.__enter__()
-    try:
-        with RawConnection(tcp_address(server), timeout=30) as stuck:
-            stuck.request("GET", "/stuck")
-            assert recorder.wait_for_kind("entered", timeout=10)
-            server.close()  # returns: bounded by the fallback
-            assert stuck.closed_by_server(timeout=10)
-    finally:
-        gate.GATE.set()
-        context.__exit__(None, None, None)
+    with request_held_in_flight("/stuck") as (_, server, stuck, _):
+        server.close()  # returns: bounded by the fallback
+        assert stuck.closed_by_server(timeout=10)
     assert (logging.ERROR, "The server did not stop within 5.25 s; closing it now") in _lines(caplog)
 
