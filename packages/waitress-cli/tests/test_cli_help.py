@@ -107,3 +107,39 @@ def test_version_unknown(fake_options, fake_serve, console):
     run(["--version"], options=fake_options, serve=fake_serve, prog="srv",
         stdout=console.out, stderr=console.err)
     assert console.out.getvalue() == "srv\n"
+
+
+def test_runner_options_say_what_they_do(fake_options):
+    """A person reads --help to learn what -h, --version, --app and --call do;
+    a heading without its sentence (or a garbled one) leaves them guessing."""
+    lines = format_help("x", fake_options).splitlines()
+    start = lines.index("Runner options:")
+    assert lines[start + 1:start + 5] == [
+        "  -h, --help",
+        "      Show this help and exit.",
+        "  --version",
+        "      Show the program's version and exit.",
+    ]
+    assert "      The application to serve, instead of the positional argument." in lines
+
+
+def test_prose_is_indented_six_columns_under_its_heading(fake_options):
+    """Headings sit at two columns and their prose at six, so the eye finds
+    the option names down the left edge of a long help text."""
+    lines = format_help("x", fake_options).splitlines()
+    body = lines[lines.index("Runner options:") + 1:]
+    for line in body:
+        if not line or line.endswith(":") and not line.startswith(" "):
+            continue  # a blank line or a group title
+        if line.startswith("  -"):
+            continue  # a heading
+        assert line.startswith("      ") and line[6] != " ", repr(line)
+
+
+def test_prose_uses_the_full_79_columns(fake_options):
+    """The help is laid out for an 80-column terminal: a line that fits in 79
+    columns stays whole instead of being wrapped early onto an extra line."""
+    words = "abcdefghi " * 7 + "abc"  # 73 characters: 79 with the indent
+    option = fake_options[0]._replace(help=words.strip() + " tail")
+    lines = format_help("x", [option]).splitlines()
+    assert "      " + words.strip() in lines
