@@ -143,3 +143,12 @@ def test_prose_uses_the_full_79_columns(fake_options):
     option = fake_options[0]._replace(help=words.strip() + " tail")
     lines = format_help("x", [option]).splitlines()
     assert "      " + words.strip() in lines
+
+
+def test_an_option_without_a_cli_attribute_is_listed(fake_options):
+    """``cli`` is optional in a caller's table; an option that does not set it
+    is on the command line and so must be in the help."""
+    option = fake_options[5]
+    bare = type("Bare", (), {name: getattr(option, name) for name in
+                             ("name", "convert", "default", "help", "group", "flag")})
+    assert "  --workers=VALUE\n" in format_help("x", [bare])

@@ -173,3 +173,20 @@ def test_an_ambiguous_prefix_names_the_candidates(fake_options):
 def test_an_api_only_option_is_not_reached_by_a_prefix(fake_options):
     with pytest.raises(UsageError, match="unknown option '--hand'"):
         parse(["--hand=1", "a:b"], fake_options)
+
+
+class MinimalOption:
+    """An option declaring only what ``run()`` requires: no cli, metavar or repeatable."""
+
+    def __init__(self, name, convert, default, help, group, flag=False):
+        self.name, self.convert, self.default = name, convert, default
+        self.help, self.group, self.flag = help, group, flag
+
+
+def test_an_option_without_a_cli_attribute_is_a_command_line_option():
+    """``cli`` is optional in a caller's table and defaults to True: a server
+    whose table omits it must still get every option on its command line."""
+    table = [MinimalOption("workers", int, 4, "How many.", "Tuning"),
+             MinimalOption("debug", bool, False, "Debug.", "Tuning", flag=True)]
+    parsed = parse(["--workers=2", "--debug", "a:b"], table)
+    assert parsed.kw == {"workers": "2", "debug": True}
