@@ -666,3 +666,16 @@ def test_the_task_module_keeps_the_queue_logger():
     import waitress.task
 
     assert waitress.task.queue_logger.name == "waitress.queue"
+
+
+def test_star_import_of_waitress_utilities_gives_every_listed_name():
+    """``from waitress.utilities import *`` is how some applications pick up
+    the logger and the error classes; a name listed in ``__all__`` that the
+    module lacks makes that import fail outright."""
+    namespace = {}
+    exec("from waitress.utilities import *", namespace)
+    for name in ("logger", "queue_logger", "build_http_date", "parse_http_date",
+                 "cleanup_unix_socket", "find_double_newline", "Error", "BadRequest",
+                 "RequestHeaderFieldsTooLarge", "RequestEntityTooLarge",
+                 "InternalServerError", "ServerNotImplemented"):
+        assert name in namespace, name

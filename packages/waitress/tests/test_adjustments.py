@@ -183,6 +183,15 @@ def test_bad_values_name_the_option_and_the_rule(kw, message):
     assert str(info.value) == message
 
 
+def test_a_value_of_the_wrong_type_names_the_option_and_the_cause():
+    """A converter without a stated rule (``aslist``) still fails with the
+    option's name and what went wrong, so ``serve(app, listen=8080)`` does not
+    end in a bare "'int' object is not iterable" naming nothing."""
+    with pytest.raises(TypeError) as info:
+        make(listen=8080)
+    assert str(info.value) == "listen: invalid value 8080 ('int' object is not iterable)"
+
+
 def test_port_zero_is_allowed():
     assert make(host="127.0.0.1", port="0").port == 0
 
