@@ -430,6 +430,27 @@ def test_runner_sigterm_makes_serve_return_and_restores_the_handler(in_app_dir):
     assert signal.getsignal(signal.SIGTERM) == before
 
 
+def test_runner_puts_back_the_sigterm_handler_it_found(in_app_dir):
+    """A program that calls ``waitress.runner.run()`` and has its own SIGTERM
+    handler must get it back when the server returns, whatever ran before;
+    left in place, the runner's handler would turn a later SIGTERM into a
+    KeyboardInterrupt in code that no longer serves."""
+    from waitress.runner import run
+
+    def own_handler(signum, frame):  # pragma: no cover - never signalled
+        pass
+
+    before = signal.signal(signal.SIGTERM, own_handler)
+    try:
+        seen_while_serving = []
+        serve = FakeServe(lambda: seen_while_serving.append(signal.getsignal(signal.SIGTERM)))
+        assert run(["waitress-serve", "webapp:app"], _serve=serve) == 0
+        assert seen_while_serving and seen_while_serving[0] is not own_handler
+        assert signal.getsignal(signal.SIGTERM) is own_handler
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def test_runner_usage_error_returns_2(in_app_dir, capsys):
     from waitress.runner import run
 
