@@ -121,6 +121,10 @@ def test_runner_options_say_what_they_do(fake_options):
         "      Show the program's version and exit.",
     ]
     assert "      The application to serve, instead of the positional argument." in lines
+    call = lines.index("  --call")
+    assert " ".join(line.strip() for line in lines[call + 1:call + 3]) == (
+        "Call OBJECT with no arguments (it is an application factory) and serve what it returns."
+    )
 
 
 def test_prose_is_indented_six_columns_under_its_heading(fake_options):

@@ -40,6 +40,27 @@ def test_working_directory_goes_first_on_sys_path(app_dir):
     assert sys.path[0] == os.getcwd()
 
 
+def test_sys_path_already_searching_the_working_directory_is_left_alone(app_dir):
+    """Under ``python -c`` or a REPL, ``""`` heads sys.path and already means
+    the working directory; the loader must not push a second copy in front of
+    it, which would change the path that programs embedding it inspect."""
+    name = app_dir.module(app_dir.unique("webapp"), APP)
+    sys.path[:] = [""] + [p for p in sys.path if p not in ("", os.getcwd())]
+    before = list(sys.path)
+    resolve(f"{name}:app")
+    assert sys.path == before
+
+
+def test_working_directory_is_moved_to_the_front_not_duplicated(app_dir):
+    """A working directory already further down sys.path moves to the front
+    once, so the module a person is in wins over an installed one of the same
+    name without sys.path growing on each call."""
+    name = app_dir.module(app_dir.unique("webapp"), APP)
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())] + [os.getcwd()]
+    resolve(f"{name}:app")
+    assert sys.path[0] == os.getcwd() and sys.path.count(os.getcwd()) == 1
+
+
 def test_dotted_attributes(app_dir):
     name = app_dir.module(app_dir.unique("webapp"), APP)
     assert resolve(f"{name}:Holder.inner.wsgi").__name__ == "wsgi"
