@@ -328,6 +328,14 @@ def test_the_error_renders_as_the_servers_error_page():
     assert utilities.find_double_newline(b"a\r\n") == -1
 
 
+def test_find_double_newline_at_the_very_start():
+    """Data that begins with CRLF CRLF (an empty head, or what is left after a
+    request line was cut off) has its end at index 4; code that drives the
+    old parser by hand reads -1 as "keep waiting" and would wait for ever."""
+    assert utilities.find_double_newline(b"\r\n\r\nbody") == 4
+    assert utilities.find_double_newline(b"\r\n\r\n") == 4
+
+
 def test_the_receivers_alone():
     fixed = FixedStreamReceiver(4, buffers.OverflowableBuffer(100))
     assert fixed.received(b"abcdef") == 4 and fixed.completed
