@@ -65,6 +65,16 @@ def test_mutable_defaults_are_private_copies():
     assert second.trusted_proxy_headers == set() and second.sockets == []
 
 
+def test_class_attributes_of_collections_are_a_list_and_a_set():
+    """Waitress's class attributes are ``sockets = []`` and
+    ``trusted_proxy_headers = set()``; code reading them off the class (a
+    subclass adding to the set, a schema built from it) must find those types,
+    not the table's immutable tuple and frozenset."""
+    assert type(Adjustments.sockets) is list and Adjustments.sockets == []
+    assert type(Adjustments.trusted_proxy_headers) is set
+    assert type(Adjustments.listen) is list
+
+
 def test_class_attributes_hold_the_defaults():
     assert Adjustments.threads == 4
     assert Adjustments.listen == ["0.0.0.0:8080"]
@@ -306,6 +316,20 @@ def test_service_names_refused_on_windows(monkeypatch):
 def test_invalid_host_or_port(listen):
     with pytest.raises(ValueError, match=r"^Invalid host/port specified\. "):
         make(listen=listen)
+
+
+@pytest.mark.parametrize(
+    "listen, reason",
+    [("127.0.0.1:99999", "port out of range"), ("127.0.0.1:", "no port after ':'"),
+     ("[::1:80", "unbalanced brackets")],
+)
+def test_invalid_listen_entry_says_which_entry_and_why(listen, reason):
+    """Waitress's bare "Invalid host/port specified." leaves a person guessing
+    which of several --listen entries is wrong; the entry and the reason
+    follow it in parentheses."""
+    with pytest.raises(ValueError) as info:
+        make(listen=listen)
+    assert str(info.value) == f"Invalid host/port specified. ({listen!r}: {reason})"
 
 
 def test_resolver_down_is_a_value_error_of_its_own(monkeypatch):

@@ -130,6 +130,15 @@ def test_asoctal():
         asoctal("17777")
 
 
+def test_asoctal_takes_every_mode_up_to_7777():
+    """chmod takes the setuid, setgid and sticky bits too: "7777" is a mode a
+    person may write for a UNIX socket, and 10000 is the first that is not."""
+    assert asoctal("7777") == 0o7777
+    assert asoctal("0") == 0
+    with pytest.raises(ValueError):
+        asoctal("10000")
+
+
 def test_asoctal_refuses_ints_as_waitress_does():
     with pytest.raises(TypeError):
         asoctal(0o600)
