@@ -451,6 +451,30 @@ def test_runner_puts_back_the_sigterm_handler_it_found(in_app_dir):
         signal.signal(signal.SIGTERM, before)
 
 
+def test_runner_called_outside_the_main_thread_serves_without_a_sigterm_handler(in_app_dir):
+    """Only the main thread may install signal handlers: a program that runs
+    ``waitress.runner.run()`` in a worker thread must still get its server
+    (the SIGTERM handling is then simply not installed), not a ValueError."""
+    from waitress.runner import run
+
+    before = signal.getsignal(signal.SIGTERM)
+    serve = FakeServe()
+    outcome: list = []
+
+    def in_thread():
+        try:
+            outcome.append(run(["waitress-serve", "webapp:app"], _serve=serve))
+        except BaseException as exc:  # reported by the assertion below
+            outcome.append(exc)
+
+    worker = threading.Thread(target=in_thread)
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive()
+    assert outcome == [0] and len(serve.calls) == 1
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
 def test_runner_usage_error_returns_2(in_app_dir, capsys):
     from waitress.runner import run
 
