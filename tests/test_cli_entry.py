@@ -75,10 +75,28 @@ def app_dir(tmp_path):
     return tmp_path
 
 
+def code_under_test() -> List[str]:
+    """The folders this process imports the five packages from.
+
+    A child given only these on PYTHONPATH runs the same code as the tests in
+    this process (a worktree's, not an editable install's elsewhere), and
+    still finds the app only through its working directory.
+    """
+    import waitress
+    import waitress_cli
+    import waitress_http
+    import waitress_proxy
+    import waitress_wasyncore
+
+    modules = (waitress, waitress_cli, waitress_http, waitress_proxy, waitress_wasyncore)
+    folders = [str(pathlib.Path(module.__file__).resolve().parent.parent) for module in modules]
+    return list(dict.fromkeys(folders))
+
+
 def child_env() -> dict:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
-    env.pop("PYTHONPATH", None)  # the app must be found through the working directory
+    env["PYTHONPATH"] = os.pathsep.join(code_under_test())
     return env
 
 
