@@ -200,3 +200,25 @@ def test_known_proxy_headers():
         "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
         "x-forwarded-port", "x-forwarded-by", "forwarded",
     }
+
+
+@pytest.mark.parametrize(
+    "arg, message",
+    [
+        ("--unix-socket-perms=rw",
+         "--unix-socket-perms: invalid value 'rw' (expected an octal permission mode such as '600')"),
+        ("--unix-socket-perms=17777",
+         "--unix-socket-perms: invalid value '17777' (expected an octal permission mode such as '600')"),
+        ("--port=70000", "--port: invalid value '70000' (expected an integer from 0 to 65535)"),
+        ("--backlog=-1", "--backlog: invalid value '-1' (expected a non-negative integer)"),
+        ("--send-bytes=x", "--send-bytes: invalid value 'x' (expected an integer)"),
+    ],
+)
+def test_command_line_shows_the_converters_own_words(arg, message):
+    """The command line prints the converter's message after the value, so
+    that message is the rule a person reads when a value is refused."""
+    from waitress_cli import UsageError, parse
+
+    with pytest.raises(UsageError) as info:
+        parse([arg, "app:app"], OPTIONS)
+    assert str(info.value) == message
