@@ -222,3 +222,14 @@ def test_command_line_shows_the_converters_own_words(arg, message):
     with pytest.raises(UsageError) as info:
         parse([arg, "app:app"], OPTIONS)
     assert str(info.value) == message
+
+
+def test_a_refused_ident_is_reported_as_the_server_header():
+    """--ident becomes the Server header; a refused value is explained in
+    terms of that header, which is where the person will look for it."""
+    from waitress_cli import UsageError, parse
+
+    with pytest.raises(UsageError) as info:
+        parse(["--ident=a\x01b", "app:app"], OPTIONS)
+    assert str(info.value).startswith("--ident: invalid value 'a\\x01b' (")
+    assert "header 'Server'" in str(info.value)
