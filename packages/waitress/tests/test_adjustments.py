@@ -320,7 +320,8 @@ def test_invalid_host_or_port(listen):
 
 @pytest.mark.parametrize(
     "listen, reason",
-    [("127.0.0.1:99999", "port out of range"), ("127.0.0.1:", "no port after ':'"),
+    [("127.0.0.1:99999", "port out of range"), ("127.0.0.1:65536", "port out of range"),
+     ("127.0.0.1:", "no port after ':'"),
      ("[::1:80", "unbalanced brackets")],
 )
 def test_invalid_listen_entry_says_which_entry_and_why(listen, reason):
@@ -330,6 +331,11 @@ def test_invalid_listen_entry_says_which_entry_and_why(listen, reason):
     with pytest.raises(ValueError) as info:
         make(listen=listen)
     assert str(info.value) == f"Invalid host/port specified. ({listen!r}: {reason})"
+
+
+def test_listen_takes_the_highest_port():
+    """65535 is a valid TCP port; the range check refuses only what is above it."""
+    assert addresses(make(listen="127.0.0.1:65535")) == [(INET, ("127.0.0.1", 65535))]
 
 
 def test_resolver_down_is_a_value_error_of_its_own(monkeypatch):
