@@ -143,6 +143,24 @@ def test_error_deep_in_user_code_shows_the_deepest_user_line(app_dir):
     )
 
 
+def test_error_in_a_module_outside_the_working_directory_shows_its_full_path(
+    app_dir, tmp_path_factory
+):
+    """A module found through sys.path elsewhere (a virtualenv, a library
+    folder) is named by its absolute path: a "../../" path relative to where
+    the command happened to run is harder to open."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    name = app_dir.unique("remote")
+    (elsewhere / f"{name}.py").write_text("x = 1\nraise RuntimeError('boom')\n", encoding="utf-8")
+    sys.path.append(str(elsewhere))
+    text = message(f"{name}:app")
+    path = os.path.join(str(elsewhere), f"{name}.py")
+    assert text == (
+        f"importing {name!r} failed: RuntimeError: boom "
+        f"({path}, line 2: raise RuntimeError('boom'))"
+    )
+
+
 def test_syntax_error_shows_file_and_line(app_dir):
     name = app_dir.module(app_dir.unique("webapp"), "x = 1\ndef broken(:\n    pass\n")
     text = message(f"{name}:app")

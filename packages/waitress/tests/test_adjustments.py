@@ -145,7 +145,7 @@ def test_fractions_are_refused_not_cut(value):
         make(threads=value)
 
 
-@pytest.mark.parametrize("value", [0, -1, "0"])
+@pytest.mark.parametrize("value", [0, -1, "0", -1000000, str(-(2**40))])
 def test_send_bytes_is_ignored_whatever_integer_it_is_as_in_waitress(value):
     """An old configuration's ``send_bytes=0`` must not stop the server
     over an option that does nothing (the DeprecationWarning says so)."""
@@ -503,6 +503,25 @@ def test_internet_and_unix_sockets_may_not_be_mixed(open_sockets):
 def test_only_stream_sockets(open_sockets):
     with pytest.raises(ValueError) as info:
         make(sockets=[open_sockets(INET, socket.SOCK_DGRAM)])
+    assert str(info.value) == "Only Internet or UNIX stream sockets may be used."
+
+
+def _vsock_stream_socket():
+    """A stream socket of a family neither Internet nor UNIX, where the system has one."""
+    try:
+        return socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM)
+    except (AttributeError, OSError):
+        pytest.skip("no AF_VSOCK stream sockets here")
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="no AF_UNIX")
+def test_a_stream_socket_of_another_family_is_refused():
+    """A stream socket that is neither Internet nor UNIX (AF_VSOCK, a VM's
+    channel to its host) is not something the server knows how to serve:
+    it must be refused at start, not taken for a UNIX socket."""
+    with _vsock_stream_socket() as vsock:
+        with pytest.raises(ValueError) as info:
+            make(sockets=[vsock])
     assert str(info.value) == "Only Internet or UNIX stream sockets may be used."
 
 
