@@ -156,3 +156,15 @@ def test_an_option_without_a_cli_attribute_is_listed(fake_options):
     bare = type("Bare", (), {name: getattr(option, name) for name in
                              ("name", "convert", "default", "help", "group", "flag")})
     assert "  --workers=VALUE\n" in format_help("x", [bare])
+
+
+def test_blank_lines_separate_usage_description_and_sections(fake_options):
+    """The help reads as blocks: the two usage lines, the description, then
+    each section after one blank line; stray text between them is noise a
+    person has to read past."""
+    lines = format_help("x", fake_options).splitlines()
+    assert lines[2] == ""
+    runner = lines.index("Runner options:")
+    assert lines[runner - 1] == "" and all(lines[3:runner - 1])
+    for title in ("Network options:", "Tuning options:"):
+        assert lines[lines.index(title) - 1] == ""
