@@ -441,6 +441,15 @@ def test_forwarded_alone_is_fine():
 # --- warnings ----------------------------------------------------------------------------
 
 
+def test_send_bytes_warning_points_at_the_line_that_passed_it():
+    """A DeprecationWarning is only useful if it names the caller's line (the
+    configuration to fix), not a line inside waitress that nobody can change."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        Adjustments(send_bytes="9000")
+    assert [w.filename for w in caught if w.category is DeprecationWarning] == [__file__]
+
+
 def test_send_bytes_is_deprecated():
     with pytest.warns(DeprecationWarning, match="^send_bytes will be removed in a future release$"):
         adj = Adjustments(send_bytes="9000")
