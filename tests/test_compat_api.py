@@ -662,6 +662,21 @@ def test_parse_http_date_reads_the_three_http_date_forms(value, seconds):
         assert parse_http_date(build_http_date(seconds)) == seconds
 
 
+@pytest.mark.parametrize("value, seconds", [
+    ("Sun, 06 Nov 1994 08:49:37 EST", 784111777 + 5 * 3600),
+    ("Sun, 06 Nov 1994 08:49:37 +0100", 784111777 - 3600),
+    ("Sun, 06 Nov 1994 08:49:37", 784111777),
+])
+def test_parse_http_date_reads_another_zone_with_its_offset(value, seconds):
+    """RFC 9110 5.6.7 asks a recipient to be robust with timestamps from
+    non-HTTP sources: an If-Modified-Since in another zone is the same
+    instant in GMT, never read as if its clock were GMT's (a response
+    hours stale would then pass for fresh)."""
+    from waitress.utilities import parse_http_date
+
+    assert parse_http_date(value) == seconds
+
+
 def test_the_task_module_keeps_the_queue_logger():
     import waitress.task
 

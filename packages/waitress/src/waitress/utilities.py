@@ -40,8 +40,14 @@ def build_http_date(when: float) -> str:
 
 def parse_http_date(value: str) -> int:
     """An HTTP date (IMF-fixdate, RFC 850 or asctime, RFC 9110 5.6.7) as
-    whole seconds since the epoch; 0 when ``value`` is none of them, as
-    Waitress's function answered (code compares If-Modified-Since with it)."""
+    whole seconds since the epoch; 0 when ``value`` is not a date, as
+    Waitress's function answered (code compares If-Modified-Since with it).
+
+    RFC 9110 5.6.7 asks recipients to accept all three forms (Waitress 3.0.2
+    read asctime as 0) and to be robust with other timestamps: a date of the
+    Internet Message Format with another zone (``EST``, ``+0100``) is read
+    with its offset, and one without a zone as GMT, where Waitress answered 0.
+    """
     # Imported here: the email package would add 20 modules and 0.7 MB to
     # every server (and a pinned A/B of hello read 0.97 with it).
     import calendar
