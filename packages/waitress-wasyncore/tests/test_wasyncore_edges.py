@@ -1,0 +1,123 @@
+"""Edges of the event loop that a mutation audit found unpinned.
+
+Each test names what a caller of waitress-wasyncore would see go wrong;
+they run over socket pairs, without a loop thread unless one is needed.
+"""
+
+import gc
+import weakref
+
+import waitress_wasyncore
+from waitress_wasyncore import dispatcher, readwrite, trigger
+from waitress_wasyncore.buffers import OutputBuffer
+
+
+def read_exactly(sock, size):
+    sock.settimeout(10)
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
+def pump(out, sender, receiver, size):
+    """Send ``out`` and read it back until ``size`` bytes arrived (bounded)."""
+    received = bytearray()
+    receiver.settimeout(10)
+    for _ in range(10000):
+        out.send_to(sender)
+        if len(received) >= size:
+            break
+        received += receiver.recv(1 << 20)
+    return bytes(received)
+
+
+# -- OutputBuffer ------------------------------------------------------------
+
+
+def test_small_appends_after_a_complete_send_are_sent_too(pair):
+    """A connection sends a small response, then a second one on the same
+    buffer (keep-alive): the second must reach the peer, not be appended to
+    the already-sent, dropped coalescing buffer and lost."""
+    sender, receiver = pair
+    sender.setblocking(False)
+    out = OutputBuffer(overflow=1 << 20)
+    out.append(b"first response")
+    assert out.send_to(sender) == len(b"first response")
+    assert read_exactly(receiver, 14) == b"first response"
+    out.append(b"second")
+    out.append(b" response")
+    assert out.send_to(sender) == len(b"second response")
+    assert len(out) == 0
+    assert read_exactly(receiver, 15) == b"second response"
+
+
+def test_a_large_two_dimensional_byte_view_is_sent_whole(pair):
+    """A view of bytes shaped as rows (``cast("B", (rows, cols))``) is
+    queued without a copy; it must still be counted and consumed in bytes,
+    not in rows, or the send after the first loses its place."""
+    sender, receiver = pair
+    sender.setblocking(False)
+    payload = bytes(range(200)) * 100
+    out = OutputBuffer(overflow=1 << 20)
+    out.append(memoryview(payload).cast("B", (100, 200)))
+    out.append(b"tail")
+    assert len(out) == len(payload) + 4
+    received = pump(out, sender, receiver, len(payload) + 4)
+    assert received == payload + b"tail"
+    assert len(out) == 0
+
+
+# -- dispatcher --------------------------------------------------------------
+
+
+def test_readable_is_false_once_reading_is_switched_off(pair, smap):
+    """asyncore-style code asks ``readable()``: a dispatcher that only
+    waits to write must not say it waits to read."""
+    d = dispatcher(pair[0], map=smap)
+    d.set_interest(False, True)
+    assert not d.readable()
+    assert d.writable()
+    d.set_interest(True, False)
+    assert d.readable()
+    assert not d.writable()
+
+
+def test_a_priority_event_reaches_handle_expt(pair, smap):
+    """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
+    dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
+    seen = []
+
+    class Urgent(dispatcher):
+        def handle_expt(self):
+            seen.append("expt")
+
+    d = Urgent(pair[0], map=smap)
+    d.handle_expt_event()
+    readwrite(d, getattr(waitress_wasyncore.mainloop.select, "POLLPRI", 2))
+    assert seen == ["expt", "expt"]
+
+
+# -- trigger -----------------------------------------------------------------
+
+
+def test_a_pull_after_close_keeps_no_thunk(smap):
+    """Pulls after ``close()`` are ignored: a worker that pulls on a server
+    already shut down must not leave its thunk (and what the thunk holds,
+    a whole response, say) referenced by the dead trigger."""
+
+    class Payload:
+        pass
+
+    t = trigger(smap)
+    t.close()
+    payload = Payload()
+    ref = weakref.ref(payload)
+    t.pull_trigger(lambda held=payload: held)
+    del payload
+    gc.collect()
+    assert ref() is None
+    assert t._thunks == []
