@@ -4,11 +4,13 @@ Each test names what a caller of waitress-wasyncore would see go wrong;
 they run over socket pairs, without a loop thread unless one is needed.
 """
 
+import errno
 import gc
 import weakref
 
+import pytest
 import waitress_wasyncore
-from waitress_wasyncore import dispatcher, readwrite, trigger
+from waitress_wasyncore import call_later, close_all, dispatcher, readwrite, trigger
 from waitress_wasyncore.buffers import OutputBuffer
 
 
@@ -121,3 +123,65 @@ def test_a_pull_after_close_keeps_no_thunk(smap):
     gc.collect()
     assert ref() is None
     assert t._thunks == []
+
+
+def test_a_dispatcher_that_waits_for_nothing_can_join_the_map(pair, smap):
+    """A dispatcher told to wait for nothing before it has a socket (a
+    paused channel being set up) must join the map on ``set_socket``, not
+    fail: nothing is registered with the selector, nothing is unregistered."""
+    d = dispatcher(map=smap)
+    d.set_interest(False, False)
+    d.set_socket(pair[0])
+    fd = pair[0].fileno()
+    assert smap[fd] is d
+    d.set_interest(True, False)
+    assert d.readable()
+    d.close()
+    assert fd not in smap
+
+
+class ClosingFails:
+    """Stands for a socket whose close() reports ``code`` (a reset on macOS)."""
+
+    def __init__(self, sock, code):
+        self.sock = sock
+        self.code = code
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def close(self):
+        self.sock.close()
+        raise OSError(self.code, "close failed")
+
+
+def test_close_ignores_a_disconnect_reported_by_the_socket_close(pair, smap):
+    """The peer resetting just before we close is no error: ``close()``
+    must finish quietly, or the server logs a traceback per such client."""
+    d = dispatcher(pair[0], map=smap)
+    d.socket = ClosingFails(pair[0], errno.ECONNRESET)
+    d.close()
+    assert not smap
+
+
+def test_close_raises_other_errors_of_the_socket_close(pair, smap):
+    """An error of close() that is not the peer's (EIO) is not hidden."""
+    d = dispatcher(pair[0], map=smap)
+    d.socket = ClosingFails(pair[0], errno.EIO)
+    with pytest.raises(OSError) as info:
+        d.close()
+    assert info.value.errno == errno.EIO
+    assert not smap
+
+
+# -- timers ------------------------------------------------------------------
+
+
+def test_timers_dropped_by_close_all_say_they_are_cancelled(smap, pair):
+    """``close_all()`` drops the map's timers: a caller asking its timer
+    whether it will still run must hear that it will not."""
+    dispatcher(pair[0], map=smap)
+    timer = call_later(60, lambda: None, map=smap)
+    assert not timer.cancelled
+    close_all(smap)
+    assert timer.cancelled
