@@ -11,7 +11,7 @@ import weakref
 import pytest
 import waitress_wasyncore
 from waitress_wasyncore import call_later, close_all, dispatcher, readwrite, trigger
-from waitress_wasyncore.buffers import OutputBuffer
+from waitress_wasyncore.buffers import BodySpool, OutputBuffer
 
 
 def read_exactly(sock, size):
@@ -71,6 +71,19 @@ def test_a_large_two_dimensional_byte_view_is_sent_whole(pair):
     received = pump(out, sender, receiver, len(payload) + 4)
     assert received == payload + b"tail"
     assert len(out) == 0
+
+
+# -- BodySpool ---------------------------------------------------------------
+
+
+def test_a_small_body_in_one_piece_reaches_the_application_uncopied():
+    """Most request bodies are a small form or JSON document that arrives
+    in one recv(): the application must read that very bytes object, as
+    for a large one, not a copy made for gathering small pieces."""
+    piece = b'{"name": "value"}' * 10
+    spool = BodySpool(overflow=1 << 20)
+    spool.write(piece)
+    assert spool.finish().read() is piece
 
 
 # -- dispatcher --------------------------------------------------------------
