@@ -11,7 +11,7 @@ import weakref
 import pytest
 import waitress_wasyncore
 from waitress_wasyncore import call_later, close_all, dispatcher, readwrite, trigger
-from waitress_wasyncore.buffers import BodySpool, OutputBuffer
+from waitress_wasyncore.buffers import BodySpool, OutputBuffer, ReadOnlyFileBasedBuffer
 
 
 def read_exactly(sock, size):
@@ -71,6 +71,26 @@ def test_a_large_two_dimensional_byte_view_is_sent_whole(pair):
     received = pump(out, sender, receiver, len(payload) + 4)
     assert received == payload + b"tail"
     assert len(out) == 0
+
+
+def test_the_owner_hears_only_when_the_last_of_two_files_is_sent(pair, tmp_path):
+    """An application returned two files' worth of body: the owner must not
+    release them (PEP 3333 close()) while the second still goes out."""
+    sender, receiver = pair
+    sender.setblocking(False)
+    files = []
+    out = OutputBuffer(overflow=1 << 20)
+    for name, content in (("one", b"1" * 100), ("two", b"2" * 200)):
+        path = tmp_path / name
+        path.write_bytes(content)
+        files.append(open(path, "rb"))
+        assert out.append_file(ReadOnlyFileBasedBuffer(files[-1]), len(content))
+    heard = []
+    assert out.call_when_files_sent(lambda: heard.append((len(out), out.files)))
+    assert pump(out, sender, receiver, 300) == b"1" * 100 + b"2" * 200
+    assert heard == [(0, 0)]
+    for f in files:
+        f.close()
 
 
 # -- BodySpool ---------------------------------------------------------------
