@@ -121,6 +121,42 @@ def test_readable_is_false_once_reading_is_switched_off(pair, smap):
     assert not d.writable()
 
 
+def test_a_dispatcher_that_joined_the_map_itself_leaves_it_on_close(pair, smap):
+    """asyncore code that overrides ``add_channel`` to write the map itself
+    (as asyncore's own did) must still leave the map on ``close()``: a
+    closed dispatcher left there would get the loop's events."""
+
+    class OwnChannel(dispatcher):
+        def add_channel(self, map=None):
+            (self._map if map is None else map)[self._fileno] = self
+
+    d = OwnChannel(pair[0], map=smap)
+    fd = pair[0].fileno()
+    assert smap[fd] is d
+    d.close()
+    assert fd not in smap
+
+
+def test_a_write_event_on_a_socket_that_is_not_connecting_is_only_a_write(pair, smap):
+    """A dispatcher whose peer could not be named (``connected`` False, as
+    after a reset during accept) never called ``connect()``: a write event
+    must not pretend a connection just completed (``handle_connect()``)."""
+    seen = []
+
+    class Recorder(dispatcher):
+        def handle_connect(self):
+            seen.append("connect")
+
+        def handle_write(self):
+            seen.append("write")
+
+    d = Recorder(pair[0], map=smap)
+    d.connected = False
+    d.handle_write_event()
+    assert seen == ["write"]
+    assert not d.connected
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
