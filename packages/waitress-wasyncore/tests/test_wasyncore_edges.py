@@ -254,3 +254,50 @@ def test_timers_dropped_by_close_all_say_they_are_cancelled(smap, pair):
     assert not timer.cancelled
     close_all(smap)
     assert timer.cancelled
+
+
+# -- trigger, when its socket fails ------------------------------------------
+
+
+class RecvFails:
+    """Stands for the trigger's reading socket, whose recv() fails with ``code``."""
+
+    def __init__(self, sock, code):
+        self.sock = sock
+        self.code = code
+
+    def recv(self, size):
+        raise OSError(self.code, "recv failed")
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_a_trigger_whose_socket_is_gone_closes_itself(smap):
+    """EBADF from the trigger's own socket: it can never wake the loop
+    again, so it closes (and says so) rather than spin on a dead socket."""
+    t = trigger(smap)
+    t.socket = RecvFails(t.socket, errno.EBADF)
+    ran = []
+    t.pull_trigger(lambda: ran.append(1))
+    t.handle_read()
+    assert not smap, "the trigger left the loop"
+    assert ran == []
+
+
+def test_a_trigger_whose_recv_fails_for_a_passing_reason_still_runs_thunks(smap):
+    """A passing recv() failure (ENOMEM) must not close the trigger: the
+    thunks queued so far, a server's close() among them, still run."""
+    t = trigger(smap)
+    real = t.socket
+    t.socket = RecvFails(real, errno.ENOMEM)
+    ran = []
+    t.pull_trigger(lambda: ran.append(1))
+    t.handle_read()
+    assert ran == [1]
+    assert list(smap.values()) == [t], "the trigger stays in the loop"
+    t.socket = real
+    t.close()
