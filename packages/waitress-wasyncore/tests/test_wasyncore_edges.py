@@ -12,6 +12,7 @@ import pytest
 import waitress_wasyncore
 from waitress_wasyncore import call_later, close_all, dispatcher, readwrite, trigger
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer, ReadOnlyFileBasedBuffer
+from waitress_wasyncore.reactor import existing_reactor
 
 
 def read_exactly(sock, size):
@@ -301,3 +302,35 @@ def test_a_trigger_whose_recv_fails_for_a_passing_reason_still_runs_thunks(smap)
     assert list(smap.values()) == [t], "the trigger stays in the loop"
     t.socket = real
     t.close()
+
+
+# -- the module-level functions ----------------------------------------------
+
+
+def test_poll_without_a_map_serves_the_default_map(pair):
+    """asyncore code calls ``poll()`` with no map: that must serve the
+    dispatchers of the default map, not do nothing."""
+    seen = []
+
+    class Reader(dispatcher):
+        def handle_read(self):
+            seen.append(self.recv(100))
+
+    d = Reader(pair[0])
+    try:
+        assert waitress_wasyncore.socket_map[pair[0].fileno()] is d
+        pair[1].sendall(b"ping")
+        for _ in range(100):
+            waitress_wasyncore.poll(0.1)
+            if seen:
+                break
+        assert seen == [b"ping"]
+    finally:
+        d.close()
+
+
+def test_max_sockets_opens_no_selector(smap):
+    """Asking a map's capacity (a server does it before it listens) must not
+    create the map's reactor, whose selector descriptor nothing would close."""
+    assert waitress_wasyncore.max_sockets(smap) is None
+    assert existing_reactor(smap) is None
