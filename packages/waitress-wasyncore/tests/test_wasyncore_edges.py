@@ -138,6 +138,28 @@ def test_a_dispatcher_that_joined_the_map_itself_leaves_it_on_close(pair, smap):
     assert fd not in smap
 
 
+def test_close_leaves_the_entry_that_replaced_a_self_joined_dispatcher(pair, smap):
+    """asyncore code that replaced a map entry (or removed it) before
+    closing the old dispatcher: ``close()`` removes only its own entry,
+    never the newcomer's, and does not fail when it has none."""
+
+    class OwnChannel(dispatcher):
+        def add_channel(self, map=None):
+            (self._map if map is None else map)[self._fileno] = self
+
+    fd = pair[0].fileno()
+    old = OwnChannel(pair[0], map=smap)
+    newcomer = object()
+    smap[fd] = newcomer
+    old.close()
+    assert smap == {fd: newcomer}
+    del smap[fd]
+    again = OwnChannel(pair[1], map=smap)
+    del smap[pair[1].fileno()]
+    again.close()
+    assert smap == {}
+
+
 def test_a_write_event_on_a_socket_that_is_not_connecting_is_only_a_write(pair, smap):
     """A dispatcher whose peer could not be named (``connected`` False, as
     after a reset during accept) never called ``connect()``: a write event
