@@ -180,6 +180,32 @@ def test_a_write_event_on_a_socket_that_is_not_connecting_is_only_a_write(pair, 
     assert not d.connected
 
 
+def test_a_closed_asyncore_style_dispatcher_is_no_longer_asked(pair, smap):
+    """A dispatcher that overrides ``readable()`` is asked every iteration
+    while it is in the loop; once closed, the loop must stop asking it
+    (and holding it), even while other dispatchers keep the loop running."""
+    asked = []
+
+    class Legacy(dispatcher):
+        def readable(self):
+            asked.append(1)
+            return True
+
+    dispatcher(pair[1], map=smap)  # keeps the loop running
+    legacy = Legacy(pair[0], map=smap)
+    waitress_wasyncore.poll(0, smap)
+    assert asked, "asked while in the loop"
+    legacy.close()
+    ref = weakref.ref(legacy)
+    del legacy
+    asked.clear()
+    for _ in range(3):
+        waitress_wasyncore.poll(0, smap)
+    assert asked == []
+    gc.collect()
+    assert ref() is None
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
