@@ -6,6 +6,9 @@ they run over socket pairs, without a loop thread unless one is needed.
 
 import errno
 import gc
+import os
+import subprocess
+import sys
 import weakref
 
 import pytest
@@ -382,3 +385,39 @@ def test_max_sockets_opens_no_selector(smap):
     create the map's reactor, whose selector descriptor nothing would close."""
     assert waitress_wasyncore.max_sockets(smap) is None
     assert existing_reactor(smap) is None
+
+
+# -- file_wrapper ------------------------------------------------------------
+
+DESCRIPTOR_ZERO = """
+import os
+from waitress_wasyncore import file_wrapper
+read_end, write_end = os.pipe()
+os.close(0)  # a daemon without stdin: the next descriptor is 0
+wrapper = file_wrapper(read_end)
+assert wrapper.fileno() == 0, wrapper.fileno()
+wrapper.close()
+try:
+    os.fstat(0)
+except OSError:
+    print("closed")
+else:
+    print("leaked")
+"""
+
+
+def test_a_wrapper_closes_its_duplicate_even_when_it_is_descriptor_zero():
+    """In a process started without stdin the duplicate a ``file_wrapper``
+    makes can be descriptor 0: ``close()`` must close it like any other,
+    or each pipe dispatcher leaks a descriptor there."""
+    if not hasattr(waitress_wasyncore, "file_wrapper"):
+        pytest.skip("file_wrapper is POSIX only")
+    result = subprocess.run(
+        [sys.executable, "-c", DESCRIPTOR_ZERO],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == b"closed"
