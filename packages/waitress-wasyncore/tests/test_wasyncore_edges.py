@@ -387,6 +387,26 @@ def test_max_sockets_opens_no_selector(smap):
     assert existing_reactor(smap) is None
 
 
+
+def test_a_timer_cancelled_behind_a_live_one_leaves_the_loop_sound(pair, smap):
+    """A connection's timeout cancelled while an earlier timer is due: once
+    both are past, the loop's count of pending timers must still be right,
+    or closing the last connection fails (a negative length) instead of
+    releasing the loop's selector."""
+    d = dispatcher(pair[0], map=smap)
+    ran = []
+    call_later(0, lambda: ran.append("live"), map=smap)
+    call_later(0, lambda: ran.append("cancelled"), map=smap).cancel()
+    for _ in range(100):
+        waitress_wasyncore.poll(0.01, smap)
+        if ran:
+            break
+    assert ran == ["live"]
+    d.close()
+    assert not smap
+    assert existing_reactor(smap) is None
+
+
 # -- file_wrapper ------------------------------------------------------------
 
 DESCRIPTOR_ZERO = """
