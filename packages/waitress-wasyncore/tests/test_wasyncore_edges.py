@@ -7,6 +7,7 @@ they run over socket pairs, without a loop thread unless one is needed.
 import errno
 import gc
 import os
+import socket
 import subprocess
 import sys
 import weakref
@@ -95,6 +96,27 @@ def test_the_owner_hears_only_when_the_last_of_two_files_is_sent(pair, tmp_path)
     assert heard == [(0, 0)]
     for f in files:
         f.close()
+
+
+def test_one_send_takes_headers_and_a_file_when_the_socket_has_room(pair, tmp_path):
+    """``send_to`` sends as much as the socket takes: a small response's
+    headers and its file body go out in one call, not one part per loop
+    iteration (each one more select() round per response)."""
+    sender, receiver = pair
+    sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    sender.setblocking(False)
+    path = tmp_path / "body"
+    path.write_bytes(b"b" * 100)
+    out = OutputBuffer(overflow=1 << 20)
+    out.append(b"h" * 70000)  # one part of its own, past the coalescing size
+    out.append(b"headers")
+    with open(path, "rb") as f:
+        out.append_file(ReadOnlyFileBasedBuffer(f), 100)
+        out.append(b"end")
+        assert out.send_to(sender) == 70000 + 7 + 100 + 3
+    assert len(out) == 0
+    assert read_exactly(receiver, 70110) == b"h" * 70000 + b"headers" + b"b" * 100 + b"end"
 
 
 # -- BodySpool ---------------------------------------------------------------
