@@ -447,19 +447,48 @@ else:
     print("leaked")
 """
 
+FAILED_WRAPPER = """
+import gc, os, warnings
+from waitress_wasyncore import file_wrapper
+read_end, write_end = os.pipe()
+os.close(read_end)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    try:
+        file_wrapper(read_end)
+    except OSError:
+        pass
+    gc.collect()
+os.fstat(0)  # raises if the failed wrapper closed stdin
+print(len(caught))
+"""
 
-def test_a_wrapper_closes_its_duplicate_even_when_it_is_descriptor_zero():
-    """In a process started without stdin the duplicate a ``file_wrapper``
-    makes can be descriptor 0: ``close()`` must close it like any other,
-    or each pipe dispatcher leaks a descriptor there."""
+
+def run_snippet(code):
     if not hasattr(waitress_wasyncore, "file_wrapper"):
         pytest.skip("file_wrapper is POSIX only")
-    result = subprocess.run(
-        [sys.executable, "-c", DESCRIPTOR_ZERO],
+    return subprocess.run(
+        [sys.executable, "-c", code],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         timeout=60,
         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
     )
+
+
+def test_a_wrapper_that_could_not_duplicate_closes_nothing():
+    """``file_wrapper(fd)`` of a closed descriptor fails in ``os.dup``: the
+    half-made wrapper, once collected, must close nothing (not stdin, not
+    whatever descriptor 0 is) and warn about nothing."""
+    result = run_snippet(FAILED_WRAPPER)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == b"0"
+
+
+def test_a_wrapper_closes_its_duplicate_even_when_it_is_descriptor_zero():
+    """In a process started without stdin the duplicate a ``file_wrapper``
+    makes can be descriptor 0: ``close()`` must close it like any other,
+    or each pipe dispatcher leaks a descriptor there."""
+    result = run_snippet(DESCRIPTOR_ZERO)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == b"closed"
