@@ -14,7 +14,14 @@ import weakref
 
 import pytest
 import waitress_wasyncore
-from waitress_wasyncore import call_later, close_all, dispatcher, readwrite, trigger
+from waitress_wasyncore import (
+    call_later,
+    close_all,
+    dispatcher,
+    dispatcher_with_send,
+    readwrite,
+    trigger,
+)
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer, ReadOnlyFileBasedBuffer
 from waitress_wasyncore.reactor import existing_reactor
 
@@ -229,6 +236,17 @@ def test_a_closed_asyncore_style_dispatcher_is_no_longer_asked(pair, smap):
     assert asked == []
     gc.collect()
     assert ref() is None
+
+
+def test_dispatcher_with_send_sends_an_out_buffer_of_bytes(pair, smap):
+    """asyncore's ``dispatcher_with_send`` kept ``out_buffer`` as bytes, and
+    code written for it assigns bytes there: sending must still work."""
+    d = dispatcher_with_send(pair[0], map=smap)
+    d.out_buffer = b"hello from asyncore code"
+    d.initiate_send()
+    assert read_exactly(pair[1], 24) == b"hello from asyncore code"
+    assert not d.out_buffer
+    assert not d.writable()
 
 
 def test_a_priority_event_reaches_handle_expt(pair, smap):
