@@ -249,6 +249,41 @@ def test_dispatcher_with_send_sends_an_out_buffer_of_bytes(pair, smap):
     assert not d.writable()
 
 
+def test_dispatcher_with_send_keeps_reading_switched_off(pair, smap):
+    """A ``dispatcher_with_send`` that stopped reading (back-pressure) and
+    then sends must not start reading again behind its owner's back."""
+    d = dispatcher_with_send(pair[0], map=smap)
+    d.set_interest(False, False)
+    d.send(b"reply")
+    assert read_exactly(pair[1], 5) == b"reply"
+    assert not d.readable()
+
+
+def test_a_map_entry_whose_socket_was_closed_is_dropped_quietly(pair, smap):
+    """A dispatcher put in the map directly (asyncore style) whose socket
+    was closed meanwhile cannot be watched: the loop drops it and calls
+    its ``handle_close()``, and keeps running for the others."""
+    closed = []
+
+    class OwnChannel(dispatcher):
+        def add_channel(self, map=None):
+            (self._map if map is None else map)[self._fileno] = self
+
+        def handle_close(self):
+            closed.append(self)
+            self.close()
+
+    dispatcher(pair[1], map=smap)
+    sock = socket.socket()
+    gone = OwnChannel(sock, map=smap)
+    fd = sock.fileno()
+    os.close(sock.detach())
+    waitress_wasyncore.poll(0, smap)
+    assert closed == [gone]
+    assert fd not in smap
+    assert list(smap) == [pair[1].fileno()]
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
