@@ -284,6 +284,33 @@ def test_a_map_entry_whose_socket_was_closed_is_dropped_quietly(pair, smap):
     assert list(smap) == [pair[1].fileno()]
 
 
+def test_joining_retries_when_the_maps_reactor_closed_meanwhile(pair, smap, monkeypatch):
+    """Another thread may close a map's reactor (its last dispatcher left)
+    between ``add_channel`` finding it and attaching to it: the dispatcher
+    must then join the map's new reactor, not believe it joined."""
+    from waitress_wasyncore.reactor import reactor_for
+
+    dispatcher_module = sys.modules["waitress_wasyncore.dispatcher"]
+
+    stale = reactor_for(smap)
+    stale.close()
+    answers = [stale]
+    monkeypatch.setattr(
+        dispatcher_module, "reactor_for", lambda m: answers.pop() if answers else reactor_for(m)
+    )
+    d = dispatcher(pair[0], map=smap)
+    assert smap[pair[0].fileno()] is d
+    assert existing_reactor(smap) is not stale
+    pair[1].sendall(b"x")
+    seen = []
+    d.handle_read = lambda: seen.append(d.recv(10))
+    for _ in range(100):
+        waitress_wasyncore.poll(0.01, smap)
+        if seen:
+            break
+    assert seen == [b"x"]
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
@@ -381,6 +408,40 @@ def test_timers_dropped_by_close_all_say_they_are_cancelled(smap, pair):
     assert not timer.cancelled
     close_all(smap)
     assert timer.cancelled
+
+
+class SendFailsOnce:
+    """Stands for the trigger's writing socket; its first send() fails (ENOBUFS)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.failed = False
+
+    def send(self, data):
+        if not self.failed:
+            self.failed = True
+            raise OSError(errno.ENOBUFS, "no buffer space")
+        return self.sock.send(data)
+
+    def close(self):
+        self.sock.close()
+
+
+def test_a_pull_after_a_failed_wake_up_wakes_the_loop(smap):
+    """If writing the wake-up byte failed once (a passing ENOBUFS), the next
+    pull must write it: otherwise no pull ever wakes the loop again and
+    every thunk, a server's close() among them, waits for a stray event."""
+    t = trigger(smap)
+    t._writer = SendFailsOnce(t._writer)
+    ran = []
+    t.pull_trigger(lambda: ran.append(1))
+    t.pull_trigger(lambda: ran.append(2))
+    for _ in range(100):
+        waitress_wasyncore.poll(0.05, smap)
+        if ran:
+            break
+    assert ran == [1, 2]
+    t.close()
 
 
 # -- trigger, when its socket fails ------------------------------------------
