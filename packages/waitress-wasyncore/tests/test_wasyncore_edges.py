@@ -311,6 +311,39 @@ def test_joining_retries_when_the_maps_reactor_closed_meanwhile(pair, smap, monk
     assert seen == [b"x"]
 
 
+def test_a_dispatcher_put_where_a_foreign_entry_was_removed_gets_events(pair, smap):
+    """Code that keeps its own objects in the map (never dispatched to)
+    removes one, and later puts a real dispatcher under that fd: the loop
+    must watch the dispatcher, not keep the fd reserved for the old entry."""
+    seen = []
+
+    class OwnChannel(dispatcher):
+        def add_channel(self, map=None):
+            (self._map if map is None else map)[self._fileno] = self
+
+        def handle_read(self):
+            seen.append(self.recv(10))
+
+    dispatcher(pair[1], map=smap)  # keeps the loop running
+    reader, writer = socket.socketpair()
+    try:
+        fd = reader.fileno()
+        smap[fd] = object()  # someone else's entry
+        waitress_wasyncore.poll(0, smap)
+        del smap[fd]
+        waitress_wasyncore.poll(0, smap)
+        OwnChannel(reader, map=smap)
+        writer.sendall(b"x")
+        for _ in range(100):
+            waitress_wasyncore.poll(0.01, smap)
+            if seen:
+                break
+        assert seen == [b"x"]
+    finally:
+        reader.close()
+        writer.close()
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
@@ -524,15 +557,19 @@ def test_max_sockets_opens_no_selector(smap):
 
 
 
-def test_a_timer_cancelled_behind_a_live_one_leaves_the_loop_sound(pair, smap):
-    """A connection's timeout cancelled while an earlier timer is due: once
-    both are past, the loop's count of pending timers must still be right,
-    or closing the last connection fails (a negative length) instead of
-    releasing the loop's selector."""
+@pytest.mark.parametrize("cancelled_first", [False, True])
+def test_a_cancelled_timer_leaves_the_loop_sound(pair, smap, cancelled_first):
+    """A connection's timeout cancelled next to another due timer (before
+    or behind it in the heap): once both are past, the loop's count of
+    pending timers must still be right, or closing the last connection
+    fails (a negative length) instead of releasing the loop's selector."""
     d = dispatcher(pair[0], map=smap)
     ran = []
+    if cancelled_first:
+        call_later(0, lambda: ran.append("cancelled"), map=smap).cancel()
     call_later(0, lambda: ran.append("live"), map=smap)
-    call_later(0, lambda: ran.append("cancelled"), map=smap).cancel()
+    if not cancelled_first:
+        call_later(0, lambda: ran.append("cancelled"), map=smap).cancel()
     for _ in range(100):
         waitress_wasyncore.poll(0.01, smap)
         if ran:
