@@ -7,6 +7,7 @@ they run over socket pairs, without a loop thread unless one is needed.
 import errno
 import gc
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from waitress_wasyncore import (
     trigger,
 )
 from waitress_wasyncore.buffers import BodySpool, OutputBuffer, ReadOnlyFileBasedBuffer
-from waitress_wasyncore.reactor import existing_reactor
+from waitress_wasyncore.reactor import SocketMap, existing_reactor
 
 
 def read_exactly(sock, size):
@@ -625,6 +626,32 @@ def run_snippet(code):
         timeout=60,
         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
     )
+
+
+class RefusingSelector(selectors.SelectSelector):
+    """A selector that refuses every descriptor with EACCES (a security module, say)."""
+
+    def register(self, fileobj, events, data=None):
+        raise PermissionError(errno.EACCES, "refused")
+
+
+def test_a_pipe_refused_for_another_reason_keeps_its_error():
+    """Only epoll's EPERM (a regular file) gets the explanatory message:
+    another refusal (EACCES) reaches the caller as it was, not disguised
+    as EPERM with advice that does not apply."""
+    if not hasattr(waitress_wasyncore, "file_dispatcher"):
+        pytest.skip("file_dispatcher is POSIX only")
+    smap = SocketMap(selector_factory=RefusingSelector)
+    read_end, write_end = os.pipe()
+    try:
+        with pytest.raises(PermissionError) as info:
+            waitress_wasyncore.file_dispatcher(read_end, map=smap)
+        assert info.value.errno == errno.EACCES
+        assert str(info.value) == "[Errno 13] refused"
+        assert not smap
+    finally:
+        os.close(read_end)
+        os.close(write_end)
 
 
 def test_a_wrapper_that_could_not_duplicate_closes_nothing():
