@@ -6,6 +6,7 @@ they run over socket pairs, without a loop thread unless one is needed.
 
 import errno
 import gc
+import io
 import os
 import selectors
 import socket
@@ -125,6 +126,21 @@ def test_one_send_takes_headers_and_a_file_when_the_socket_has_room(pair, tmp_pa
         assert out.send_to(sender) == 70000 + 7 + 100 + 3
     assert len(out) == 0
     assert read_exactly(receiver, 70110) == b"h" * 70000 + b"headers" + b"b" * 100 + b"end"
+
+
+def test_what_follows_a_file_without_descriptor_is_sent_too(pair):
+    """A body from a file object without a descriptor (``io.BytesIO``) and
+    then more output (the next response): once the file's bytes are out,
+    the buffer must go on to what follows, not read the spent file again."""
+    sender, receiver = pair
+    sender.setblocking(False)
+    content = b"0123456789" * 1000
+    wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(content))
+    out = OutputBuffer(overflow=1 << 20)
+    assert not out.append_file(wrapper, wrapper.prepare())
+    out.append(b"next response")
+    assert pump(out, sender, receiver, len(content) + 13) == content + b"next response"
+    assert len(out) == 0
 
 
 # -- BodySpool ---------------------------------------------------------------
@@ -345,6 +361,18 @@ def test_a_dispatcher_put_where_a_foreign_entry_was_removed_gets_events(pair, sm
         writer.close()
 
 
+def test_close_ends_a_connect_in_progress(smap):
+    """``close()`` during a non-blocking connect: the dispatcher is no
+    longer connecting, so code that checks ``connecting`` (or a write event
+    delivered late) does not try to finish a connection that is gone."""
+    d = dispatcher(map=smap)
+    d.create_socket()
+    d.connecting = True  # as between connect() and its completion
+    d.close()
+    assert not d.connecting
+    assert not d.connected
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
@@ -548,6 +576,15 @@ def test_poll_without_a_map_serves_the_default_map(pair):
         assert seen == [b"ping"]
     finally:
         d.close()
+
+
+def test_select_on_posix_has_no_fixed_socket_count():
+    """Only Windows' select() stops at 512 sockets; elsewhere select() is
+    bounded by descriptor numbers, so a server must not cap its
+    connections at 512 because its map uses select()."""
+    if os.name == "nt":
+        pytest.skip("Windows' select() does take 512 at most")
+    assert waitress_wasyncore.max_sockets(SocketMap(selector_factory=selectors.SelectSelector)) is None
 
 
 def test_max_sockets_opens_no_selector(smap):
