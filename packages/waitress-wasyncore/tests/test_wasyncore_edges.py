@@ -8,8 +8,10 @@ import errno
 import gc
 import io
 import os
+import select
 import selectors
 import socket
+import struct
 import subprocess
 import sys
 import weakref
@@ -141,6 +143,15 @@ def test_what_follows_a_file_without_descriptor_is_sent_too(pair):
     out.append(b"next response")
     assert pump(out, sender, receiver, len(content) + 13) == content + b"next response"
     assert len(out) == 0
+
+
+def test_the_file_wrapper_yields_the_last_byte_of_a_prepared_file():
+    """A prepared ``wsgi.file_wrapper`` iterated block by block (the path
+    for a socket the server cannot send a file to directly) must yield the
+    file's very last byte, even when it is alone in the last block."""
+    wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(b"abcde"), block_size=2)
+    assert wrapper.prepare() == 5
+    assert list(wrapper) == [b"ab", b"cd", b"e"]
 
 
 # -- BodySpool ---------------------------------------------------------------
@@ -371,6 +382,31 @@ def test_close_ends_a_connect_in_progress(smap):
     d.close()
     assert not d.connecting
     assert not d.connected
+
+
+def test_a_reset_from_the_peer_closes_quietly_on_recv(smap):
+    """A client that resets the connection (SO_LINGER 0) is an ordinary
+    end: ``recv()`` calls ``handle_close()`` and returns b"", it does not
+    raise into the loop (which would log a traceback per such client)."""
+    closed = []
+
+    class Conn(dispatcher):
+        def handle_close(self):
+            closed.append(1)
+            self.close()
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname(), timeout=10)
+    server_side, _ = listener.accept()
+    listener.close()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()  # sends RST
+    d = Conn(server_side, map=smap)
+    select.select([server_side], [], [], 10)
+    assert d.recv(100) == b""
+    assert closed == [1]
 
 
 def test_a_priority_event_reaches_handle_expt(pair, smap):
@@ -663,6 +699,29 @@ def run_snippet(code):
         timeout=60,
         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
     )
+
+
+def test_a_pipe_that_cannot_be_made_non_blocking_is_not_kept(monkeypatch):
+    """If the descriptor cannot be set non-blocking, ``file_dispatcher``
+    fails and leaves nothing behind, rather than hand back a closed
+    dispatcher that looks fine."""
+    if not hasattr(waitress_wasyncore, "file_dispatcher"):
+        pytest.skip("file_dispatcher is POSIX only")
+
+    def refuse(fd, blocking):
+        raise OSError(errno.EINVAL, "cannot")
+
+    smap = {}
+    read_end, write_end = os.pipe()
+    monkeypatch.setattr(os, "set_blocking", refuse)
+    try:
+        with pytest.raises(OSError):
+            waitress_wasyncore.file_dispatcher(read_end, map=smap)
+        assert not smap
+    finally:
+        monkeypatch.undo()
+        os.close(read_end)
+        os.close(write_end)
 
 
 class RefusingSelector(selectors.SelectSelector):
