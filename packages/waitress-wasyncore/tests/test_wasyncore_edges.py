@@ -26,7 +26,12 @@ from waitress_wasyncore import (
     readwrite,
     trigger,
 )
-from waitress_wasyncore.buffers import BodySpool, OutputBuffer, ReadOnlyFileBasedBuffer
+from waitress_wasyncore.buffers import (
+    BodySpool,
+    OutputBuffer,
+    ReadOnlyFileBasedBuffer,
+    TruncatedFileError,
+)
 from waitress_wasyncore.reactor import SocketMap, existing_reactor
 
 
@@ -152,6 +157,22 @@ def test_the_file_wrapper_yields_the_last_byte_of_a_prepared_file():
     wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(b"abcde"), block_size=2)
     assert wrapper.prepare() == 5
     assert list(wrapper) == [b"ab", b"cd", b"e"]
+
+
+def test_a_descriptorless_file_shorter_than_announced_raises(pair):
+    """A file object (no descriptor) that ends before the size it was queued
+    with: the peer was promised more bytes, so ``send_to`` must raise
+    (the owner closes the connection), not report 0 forever while the
+    loop keeps asking to write the missing bytes."""
+    sender, receiver = pair
+    sender.setblocking(False)
+    wrapper = ReadOnlyFileBasedBuffer(io.BytesIO(b"short"))
+    out = OutputBuffer(overflow=1 << 20)
+    out.append_file(wrapper, 100)
+    with pytest.raises(TruncatedFileError):
+        for _ in range(10):
+            out.send_to(sender)
+    assert read_exactly(receiver, 5) == b"short"
 
 
 # -- BodySpool ---------------------------------------------------------------
