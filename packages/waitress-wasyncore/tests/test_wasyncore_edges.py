@@ -19,10 +19,12 @@ import weakref
 import pytest
 import waitress_wasyncore
 from waitress_wasyncore import (
+    ExitNow,
     call_later,
     close_all,
     dispatcher,
     dispatcher_with_send,
+    loop,
     readwrite,
     trigger,
 )
@@ -430,6 +432,21 @@ def test_a_reset_from_the_peer_closes_quietly_on_recv(smap):
     assert closed == [1]
 
 
+def test_a_connect_that_fails_at_once_leaves_the_dispatcher_not_connecting(smap, tmp_path):
+    """``connect()`` to an address that fails immediately (no such socket
+    file) raises, and the dispatcher is not left "connecting", so a later
+    write event does not try to finish a connection that never started."""
+    if not hasattr(socket, "AF_UNIX"):
+        pytest.skip("needs AF_UNIX")
+    d = dispatcher(map=smap)
+    d.create_socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with pytest.raises(OSError):
+        d.connect(str(tmp_path / "nobody-listens-here"))
+    assert not d.connecting
+    assert not d.connected
+    d.close()
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
@@ -560,6 +577,30 @@ def test_a_pull_after_a_failed_wake_up_wakes_the_loop(smap):
         if ran:
             break
     assert ran == [1, 2]
+    t.close()
+
+
+
+def test_exitnow_keeps_a_thunk_pulled_while_the_batch_ran(smap):
+    """A thunk pulled by a thunk of the running batch (a worker finishing
+    meanwhile) must survive another thunk's ExitNow: the rest of the batch
+    goes back ahead of it, and it still runs after them."""
+    t = trigger(smap)
+    ran = []
+
+    def stop():
+        t.pull_trigger(lambda: ran.append("pulled meanwhile"))
+        raise ExitNow()
+
+    t.pull_trigger(stop)
+    t.pull_trigger(lambda: ran.append("rest of the batch"))
+    with pytest.raises(ExitNow):
+        loop(0.5, map=smap)
+    for _ in range(10):
+        loop(0.05, map=smap, count=1)
+        if len(ran) == 2:
+            break
+    assert ran == ["rest of the batch", "pulled meanwhile"]
     t.close()
 
 
