@@ -177,6 +177,21 @@ def test_a_descriptorless_file_shorter_than_announced_raises(pair):
     assert read_exactly(receiver, 5) == b"short"
 
 
+class UnseekableAfterAll(io.BytesIO):
+    """Says it can seek, but seeking fails (a pipe behind a file-like API)."""
+
+    def seek(self, *args):
+        raise OSError(29, "Illegal seek")
+
+
+def test_prepare_reports_zero_when_seeking_fails():
+    """``prepare()`` answers a byte count: 0 (stream it as it comes) when
+    the file cannot be measured, an int a caller can compare and add."""
+    wrapper = ReadOnlyFileBasedBuffer(UnseekableAfterAll(b"data"))
+    size = wrapper.prepare(10)
+    assert size == 0 and type(size) is int
+
+
 # -- BodySpool ---------------------------------------------------------------
 
 
@@ -308,6 +323,27 @@ def test_dispatcher_with_send_keeps_reading_switched_off(pair, smap):
     d.send(b"reply")
     assert read_exactly(pair[1], 5) == b"reply"
     assert not d.readable()
+
+
+def test_dropping_the_last_dispatcher_as_broken_releases_the_selector(smap):
+    """When the only dispatcher of a map is dropped because its descriptor
+    was closed behind its back (found when its interest changes), the map
+    is empty: its reactor must release its selector descriptor then, as
+    when a dispatcher closes."""
+    closed = []
+
+    class Conn(dispatcher):
+        def handle_close(self):
+            closed.append(1)
+            self.close()
+
+    sock = socket.socket()
+    d = Conn(sock, map=smap)
+    os.close(sock.detach())
+    d.set_interest(True, True)
+    assert closed == [1]
+    assert not smap
+    assert existing_reactor(smap) is None
 
 
 def test_a_map_entry_whose_socket_was_closed_is_dropped_quietly(pair, smap):
@@ -713,6 +749,24 @@ def test_a_cancelled_timer_leaves_the_loop_sound(pair, smap, cancelled_first):
     assert ran == ["live"]
     d.close()
     assert not smap
+    assert existing_reactor(smap) is None
+
+
+def test_cancelling_a_timer_that_already_ran_is_harmless(pair, smap):
+    """``cancel()`` of a one-shot timer after it ran (a request finished
+    just as its timeout fired) changes nothing: the loop's count of
+    pending timers stays right, so closing the last connection releases
+    the loop's selector instead of failing."""
+    d = dispatcher(pair[0], map=smap)
+    ran = []
+    timer = call_later(0, lambda: ran.append(1), map=smap)
+    for _ in range(100):
+        waitress_wasyncore.poll(0.01, smap)
+        if ran:
+            break
+    assert ran == [1]
+    timer.cancel()
+    d.close()
     assert existing_reactor(smap) is None
 
 
