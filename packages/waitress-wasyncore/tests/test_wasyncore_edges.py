@@ -483,6 +483,35 @@ def test_a_connect_that_fails_at_once_leaves_the_dispatcher_not_connecting(smap,
     d.close()
 
 
+def test_a_write_event_is_not_delivered_once_writing_was_switched_off(smap):
+    """Two connections ready to write in one select() batch; the first
+    handled switches the other's writing off (it has nothing left to send,
+    say): the other must not then get the write event of that batch."""
+    wrote = []
+
+    class Writer(dispatcher):
+        other = None
+
+        def handle_write(self):
+            wrote.append(self)
+            self.other.set_interest(True, False)
+            self.set_interest(True, False)
+
+    a_end, a_peer = socket.socketpair()
+    b_end, b_peer = socket.socketpair()
+    try:
+        a = Writer(a_end, map=smap)
+        b = Writer(b_end, map=smap)
+        a.other, b.other = b, a
+        a.set_interest(False, True)
+        b.set_interest(False, True)
+        waitress_wasyncore.poll(1.0, smap)
+        assert len(wrote) == 1
+    finally:
+        for sock in (a_end, a_peer, b_end, b_peer):
+            sock.close()
+
+
 def test_a_priority_event_reaches_handle_expt(pair, smap):
     """A loop of one's own that sees POLLPRI (``readwrite``) must reach the
     dispatcher's ``handle_expt()``: urgent data is otherwise never read."""
