@@ -523,7 +523,7 @@ def test_a_priority_event_reaches_handle_expt(pair, smap):
 
     d = Urgent(pair[0], map=smap)
     d.handle_expt_event()
-    readwrite(d, getattr(waitress_wasyncore.mainloop.select, "POLLPRI", 2))
+    readwrite(d, getattr(select, "POLLPRI", 2))
     assert seen == ["expt", "expt"]
 
 
