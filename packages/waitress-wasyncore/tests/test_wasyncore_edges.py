@@ -184,6 +184,19 @@ class UnseekableAfterAll(io.BytesIO):
         raise OSError(29, "Illegal seek")
 
 
+class SeekableRaises(io.BytesIO):
+    """Cannot even say whether it can seek."""
+
+    def seekable(self):
+        raise OSError(5, "Input/output error")
+
+
+def test_prepare_reports_zero_when_seekable_raises():
+    """A file that cannot say whether it can seek is streamed as it comes:
+    ``prepare()`` does not measure it."""
+    assert ReadOnlyFileBasedBuffer(SeekableRaises(b"data")).prepare() == 0
+
+
 def test_prepare_reports_zero_when_seeking_fails():
     """``prepare()`` answers a byte count: 0 (stream it as it comes) when
     the file cannot be measured, an int a caller can compare and add."""
@@ -833,6 +846,25 @@ os.fstat(0)  # raises if the failed wrapper closed stdin
 print(len(caught))
 """
 
+UNCLOSED_ZERO = """
+import gc, os, warnings
+from waitress_wasyncore import file_wrapper
+read_end, write_end = os.pipe()
+os.close(0)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    wrapper = file_wrapper(read_end)
+    assert wrapper.fileno() == 0
+    del wrapper
+    gc.collect()
+try:
+    os.fstat(0)
+except OSError:
+    print("closed", [w.category.__name__ for w in caught])
+else:
+    print("leaked", [w.category.__name__ for w in caught])
+"""
+
 
 def run_snippet(code):
     if not hasattr(waitress_wasyncore, "file_wrapper"):
@@ -902,6 +934,15 @@ def test_a_wrapper_that_could_not_duplicate_closes_nothing():
     result = run_snippet(FAILED_WRAPPER)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == b"0"
+    assert result.stderr == b"", "nothing raised in __del__ either"
+
+
+def test_an_unclosed_wrapper_on_descriptor_zero_is_closed_with_a_warning():
+    """A ``file_wrapper`` dropped without ``close()`` warns and closes its
+    duplicate, descriptor 0 included (a process started without stdin)."""
+    result = run_snippet(UNCLOSED_ZERO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == b"closed ['ResourceWarning']"
 
 
 def test_a_wrapper_closes_its_duplicate_even_when_it_is_descriptor_zero():
