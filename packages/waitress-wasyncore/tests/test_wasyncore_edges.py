@@ -901,6 +901,27 @@ def test_a_pipe_that_cannot_be_made_non_blocking_is_not_kept(monkeypatch):
         os.close(write_end)
 
 
+def test_the_regular_file_refusal_names_the_callers_descriptor_once(tmp_path):
+    """The EPERM message tells the user which of their descriptors the
+    loop cannot watch, once (it is read in a traceback)."""
+    if not hasattr(waitress_wasyncore, "file_dispatcher"):
+        pytest.skip("file_dispatcher is POSIX only")
+    path = tmp_path / "plain.txt"
+    path.write_bytes(b"not pollable")
+    smap = SocketMap()
+    with open(path, "rb") as f:
+        fd = f.fileno()
+        try:
+            waitress_wasyncore.file_dispatcher(f, smap)
+        except PermissionError as exc:
+            message = str(exc)
+        else:
+            waitress_wasyncore.close_all(smap)
+            pytest.skip("this platform's selector watches regular files")
+    assert message.count("file_dispatcher:") == 1
+    assert "cannot watch descriptor %d " % fd in message
+
+
 class RefusingSelector(selectors.SelectSelector):
     """A selector that refuses every descriptor with EACCES (a security module, say)."""
 
