@@ -35,6 +35,7 @@ from waitress_wasyncore.buffers import (
     TruncatedFileError,
 )
 from waitress_wasyncore.reactor import SocketMap, existing_reactor
+from waitress_wasyncore.timers import TimerQueue
 
 
 def read_exactly(sock, size):
@@ -810,6 +811,18 @@ def test_cancelling_a_timer_that_already_ran_is_harmless(pair, smap):
     timer.cancel()
     d.close()
     assert existing_reactor(smap) is None
+
+
+def test_a_repeating_timer_keeps_its_schedule():
+    """``call_every`` runs at fixed times (first due + n * interval): a run
+    that happens a little late must not push every later run back.  The
+    timer's ``due`` is the only thing that shows it without a clock."""
+    queue = TimerQueue()
+    timer = queue.add(0, lambda: None, interval=10.0)
+    first_due = timer.due
+    queue.run_due()
+    assert timer.due == first_due + 10.0
+    timer.cancel()
 
 
 # -- file_wrapper ------------------------------------------------------------

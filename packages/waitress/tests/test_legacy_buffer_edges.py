@@ -51,3 +51,13 @@ def test_prune_keeps_a_buffer_still_over_its_limit_on_disk():
     assert not buf.overflowed
     assert buf.get() == b"a" * 5000
     buf.close()
+
+
+def test_an_overflowable_buffer_is_true_even_when_empty():
+    """Code built on 3.0.2 tests ``if channel.outbuf:`` for the presence of
+    a buffer, not its length: an empty buffer, or one with data, is true."""
+    buf = OverflowableBuffer(overflow=10)
+    assert buf
+    buf.append(b"x")
+    assert buf
+    buf.close()
