@@ -339,17 +339,24 @@ def test_dispatcher_with_send_keeps_reading_switched_off(pair, smap):
     assert not d.readable()
 
 
+def closing_dispatcher(closed: list):
+    """A dispatcher class that closes on ``handle_close()`` and notes each call in ``closed``."""
+
+    class Conn(dispatcher):
+        def handle_close(self):
+            closed.append(1)
+            self.close()
+
+    return Conn
+
+
 def test_dropping_the_last_dispatcher_as_broken_releases_the_selector(smap):
     """When the only dispatcher of a map is dropped because its descriptor
     was closed behind its back (found when its interest changes), the map
     is empty: its reactor must release its selector descriptor then, as
     when a dispatcher closes."""
     closed = []
-
-    class Conn(dispatcher):
-        def handle_close(self):
-            closed.append(1)
-            self.close()
+    Conn = closing_dispatcher(closed)
 
     sock = socket.socket()
     d = Conn(sock, map=smap)
@@ -462,11 +469,7 @@ def test_a_reset_from_the_peer_closes_quietly_on_recv(smap):
     end: ``recv()`` calls ``handle_close()`` and returns b"", it does not
     raise into the loop (which would log a traceback per such client)."""
     closed = []
-
-    class Conn(dispatcher):
-        def handle_close(self):
-            closed.append(1)
-            self.close()
+    Conn = closing_dispatcher(closed)
 
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
