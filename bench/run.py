@@ -300,13 +300,19 @@ def micro_bench_argv(script: Path, peers_python: Path, quick: bool,
 
 def harness_argv(peers_python: Path, harness: Path, servers: Sequence[str], ours_cmd: str,
                  scenario: str, repeat: int, duration: int, pin: bool,
-                 json_path: Path, markdown_path: Path) -> List[str]:
-    """The wsgibench command line, run with the peers' Python (it finds their scripts)."""
+                 json_path: Path, markdown_path: Path, warmup: Optional[int] = None) -> List[str]:
+    """The wsgibench command line, run with the peers' Python (it finds their scripts).
+
+    ``warmup`` (seconds) is passed on only when given: the harness's own
+    default (1 s) is what published figures use.
+    """
     argv = [str(peers_python), str(harness)]
     if pin:
         argv.append("--pin")
     argv += ["--repeat", str(repeat), "--duration", str(duration), "--scenario", scenario,
              "--baseline", BASELINE]
+    if warmup is not None:
+        argv += ["--warmup", str(warmup)]
     for name in servers:
         argv += ["--server", name]
     argv += ["--server", "%s=cmd:%s" % (OURS, ours_cmd),
@@ -444,6 +450,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, help="wsgibench --repeat (default 3; --quick: 1)")
     ap.add_argument("--duration", type=int,
                     help="wsgibench --duration, seconds (default 5; --quick: 2)")
+    ap.add_argument("--warmup", type=int,
+                    help="wsgibench --warmup, whole seconds, 0 = none (default: the harness's, 1). "
+                         "The warm-up's abandoned requests set slowapp's p99 (bench/README.md)")
     ap.add_argument("--no-unpinned", action="store_true",
                     help="skip the unpinned %s run" % UNPINNED_SCENARIO)
     ap.add_argument("--peers-venv", type=Path,
@@ -470,6 +479,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         args.out = DEFAULT_RESULTS_ROOT / stamp
     if args.duration <= 0 or args.repeat <= 0:
         ap.error("--duration and --repeat must be positive")
+    if args.warmup is not None and args.warmup < 0:
+        ap.error("--warmup must be 0 or more")
     return args
 
 
@@ -535,7 +546,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         assert harness is not None
         json_path, md_path = out / ("%s.json" % name), out / ("%s.md" % name)
         step(name, harness_argv(peers_python, harness, servers, ours, scenario,
-                                args.repeat, args.duration, pin, json_path, md_path))
+                                args.repeat, args.duration, pin, json_path, md_path,
+                                warmup=args.warmup))
         harness_runs.append((name, json_path, md_path))
 
     summary_parts = []

@@ -147,6 +147,23 @@ def test_harness_argv_pins_only_when_asked(bench_run, tmp_path):
         "waitress", "cheroot", "ours=cmd:ours-serve {app}"]
 
 
+def test_warmup_reaches_the_harness_only_when_given(bench_run, tmp_path):
+    """Published tables use the harness's own warm-up; ``--warmup 0`` is
+    how a reader sees slowapp's p99 without the warm-up's abandoned
+    requests in it (bench/README.md), and must reach wsgibench as given."""
+    common = dict(peers_python=Path("/p/bin/python"), harness=Path("/h/wsgibench.py"),
+                  servers=["waitress"], ours_cmd="ours-serve {app}", scenario="slowapp",
+                  repeat=3, duration=5, pin=True,
+                  json_path=tmp_path / "a.json", markdown_path=tmp_path / "a.md")
+    assert "--warmup" not in bench_run.harness_argv(**common)
+    given = bench_run.harness_argv(warmup=0, **common)
+    assert given[given.index("--warmup") + 1] == "0"
+    assert bench_run.parse_args(["--warmup", "0"]).warmup == 0
+    assert bench_run.parse_args([]).warmup is None
+    with pytest.raises(SystemExit):
+        bench_run.parse_args(["--warmup", "-1"])
+
+
 def test_ratios_against_waitress_and_best_peers(bench_run):
     summary = [summary_row("hello", "waitress", 1000.0),
                summary_row("hello", "cheroot", 1500.0),
