@@ -348,16 +348,29 @@ class Reactor:
         with self._lock:
             self._release_if_idle()
 
-    def reconcile(self) -> None:
-        """Bring the registrations in line with a map that was changed behind our back.
+    def out_of_step(self) -> bool:
+        """Whether the map was changed behind our back.
 
-        Runs only when the map and the registrations disagree in size (a
-        ``del map[fd]`` by the user, or an entry put in the map directly).
+        Its size tells, for a ``del map[fd]`` by the user or an entry put in
+        the map directly, except when an entry this reactor cannot watch
+        (not one of our dispatchers) was replaced under its descriptor by
+        one it can (asyncore code whose ``add_channel`` writes the map
+        itself): those few entries are compared one by one.  The server
+        puts none in its map, so its loop pays one length comparison.
         """
+        socket_map = self.map
+        if len(socket_map) != len(self._attached) + len(self._foreign):
+            return True
+        foreign = self._foreign
+        return bool(foreign) and any(socket_map.get(fd) is not obj for fd, obj in list(foreign.items()))
+
+    def reconcile(self) -> None:
+        """Bring the registrations in line with a map that was changed behind our back
+        (runs only when ``out_of_step()``)."""
         broken = []
         with self._lock:
             socket_map = self.map
-            if len(socket_map) == len(self._attached) + len(self._foreign):
+            if not self.out_of_step():
                 return
             for fd, obj in list(self._attached.items()):
                 if socket_map.get(fd) is not obj:
@@ -389,8 +402,8 @@ class Reactor:
         if self._legacy:
             self._ask_legacy()
         socket_map = self.map
-        if len(socket_map) != len(self._attached) + len(self._foreign):
-            self.reconcile()
+        if len(socket_map) != len(self._attached) + len(self._foreign) or self._foreign:
+            self.reconcile()  # which returns at once unless out_of_step()
         timers = self.timers
         if timers._heap:
             timeout = timers.wait_time(timeout)
@@ -498,7 +511,7 @@ class Reactor:
                     self._recover(fd, current, current._events)
                 else:
                     self._unregister_quietly(fd)
-        if len(self.map) != len(self._attached) + len(self._foreign):
+        if self.out_of_step():
             self.reconcile()
         with self._lock:
             self._release_if_idle()
