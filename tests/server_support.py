@@ -118,6 +118,14 @@ def open_channels(server: Any) -> List[Any]:
     return [obj for obj in list(server._map.values()) if isinstance(obj, HTTPChannel)]
 
 
+def lingering_channels(server: Any) -> List[Any]:
+    """The connections answered and lingering until their clients close,
+    oldest first (the server's ``ConnectionSlots.lingering``; none before
+    its first connection made the slots)."""
+    slots = server._existing_slots()
+    return list(slots.lingering) if slots is not None else []
+
+
 def listen_addresses(server: Any) -> List[Tuple[str, int]]:
     """Every TCP ``(host, port)`` a server listens on (one or several)."""
     if hasattr(server, "effective_listen"):

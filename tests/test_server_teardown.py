@@ -17,6 +17,7 @@ from fixtureapps import echo, streaming
 from server_support import (
     RawConnection,
     ThreadedServer,
+    lingering_channels,
     needs_unsent_count,
     open_channels,
     reset_close,
@@ -128,7 +129,7 @@ def test_a_client_that_never_closes_is_closed_after_the_linger_time(monkeypatch)
             conn.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 50)
             assert conn.read_response().status == 413
             assert conn.closed_by_server(timeout=10)
-        assert wait_until(lambda: not server._lingering, timeout=10)
+        assert wait_until(lambda: not lingering_channels(server), timeout=10)
 
 
 def test_a_connect_is_closed_in_stages():
@@ -165,14 +166,14 @@ def test_lingering_connections_give_their_slots_to_new_clients(monkeypatch, deli
         with RawConnection(target) as first, RawConnection(target) as second:
             for conn in (first, second):
                 _answered_413(conn)
-            assert wait_until(lambda: len(server._lingering or ()) == 2, timeout=10)
-            oldest, newer = list(server._lingering)
+            assert wait_until(lambda: len(lingering_channels(server)) == 2, timeout=10)
+            oldest, newer = lingering_channels(server)
             with RawConnection(target, timeout=20) as third:  # 600 s without the change
                 third.request("GET", "/", headers=[("Connection", "close")])
                 if delivery == "counted":
                     assert third.read_response().status == 200
                     assert oldest.closed and not newer.closed  # the oldest gave way
-                    assert list(server._lingering) == [newer]
+                    assert lingering_channels(server) == [newer]
                 else:
                     assert third.is_idle_open(0.5), "a lingering connection gave its slot"
                     assert not oldest.closed
@@ -207,10 +208,10 @@ def test_a_lingering_connection_gives_its_slot_only_once_its_client_has_its_outp
             def all_in_the_kernel():  # read a little until the server lingers
                 nonlocal received
                 received += first.recv(4096)
-                return bool(server._lingering)
+                return bool(lingering_channels(server))
 
             assert wait_until(all_in_the_kernel, timeout=20, interval=0.002)
-            (lingering,) = server._lingering
+            (lingering,) = lingering_channels(server)
             with RawConnection(target, timeout=20) as second:
                 second.request("GET", "/status?code=200", headers=[("Connection", "close")])
                 # (Closed at once before: give the server the time to do it.)
@@ -240,7 +241,7 @@ def test_at_the_limit_a_connection_that_starts_lingering_frees_its_slot(monkeypa
                 second.request("GET", "/", headers=[("Connection", "close")])  # waits
                 _answered_413(first)
                 assert second.read_response().status == 200  # 600 s without the change
-            assert channel.closed and not server._lingering
+            assert channel.closed and not lingering_channels(server)
 
 
 def test_connections_never_outnumber_the_limit_while_some_linger(monkeypatch):

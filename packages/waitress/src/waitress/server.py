@@ -278,11 +278,6 @@ class BaseWSGIServer(LoopRunner, wasyncore.dispatcher):
         slots = self._existing_slots()
         return slots is not None and slots.overflow
 
-    @property
-    def _lingering(self):
-        slots = self._existing_slots()
-        return slots.lingering if slots is not None else {}
-
     def linger(self, channel: HTTPChannel) -> None:
         """``channel`` is answered and reads until its client closes (``ConnectionSlots.linger``)."""
         self.slots.linger(channel)
