@@ -356,7 +356,8 @@ class Reactor:
         (not one of our dispatchers) was replaced under its descriptor by
         one it can (asyncore code whose ``add_channel`` writes the map
         itself): those few entries are compared one by one.  The server
-        puts none in its map, so its loop pays one length comparison.
+        puts none in its map, so its loop pays a length comparison and a
+        truth test.
         """
         socket_map = self.map
         if len(socket_map) != len(self._attached) + len(self._foreign):
