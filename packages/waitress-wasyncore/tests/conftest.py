@@ -93,3 +93,17 @@ def pair():
     yield a, b
     a.close()
     b.close()
+
+
+@pytest.fixture
+def tcp_connection():
+    """A TCP connection on 127.0.0.1: (client, the accepted socket), closed afterwards."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    client = socket.create_connection(listener.getsockname(), timeout=10)
+    accepted, _ = listener.accept()
+    listener.close()
+    yield client, accepted
+    client.close()
+    accepted.close()

@@ -33,20 +33,13 @@ def small_pair():
 
 
 @pytest.fixture
-def tcp_pair():
+def tcp_pair(tcp_connection):
     """A TCP connection on 127.0.0.1 (sendfile's usual target), sender non-blocking."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    sender = socket.create_connection(listener.getsockname(), timeout=10)
-    receiver, _ = listener.accept()
-    listener.close()
+    sender, receiver = tcp_connection
     sender.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
     sender.setblocking(False)
     receiver.setblocking(False)
-    yield sender, receiver
-    sender.close()
-    receiver.close()
+    return sender, receiver
 
 
 def drain(receiver):

@@ -468,19 +468,14 @@ def test_close_ends_a_connect_in_progress(smap):
     assert not d.connected
 
 
-def test_a_reset_from_the_peer_closes_quietly_on_recv(smap):
+def test_a_reset_from_the_peer_closes_quietly_on_recv(smap, tcp_connection):
     """A client that resets the connection (SO_LINGER 0) is an ordinary
     end: ``recv()`` calls ``handle_close()`` and returns b"", it does not
     raise into the loop (which would log a traceback per such client)."""
     closed = []
     Conn = closing_dispatcher(closed)
 
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    client = socket.create_connection(listener.getsockname(), timeout=10)
-    server_side, _ = listener.accept()
-    listener.close()
+    client, server_side = tcp_connection
     client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     client.close()  # sends RST
     d = Conn(server_side, map=smap)
